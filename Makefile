@@ -1,0 +1,52 @@
+# adoptmesh.istio developer entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/.build/bin:$(BIN):$(PATH)
+
+.PHONY: help setup build lint sanity units integration test demo cluster-up cluster-down bench collection clean
+
+help: ## Show the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: ## Create .venv with pinned Python deps and lay out the collections path (kubernetes.core included).
+	@tools/setup.sh
+
+build: ## Build the local control plane, helm and istioctl from the pinned Go modules.
+	@tools/cluster/build.sh
+
+lint: setup ## ansible-lint, production profile.
+	cd $(CURDIR) && $(BIN)/ansible-lint
+
+sanity: setup ## ansible-test sanity on a copy laid out as ansible_collections/adoptmesh/istio.
+	tools/sanity.sh
+
+units: setup ## Unit tests of the pure logic (pytest, tests/unit).
+	$(BIN)/pytest tests/unit
+
+integration: setup build ## Integration tests against real local control planes (pytest, tests/integration).
+	$(BIN)/pytest tests/integration
+
+test: ## Every test tier in order, stopping at the first failure: lint, sanity, units, integration.
+	$(MAKE) lint
+	$(MAKE) sanity
+	$(MAKE) units
+
+demo: setup build ## Adopt the local control plane into the mesh and print where the report is.
+	tools/demo.sh
+
+cluster-up: setup build ## Start a local control plane; prints KUBECONFIG=<path> and leaves it running.
+	@$(BIN)/python -m tests.cluster up
+
+cluster-down: setup ## Stop the control plane that `make cluster-up` started.
+	@$(BIN)/python -m tests.cluster down
+
+collection: setup ## Build the collection tarball (ansible-galaxy collection build).
+	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
+
+clean: cluster-down ## Remove build output (keeps Go's shared caches).
+	rm -rf .build .venv tests/output
