@@ -16,8 +16,9 @@ help: ## Show the targets.
 setup: ## Create .venv with pinned Python deps and lay out the collections path (kubernetes.core included).
 	@tools/setup.sh
 
-build: ## Build the local control plane, helm and istioctl from the pinned Go modules.
+build: ## Build the control plane, helm, istioctl, pilot-discovery; package the offline charts and CRDs.
 	@tools/cluster/build.sh
+	@tools/cluster/content.sh
 
 lint: setup ## ansible-lint, production profile.
 	cd $(CURDIR) && $(BIN)/ansible-lint
@@ -35,15 +36,16 @@ test: ## Every test tier in order, stopping at the first failure: lint, sanity, 
 	$(MAKE) lint
 	$(MAKE) sanity
 	$(MAKE) units
+	$(MAKE) integration
 
 demo: setup build ## Adopt the local control plane into the mesh and print where the report is.
 	tools/demo.sh
 
 cluster-up: setup build ## Start a local control plane; prints KUBECONFIG=<path> and leaves it running.
-	@$(BIN)/python -m tests.cluster up
+	@$(BIN)/python tools/cluster/plane.py up
 
 cluster-down: setup ## Stop the control plane that `make cluster-up` started.
-	@$(BIN)/python -m tests.cluster down
+	@$(BIN)/python tools/cluster/plane.py down
 
 collection: setup ## Build the collection tarball (ansible-galaxy collection build).
 	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .

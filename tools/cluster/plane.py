@@ -205,7 +205,8 @@ def stop_pids(pids, timeout=15.0):
 class ControlPlane:
     """One local control plane. `start()` returns when the API serves and the nodes are Ready."""
 
-    COMPONENTS = ("egress", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+    COMPONENTS = ("egress", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
+                  "istiod-runner")
 
     def __init__(self, name="local", nodes=2, bin_dir=DEFAULT_BIN_DIR, run_root=DEFAULT_RUN_ROOT):
         self.name = name
@@ -268,6 +269,7 @@ class ControlPlane:
             self._start_kwok()
             self._create_nodes()
             self._wait_ready()
+            self._start_istiod_runner()
         except BaseException:
             self.stop(remove=False)
             raise
@@ -458,6 +460,11 @@ class ControlPlane:
 
         self._wait("kwok", nodes_ready)
         self._wait("kube-controller-manager", default_service_account)
+
+    def _start_istiod_runner(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        self._spawn("istiod-runner", [os.path.dirname(self.run_dir), self.name],
+                    command=[sys.executable, os.path.join(here, "istiod_runner.py")])
 
     # HTTP helpers --------------------------------------------------------------------------
     def _ssl_context(self, verify=True):
