@@ -31,7 +31,7 @@ fi
 
 module_dir() {
   # Outside any module, so no go.mod or go.sum of ours is touched.
-  (cd / && GOFLAGS= go mod download -json "$1") | sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p'
+  (cd / && GOFLAGS='' go mod download -json "$1") | sed -n 's/^\s*"Dir": "\(.*\)",\?$/\1/p'
 }
 
 rm -rf "$out"

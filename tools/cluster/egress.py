@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """The apiserver's only way out: an HTTP CONNECT proxy on a Unix socket.
 
 kube-apiserver sends all its "cluster" traffic (admission webhooks, aggregated APIs, calls to

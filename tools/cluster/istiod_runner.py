@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Runs the real istiod (pilot-discovery) on loopback for every istiod a chart installs.
 
 On kwok nodes the istiod pod is fake, so its sidecar-injection and validation webhooks would

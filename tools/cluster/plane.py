@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """A real Kubernetes control plane on loopback, for the demo and the integration tests.
 
 etcd -> kube-apiserver -> kube-controller-manager -> kube-scheduler -> kwok (fake nodes), each
@@ -37,6 +37,7 @@ from cryptography.x509.oid import NameOID
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_BIN_DIR = os.path.join(REPO, ".build", "bin")
 DEFAULT_RUN_ROOT = os.path.join(REPO, ".cluster")
+DEFAULT_CHARTS_DIR = os.path.join(REPO, ".build", "content", "charts")
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.64.0.1/12"
 START_TIMEOUT = 120.0
@@ -206,10 +207,12 @@ class ControlPlane:
     """One local control plane. `start()` returns when the API serves and the nodes are Ready."""
 
     COMPONENTS = ("egress", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-                  "istiod-runner")
+                  "istiod-runner", "charts")
 
-    def __init__(self, name="local", nodes=2, bin_dir=DEFAULT_BIN_DIR, run_root=DEFAULT_RUN_ROOT):
+    def __init__(self, name="local", nodes=2, bin_dir=DEFAULT_BIN_DIR, run_root=DEFAULT_RUN_ROOT,
+                 charts_dir=DEFAULT_CHARTS_DIR):
         self.name = name
+        self.charts_dir = charts_dir
         self.node_count = nodes
         self.bin_dir = bin_dir
         self.run_dir = os.path.join(run_root, name)
@@ -223,13 +226,20 @@ class ControlPlane:
 
     # state ---------------------------------------------------------------------------------
     @property
+    def charts_url(self):
+        """The loopback Helm chart repository with the Istio charts (tools/cluster/content.sh)."""
+        port = self.ports.get("charts")
+        return "http://127.0.0.1:{0}".format(port) if port else None
+
+    @property
     def server(self):
         return "https://127.0.0.1:{0}".format(self.ports["apiserver"])
 
     def _save(self):
         with open(self.state_path, "w") as handle:
             json.dump({"name": self.name, "ports": self.ports, "pids": self.pids,
-                       "kubeconfig": self.kubeconfig, "server": self.server}, handle, indent=2)
+                       "kubeconfig": self.kubeconfig, "server": self.server, "charts_url": self.charts_url},
+                      handle, indent=2)
 
     @classmethod
     def load(cls, name="local", run_root=DEFAULT_RUN_ROOT):
@@ -270,6 +280,7 @@ class ControlPlane:
             self._create_nodes()
             self._wait_ready()
             self._start_istiod_runner()
+            self._start_chart_repository()
         except BaseException:
             self.stop(remove=False)
             raise
@@ -466,6 +477,14 @@ class ControlPlane:
         self._spawn("istiod-runner", [os.path.dirname(self.run_dir), self.name],
                     command=[sys.executable, os.path.join(here, "istiod_runner.py")])
 
+    def _start_chart_repository(self):
+        if not os.path.isfile(os.path.join(self.charts_dir, "index.yaml")):
+            return
+        self.ports["charts"] = free_port()
+        self._spawn("charts", ["-m", "http.server", "--bind", "127.0.0.1", "--directory", self.charts_dir,
+                               str(self.ports["charts"])], command=[sys.executable])
+        self._wait("charts", lambda: self._http_ok(self.charts_url + "/index.yaml"))
+
     # HTTP helpers --------------------------------------------------------------------------
     def _ssl_context(self, verify=True):
         context = ssl.create_default_context(cafile=self.pki.ca_cert_path)
@@ -541,9 +560,11 @@ def main(argv=None):
             sys.exit("cluster-up: {0}".format(error))
         print("plane {0} is ready: {1}, {2} kwok nodes, logs in {3}".format(
             plane.name, plane.server, plane.node_count, plane.log_dir))
+        if plane.charts_url:
+            print("Istio chart repository: {0}".format(plane.charts_url))
         print("KUBECONFIG={0}".format(plane.kubeconfig))
         return 0
-    names = ([n for n in sorted(os.listdir(DEFAULT_RUN_ROOT))] if args.all and os.path.isdir(DEFAULT_RUN_ROOT)
+    names = (sorted(os.listdir(DEFAULT_RUN_ROOT)) if args.all and os.path.isdir(DEFAULT_RUN_ROOT)
              else [args.name])
     for name in names:
         try:
