@@ -1,0 +1,680 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Health probes under STRICT mutual TLS: audit, and fixes by strategy.
+
+Kubelet probes come from outside the mesh. Under STRICT mTLS a plain httpGet/tcpSocket/grpc
+probe to the application port fails unless Istio's injector rewrites it to the sidecar agent's
+status port (15020). This module finds the probes Istio cannot rewrite, and fixes them:
+
+- `audit`: change nothing, report.
+- `rewrite`: make Istio's own rewrite apply, and preview what the injector will produce (the
+  probes kubelet will see and the ISTIO_KUBE_APP_PROBERS value), computed exactly as Istio's
+  pkg/kube/inject/app_probe.go does.
+- `exec`: replace network probes with exec probes run inside the application container.
+- `health_port`: keep the probes and disable mTLS on the probed ports only, with a workload
+  PeerAuthentication.
+
+Pure logic, no Ansible imports. Inputs are Kubernetes objects as dicts; outputs are new dicts,
+the inputs are never modified.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import shlex
+
+from .errors import InputError, field_path
+from .findings import ERROR, INFO, WARNING, Finding, sorted_findings
+from .gocompat import parse_go_bool
+from .names import object_ref, stable_name
+
+STRATEGIES = ("audit", "rewrite", "exec", "health_port")
+DEFAULT_STATUS_PORT = 15020
+
+REWRITE_ANNOTATION = "sidecar.istio.io/rewriteAppHTTPProbers"
+STATUS_PORT_ANNOTATION = "status.sidecar.istio.io/port"
+INJECT_ANNOTATION = "sidecar.istio.io/inject"
+SIDECAR_STATUS_ANNOTATION = "sidecar.istio.io/status"
+EXCLUDE_INBOUND_ANNOTATION = "traffic.sidecar.istio.io/excludeInboundPorts"
+INCLUDE_INBOUND_ANNOTATION = "traffic.sidecar.istio.io/includeInboundPorts"
+PROXY_CONTAINER = "istio-proxy"
+APP_PROBERS_ENV = "ISTIO_KUBE_APP_PROBERS"
+
+# Probe fields of a container, and the status-agent URL suffix Istio gives each.
+PROBES = (("readinessProbe", "/app-health/{0}/readyz"), ("livenessProbe", "/app-health/{0}/livez"),
+          ("startupProbe", "/app-health/{0}/startupz"))
+HOOKS = (("preStop", "/app-lifecycle/{0}/prestopz"), ("postStart", "/app-lifecycle/{0}/poststartz"))
+HANDLER_TYPES = ("exec", "httpGet", "tcpSocket", "grpc")
+
+# Workload kind -> path to its pod template.
+TEMPLATE_PATHS = {
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "Pod": (),
+}
+
+DEFAULT_EXEC_HTTP = "wget -q -T {timeout} -O /dev/null {url}"
+DEFAULT_EXEC_TCP = "nc -z -w {timeout} {host} {port}"
+DEFAULT_EXEC_GRPC = "grpc_health_probe -addr={host}:{port}{service_flag} -connect-timeout={timeout}s"
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+# --- reading objects ------------------------------------------------------------------------
+
+def workload_ref(workload):
+    """`namespace/Kind/name`: unique across the kinds this module takes."""
+    metadata = workload.get("metadata") or {}
+    return "{0}/{1}/{2}".format(metadata.get("namespace") or "default", workload.get("kind"), metadata.get("name"))
+
+
+def _get(obj, path):
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def pod_template(workload):
+    """The pod template (or the Pod itself) of a workload, and the field path to it.
+
+    Raises InputError naming the workload and field when the object is not one this module
+    takes or lacks what every such object has.
+    """
+    if not isinstance(workload, dict):
+        raise InputError("", "<input>", "", "expected a Kubernetes object (a mapping), got {0}".format(
+            type(workload).__name__))
+    kind = workload.get("kind")
+    ref = object_ref(workload)
+    if kind not in TEMPLATE_PATHS:
+        raise InputError(kind or "object", ref, "kind", "unsupported kind {0!r}; expected one of {1}".format(
+            kind, ", ".join(sorted(TEMPLATE_PATHS))))
+    metadata = workload.get("metadata")
+    if not isinstance(metadata, dict) or not metadata.get("name"):
+        raise InputError(kind, ref, "metadata.name", "is required")
+    path = TEMPLATE_PATHS[kind]
+    template = _get(workload, path) if path else workload
+    spec = template.get("spec") if isinstance(template, dict) else None
+    if not isinstance(spec, dict):
+        raise InputError(kind, ref, field_path(*(path + ("spec",))), "is missing or not a mapping")
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or not containers:
+        raise InputError(kind, ref, field_path(*(path + ("spec", "containers"))), "must be a non-empty list")
+    for key in ("containers", "initContainers"):
+        for index, container in enumerate(spec.get(key) or []):
+            if not isinstance(container, dict) or not isinstance(container.get("name"), str):
+                raise InputError(kind, ref, field_path(*(path + ("spec", key, index, "name"))),
+                                 "every container needs a name")
+    if spec.get("initContainers") is not None and not isinstance(spec.get("initContainers"), list):
+        raise InputError(kind, ref, field_path(*(path + ("spec", "initContainers"))), "must be a list")
+    return template, path
+
+
+def _template_annotations(template):
+    annotations = (template.get("metadata") or {}).get("annotations")
+    return annotations if isinstance(annotations, dict) else {}
+
+
+def _port_list(value):
+    """Ports from an Istio port-list annotation ("8080,9090", "*" or "")."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    if value == "*":
+        return "*"
+    ports = set()
+    for part in value.split(","):
+        part = part.strip()
+        if part.isdigit():
+            ports.add(int(part))
+    return ports
+
+
+def _container_ports(container):
+    ports = {}
+    for port in container.get("ports") or []:
+        if isinstance(port, dict) and port.get("name") and isinstance(port.get("containerPort"), int):
+            ports[port["name"]] = port["containerPort"]
+    return ports
+
+
+def _handler_type(handler):
+    if not isinstance(handler, dict):
+        return None
+    for handler_type in HANDLER_TYPES:
+        if handler.get(handler_type) is not None:
+            return handler_type
+    return None
+
+
+class ProbeSite:
+    """One probe or lifecycle hook of one container, with what Istio and kubelet make of it."""
+
+    def __init__(self, container_key, index, container, field, url_template, handler, is_hook):
+        self.container_key = container_key  # containers | initContainers
+        self.index = index
+        self.container = container
+        self.field = field  # readinessProbe ... | preStop | postStart
+        self.url = url_template.format(container["name"])
+        self.handler = handler
+        self.is_hook = is_hook
+        self.handler_type = _handler_type(handler)
+
+    @property
+    def action(self):
+        return self.handler.get(self.handler_type) if self.handler_type else None
+
+    @property
+    def kind(self):
+        return "lifecycle." + self.field if self.is_hook else self.field
+
+    def raw_port(self):
+        action = self.action
+        return action.get("port") if isinstance(action, dict) else None
+
+    def resolved_port(self):
+        """The numeric port, resolving a name through this container's ports (as kubelet does)."""
+        port = self.raw_port()
+        if isinstance(port, int) and not isinstance(port, bool):
+            return port
+        if isinstance(port, str):
+            # A string is always a port name to kubelet and Istio, even when it reads "8080".
+            return _container_ports(self.container).get(port)
+        return None
+
+
+def probe_sites(template):
+    spec = template["spec"]
+    for key in ("initContainers", "containers"):
+        for index, container in enumerate(spec.get(key) or []):
+            if container.get("name") == PROXY_CONTAINER:
+                continue
+            for field, url in PROBES:
+                handler = container.get(field)
+                if isinstance(handler, dict):
+                    yield ProbeSite(key, index, container, field, url, handler, False)
+            lifecycle = container.get("lifecycle")
+            if isinstance(lifecycle, dict):
+                for field, url in HOOKS:
+                    handler = lifecycle.get(field)
+                    if isinstance(handler, dict):
+                        yield ProbeSite(key, index, container, field, url, handler, True)
+
+
+# --- Istio's rewrite, as the injector computes it ---------------------------------------------
+
+def _go_json(value):
+    """JSON as Go's encoding/json writes it: compact, with <, > and & escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace(u"\u2028", "\\u2028").replace(u"\u2029", "\\u2029"))
+
+
+def _http_get_for_agent(action):
+    # Field order of corev1.HTTPGetAction; empty optional fields are omitted, port never is.
+    result = {}
+    if action.get("path"):
+        result["path"] = action["path"]
+    result["port"] = action.get("port")
+    for key in ("host", "scheme"):
+        if action.get(key):
+            result[key] = action[key]
+    if action.get("httpHeaders"):
+        result["httpHeaders"] = [_header(h) for h in action["httpHeaders"]]
+    return result
+
+
+def _header(header):
+    return {"name": header.get("name", ""), "value": header.get("value", "")}
+
+
+def _tcp_for_agent(action):
+    result = {"port": action.get("port")}
+    if action.get("host"):
+        result["host"] = action["host"]
+    return result
+
+
+def _grpc_for_agent(action):
+    # corev1.GRPCAction.Service has no omitempty: an unset service is written as null (the
+    # apiserver defaults it to "", so objects read from a cluster carry "").
+    return {"port": action.get("port"), "service": action.get("service")}
+
+
+def _agent_prober(site, status_port):
+    """The entry Istio writes to ISTIO_KUBE_APP_PROBERS for a site, or None (DumpAppProbers)."""
+    action = site.action
+    if site.handler_type == "grpc" and not site.is_hook:
+        prober = {"grpc": _grpc_for_agent(action)}
+    elif site.handler_type in ("httpGet", "tcpSocket"):
+        port = action.get("port")
+        if isinstance(port, str):
+            resolved = _container_ports(site.container).get(port)
+            if resolved is None:
+                return None  # Istio drops a probe whose named port does not resolve.
+            action = dict(action, port=resolved)
+        elif port == status_port:
+            return None  # Already rewritten.
+        prober = ({"httpGet": _http_get_for_agent(action)} if site.handler_type == "httpGet"
+                  else {"tcpSocket": _tcp_for_agent(action)})
+    else:
+        return None
+    timeout = site.handler.get("timeoutSeconds")
+    if not site.is_hook and isinstance(timeout, int) and timeout:
+        prober["timeoutSeconds"] = timeout
+    return prober
+
+
+def _rewritten_handler(site, status_port):
+    """The handler kubelet sees after injection (convertAppProber / convertAppLifecycleHandler)."""
+    handler = copy.deepcopy(site.handler)
+    handler_type = site.handler_type
+    if handler_type == "grpc" and site.is_hook:
+        return handler
+    if handler_type == "httpGet":
+        action = handler["httpGet"]
+    elif handler_type in ("tcpSocket", "grpc"):
+        action = {}
+        handler.pop(handler_type)
+        handler["httpGet"] = action
+    else:
+        return handler
+    action["port"] = status_port
+    action["path"] = site.url
+    if action.get("scheme") == "HTTPS":
+        action["scheme"] = "HTTP"
+    return handler
+
+
+def _status_port(annotations, mesh_status_port, ref, kind, findings):
+    value = annotations.get(STATUS_PORT_ANNOTATION)
+    if value is None:
+        return mesh_status_port
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        findings.append(Finding("workload", ref, ERROR, "status-port-annotation-invalid",
+                                "{0}={1!r} is not a port number; Istio then rewrites probes to port 0".format(
+                                    STATUS_PORT_ANNOTATION, value)))
+        return 0
+
+
+def preview_rewrite(workload, status_port=DEFAULT_STATUS_PORT, rewrite_default=True):
+    """What the injector will do to the probes of a workload's pods.
+
+    Returns {"rewrite": bool, "containers": {name: {field: handler}}, "app_probers": str or None}
+    where app_probers is the ISTIO_KUBE_APP_PROBERS value (None when Istio adds no such env).
+    """
+    template, _ = pod_template(workload)
+    annotations = _template_annotations(template)
+    rewrite = _rewrite_enabled(annotations, rewrite_default)
+    containers = {}
+    probers = {}
+    if rewrite:
+        ignored = []
+        target = _status_port(annotations, status_port, workload_ref(workload), workload.get("kind"), ignored)
+        for site in probe_sites(template):
+            prober = _agent_prober(site, status_port)
+            if prober is not None:
+                probers[site.url] = prober
+            if site.handler_type in ("httpGet", "tcpSocket", "grpc"):
+                containers.setdefault(site.container["name"], {})[site.kind] = _rewritten_handler(site, target)
+    app_probers = _go_json(dict(sorted(probers.items()))) if probers else None
+    return {"rewrite": rewrite, "containers": containers, "app_probers": app_probers}
+
+
+def _injected(template):
+    """False when the pod template opts out of injection (label or legacy annotation)."""
+    metadata = template.get("metadata") or {}
+    for source in (metadata.get("labels") or {}, metadata.get("annotations") or {}):
+        if parse_go_bool(source.get(INJECT_ANNOTATION)) is False:
+            return False
+    return True
+
+
+def _rewrite_enabled(annotations, rewrite_default):
+    value = parse_go_bool(annotations.get(REWRITE_ANNOTATION))
+    return rewrite_default if value is None else value
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+class WorkloadResult:
+    """What one workload needs: findings, and under a fixing strategy the changed objects."""
+
+    def __init__(self, workload, strategy):
+        self.workload = workload
+        self.ref = workload_ref(workload)
+        self.strategy = strategy
+        self.findings = []
+        self.changed_workload = None
+        self.resources = []  # new objects (PeerAuthentications)
+        self.preview = None
+        self.probes = []  # one summary row per probe site
+
+    def add(self, severity, code, message, site=None, **details):
+        if site is not None:
+            details.setdefault("container", site.container["name"])
+            details.setdefault("probe", site.kind)
+        self.findings.append(Finding("workload", self.ref, severity, code, message, **details))
+
+    @property
+    def blocking(self):
+        """Probes that would fail under STRICT after this strategy is applied."""
+        return [row for row in self.probes if row["breaks_under_strict"]]
+
+    def as_dict(self):
+        return {
+            "workload": self.ref, "strategy": self.strategy,
+            "changed": self.changed_workload is not None or bool(self.resources),
+            "probes": self.probes,
+            "findings": [f.as_dict() for f in sorted_findings(self.findings)],
+        }
+
+
+def _captured(port, annotations):
+    """Whether the sidecar captures inbound traffic to port (so mTLS applies to it)."""
+    if port is None:
+        return True
+    excluded = _port_list(annotations.get(EXCLUDE_INBOUND_ANNOTATION)) or set()
+    if excluded != "*" and port in excluded:
+        return False
+    included = _port_list(annotations.get(INCLUDE_INBOUND_ANNOTATION))
+    if included is None or included == "*":
+        return True
+    return port in included
+
+
+class ProbeAuditor:
+    """Audits and converts workloads. One instance serves a whole cluster's worth of objects."""
+
+    def __init__(self, status_port=DEFAULT_STATUS_PORT, rewrite_default=True, exec_http_command=DEFAULT_EXEC_HTTP,
+                 exec_tcp_command=DEFAULT_EXEC_TCP, exec_grpc_command=DEFAULT_EXEC_GRPC):
+        self.status_port = status_port
+        self.rewrite_default = rewrite_default
+        self.exec_http_command = exec_http_command
+        self.exec_tcp_command = exec_tcp_command
+        self.exec_grpc_command = exec_grpc_command
+
+    # analysis ---------------------------------------------------------------------------------
+    def _classify(self, site, annotations, rewrite, injected):
+        """(breaks under STRICT, reason, finding code) of one probe site."""
+        if site.handler_type in (None, "exec"):
+            return False, "exec handlers run inside the container and are never affected", None
+        if not injected:
+            return False, "the pod opts out of injection: no sidecar, no mTLS on its ports", None
+        if site.is_hook and site.handler_type == "grpc":
+            return False, "ok", None
+        port = site.resolved_port()
+        if port is None and isinstance(site.raw_port(), str):
+            return True, "named port does not resolve", "named-port-unresolved"
+        if not _captured(port, annotations):
+            return False, "port {0} is not captured by the sidecar (traffic.sidecar.istio.io annotations)".format(
+                port), None
+        if not rewrite:
+            if site.handler_type == "tcpSocket":
+                return (False, "the sidecar accepts every TCP connection: the probe passes whatever the app does",
+                        "tcp-probe-meaningless")
+            return True, "Istio's probe rewrite is disabled for this pod", "rewrite-disabled"
+        action = site.action
+        if site.handler_type == "httpGet" and action.get("host"):
+            return True, "httpGet.host is set: kubelet would call {0}:{1}".format(
+                action["host"], self.status_port), "probe-host-set"
+        return False, "rewritten by Istio to the sidecar agent", "rewritten"
+
+    def _analyse_site(self, result, site, annotations, rewrite, injected):
+        breaks, reason, code = self._classify(site, annotations, rewrite, injected)
+        row = {"container": site.container["name"], "probe": site.kind, "handler": site.handler_type,
+               "port": site.raw_port(), "breaks_under_strict": breaks, "reason": reason}
+        result.probes.append(row)
+        return row, code
+
+    def _report_site(self, result, site, code, annotations):
+        action = site.action or {}
+        if code == "named-port-unresolved":
+            result.add(ERROR, code, "port {0!r} is not a named port of container {1!r}: kubelet cannot run this "
+                       "probe even without the mesh, and Istio drops it from the agent's probers".format(
+                           site.raw_port(), site.container["name"]), site)
+        elif code == "rewrite-disabled":
+            result.add(ERROR, code, "{0} probe to port {1} fails under STRICT mTLS: {2}={3!r} turns Istio's probe "
+                       "rewrite off".format(site.handler_type, site.raw_port(), REWRITE_ANNOTATION,
+                                            annotations.get(REWRITE_ANNOTATION, "<global default false>")), site)
+        elif code == "tcp-probe-meaningless":
+            result.add(WARNING, code, "tcpSocket probe to port {0} always succeeds once the sidecar runs, because the "
+                       "sidecar accepts the connection; enable the rewrite so the agent checks the app".format(
+                           site.raw_port()), site)
+        elif code == "probe-host-set":
+            result.add(ERROR, code, "httpGet.host is {0!r}: after the rewrite kubelet calls {0}:{1}, not the pod's "
+                       "sidecar agent".format(action.get("host"), self.status_port), site)
+        if site.handler_type == "httpGet" and action.get("scheme") == "HTTPS" and code == "rewritten":
+            result.add(INFO, "https-probe", "kubelet will call the agent over HTTP on port {0}; the agent calls the "
+                       "app over HTTPS without verifying its certificate".format(self.status_port), site)
+
+    def _annotation_findings(self, result, workload, template, annotations):
+        value = annotations.get(REWRITE_ANNOTATION)
+        if value is not None and parse_go_bool(value) is None:
+            result.add(WARNING, "rewrite-annotation-invalid", "{0}={1!r} is not a boolean Go accepts; Istio uses its "
+                       "global default ({2})".format(REWRITE_ANNOTATION, value, str(self.rewrite_default).lower()))
+        if workload.get("kind") != "Pod":
+            outer = (workload.get("metadata") or {}).get("annotations") or {}
+            if REWRITE_ANNOTATION in outer and REWRITE_ANNOTATION not in annotations:
+                result.add(WARNING, "rewrite-annotation-on-workload", "{0} is set on the {1}'s own metadata, where "
+                           "Istio never reads it; it must be on the pod template".format(
+                               REWRITE_ANNOTATION, workload.get("kind")))
+
+    def _stale_injection(self, result, workload, template, rewrite):
+        """A Pod injected while the rewrite was off keeps plain probes until it is recreated."""
+        if workload.get("kind") != "Pod" or not rewrite:
+            return
+        if SIDECAR_STATUS_ANNOTATION not in _template_annotations(template):
+            return
+        stale = [site for site in probe_sites(template)
+                 if site.handler_type in ("httpGet", "tcpSocket", "grpc") and not site.is_hook
+                 and site.resolved_port() != self.status_port]
+        if stale:
+            result.add(ERROR, "pod-needs-restart", "the pod was injected without the probe rewrite ({0} probe(s) "
+                       "still target the app port); recreate it (rollout restart of its owner)".format(len(stale)))
+            for row in result.probes:
+                if row["handler"] in ("httpGet", "tcpSocket", "grpc") and not row["probe"].startswith("lifecycle."):
+                    row.update(breaks_under_strict=True, reason="pod injected before the rewrite applied")
+
+    def audit(self, workload):
+        return self.process(workload, "audit")
+
+    # conversion ------------------------------------------------------------------------------
+    def process(self, workload, strategy):
+        if strategy not in STRATEGIES:
+            raise InputError(workload.get("kind", "object"), workload_ref(workload), "strategy",
+                             "unknown strategy {0!r}; use one of {1}".format(strategy, ", ".join(STRATEGIES)))
+        template, path = pod_template(workload)
+        result = WorkloadResult(workload, strategy)
+        annotations = _template_annotations(template)
+        rewrite = _rewrite_enabled(annotations, self.rewrite_default)
+        injected = _injected(template)
+        _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
+        self._annotation_findings(result, workload, template, annotations)
+        verdicts = []
+        for site in probe_sites(template):
+            row, code = self._analyse_site(result, site, annotations, rewrite, injected)
+            verdicts.append((site, row, code))
+            if strategy == "audit":
+                self._report_site(result, site, code, annotations)
+        self._stale_injection(result, workload, template, rewrite)
+        if strategy == "rewrite":
+            self._apply_rewrite(result, workload, path, verdicts, annotations, rewrite, injected)
+        elif strategy == "exec":
+            self._apply_exec(result, workload, path, verdicts, annotations)
+        elif strategy == "health_port":
+            self._apply_health_port(result, workload, verdicts, annotations)
+        result.findings = sorted_findings(result.findings)
+        return result
+
+    def _copy_template(self, result, workload, path):
+        if result.changed_workload is None:
+            result.changed_workload = copy.deepcopy(workload)
+        new = result.changed_workload
+        return _get(new, path) if path else new
+
+    def _apply_rewrite(self, result, workload, path, verdicts, annotations, rewrite, injected):
+        if not rewrite and any(code in ("rewrite-disabled", "tcp-probe-meaningless") for _, _, code in verdicts):
+            template = self._copy_template(result, workload, path)
+            template.setdefault("metadata", {}).setdefault("annotations", {})[REWRITE_ANNOTATION] = "true"
+            result.add(INFO, "rewrite-enabled", "set {0}: \"true\" on the pod template so Istio rewrites the "
+                       "probes; pods pick it up when they are recreated".format(REWRITE_ANNOTATION))
+            # From here on the probes are judged as Istio will see them, with the rewrite on.
+            rewritten = []
+            for site, row, code in verdicts:
+                breaks, reason, code = self._classify(site, annotations, True, injected)
+                if code == "rewritten":
+                    reason = "rewritten by Istio once pods are recreated"
+                row.update(breaks_under_strict=breaks, reason=reason)
+                rewritten.append((site, row, code))
+            verdicts = rewritten
+        for site, row, code in verdicts:
+            if code == "probe-host-set":
+                host = site.action.get("host")
+                if host in LOCAL_HOSTS:
+                    template = self._copy_template(result, workload, path)
+                    container = template["spec"][site.container_key][site.index]
+                    handler = container["lifecycle"][site.field] if site.is_hook else container[site.field]
+                    handler["httpGet"].pop("host", None)
+                    row.update(breaks_under_strict=False, reason="host removed; rewritten by Istio")
+                    result.add(INFO, "probe-host-removed", "removed httpGet.host {0!r}: it named the pod itself, "
+                               "which the sidecar agent calls anyway".format(host), site)
+                else:
+                    result.add(ERROR, "probe-host-unfixable", "httpGet.host {0!r} points away from the pod; the "
+                               "rewrite cannot keep this probe: use the exec strategy or drop the host".format(host),
+                               site)
+            elif code == "named-port-unresolved":
+                self._report_site(result, site, code, annotations)
+            elif code == "rewritten" and site.action.get("scheme") == "HTTPS":
+                self._report_site(result, site, code, annotations)
+        preview_source = result.changed_workload or workload
+        result.preview = preview_rewrite(preview_source, self.status_port, self.rewrite_default)
+
+    def _exec_command(self, site, port):
+        action = site.action
+        timeout = site.handler.get("timeoutSeconds") or 1
+        host = action.get("host") or "127.0.0.1"
+        if site.handler_type == "httpGet":
+            scheme = (action.get("scheme") or "HTTP").lower()
+            path = action.get("path") or "/"
+            url = "{0}://{1}:{2}{3}".format(scheme, host if ":" not in host else "[" + host + "]", port,
+                                            path if path.startswith("/") else "/" + path)
+            command = shlex.split(self.exec_http_command.format(url=url, host=host, port=port, path=path,
+                                                                timeout=timeout))
+            if scheme == "https" and command and command[0] == "wget":
+                command.insert(1, "--no-check-certificate")
+            for header in action.get("httpHeaders") or []:
+                if command and command[0] == "wget":
+                    command[1:1] = ["--header", "{0}: {1}".format(header.get("name"), header.get("value"))]
+            return command
+        if site.handler_type == "tcpSocket":
+            return shlex.split(self.exec_tcp_command.format(host=host, port=port, timeout=timeout))
+        service = action.get("service")
+        return shlex.split(self.exec_grpc_command.format(
+            host=host, port=port, timeout=timeout,
+            service_flag=" -service={0}".format(shlex.quote(service)) if service else ""))
+
+    def _apply_exec(self, result, workload, path, verdicts, annotations):
+        binaries = set()
+        for site, row, code in verdicts:
+            if site.handler_type not in ("httpGet", "tcpSocket", "grpc") or (site.is_hook and site.handler_type == "grpc"):
+                continue
+            port = site.resolved_port()
+            if port is None:
+                self._report_site(result, site, "named-port-unresolved", annotations)
+                continue
+            command = self._exec_command(site, port)
+            template = self._copy_template(result, workload, path)
+            container = template["spec"][site.container_key][site.index]
+            holder = container["lifecycle"] if site.is_hook else container
+            handler = holder[site.field]
+            handler.pop(site.handler_type, None)
+            handler["exec"] = {"command": command}
+            binaries.add((site.container["name"], command[0]))
+            row.update(breaks_under_strict=False, reason="exec probe: runs inside the container")
+            result.add(INFO, "converted-to-exec", "{0} replaced by exec {1}".format(site.handler_type, command), site)
+        for container, binary in sorted(binaries):
+            result.add(WARNING, "exec-binary-required", "the image of container {0!r} must provide {1!r} for the "
+                       "exec probes; check before rolling out".format(container, binary), container=container)
+
+    def _apply_health_port(self, result, workload, verdicts, annotations):
+        ports = set()
+        for site, row, code in verdicts:
+            if code == "rewrite-disabled":
+                ports.add(site.resolved_port())
+                row.update(breaks_under_strict=False, reason="mTLS disabled on port {0} for this workload".format(
+                    site.resolved_port()))
+            elif code in ("named-port-unresolved", "probe-host-set", "tcp-probe-meaningless"):
+                # A plaintext port does not help here: report what still needs another strategy.
+                self._report_site(result, site, code, annotations)
+        ports.discard(None)
+        if not ports:
+            return
+        selector = workload_selector(workload)
+        if not selector:
+            result.add(ERROR, "health-port-no-selector", "no pod labels to select this workload with; a "
+                       "PeerAuthentication without a selector would disable mTLS for the whole namespace")
+            for row in result.probes:
+                if row["reason"].startswith("mTLS disabled"):
+                    row.update(breaks_under_strict=True, reason="no selector for a workload PeerAuthentication")
+            return
+        metadata = workload["metadata"]
+        name = stable_name("{0}-{1}-probes".format(metadata["name"], workload["kind"].lower()),
+                           exact=result.ref)
+        result.resources.append({
+            "apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+            "metadata": {"name": name, "namespace": metadata.get("namespace") or "default",
+                         "labels": {"app.kubernetes.io/managed-by": "adoptmesh.istio"},
+                         "annotations": {"adoptmesh.istio/probe-ports-of": result.ref}},
+            "spec": {"selector": {"matchLabels": dict(sorted(selector.items()))},
+                     "portLevelMtls": dict((str(port), {"mode": "DISABLE"}) for port in sorted(ports))},
+        })
+        result.add(WARNING, "health-port-plaintext", "port(s) {0} of this workload will accept plaintext from any "
+                   "client, not only kubelet; prefer a port that serves health checks only".format(
+                       ", ".join(str(p) for p in sorted(ports))))
+
+
+def workload_selector(workload):
+    """Labels that select a workload's pods, for a workload PeerAuthentication."""
+    kind = workload.get("kind")
+    if kind == "Pod":
+        labels = (workload.get("metadata") or {}).get("labels") or {}
+    elif kind in ("Job", "CronJob"):
+        template, _ = pod_template(workload)
+        labels = dict((k, v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()
+                      if k not in ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name",
+                                   "batch.kubernetes.io/job-name"))
+    else:
+        labels = _get(workload, ("spec", "selector", "matchLabels")) or {}
+        if not labels and not _get(workload, ("spec", "selector", "matchExpressions")):
+            template, _ = pod_template(workload)
+            labels = (template.get("metadata") or {}).get("labels") or {}
+    return dict((str(k), str(v)) for k, v in labels.items())
+
+
+def process_workloads(workloads, strategy="audit", overrides=None, auditor=None):
+    """Run one strategy (with per-workload overrides) over many workloads.
+
+    overrides: {"namespace/Kind/name" or "namespace/name": strategy}. Bad objects raise
+    InputError naming the object and field.
+    """
+    auditor = auditor or ProbeAuditor()
+    overrides = overrides or {}
+    results = []
+    for workload in workloads:
+        template_ref = workload_ref(workload) if isinstance(workload, dict) else None
+        short_ref = object_ref(workload) if isinstance(workload, dict) else None
+        chosen = overrides.get(template_ref, overrides.get(short_ref, strategy))
+        results.append(auditor.process(workload, chosen))
+    return results
