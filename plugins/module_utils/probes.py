@@ -314,7 +314,7 @@ def preview_rewrite(workload, status_port=DEFAULT_STATUS_PORT, rewrite_default=T
     Returns {"rewrite": bool, "containers": {name: {field: handler}}, "app_probers": str or None}
     where app_probers is the ISTIO_KUBE_APP_PROBERS value (None when Istio adds no such env).
     """
-    template, _ = pod_template(workload)
+    template = pod_template(workload)[0]
     annotations = _template_annotations(template)
     rewrite = _rewrite_enabled(annotations, rewrite_default)
     containers = {}
@@ -525,7 +525,7 @@ class ProbeAuditor:
         return _get(new, path) if path else new
 
     def _apply_rewrite(self, result, workload, path, verdicts, annotations, rewrite, injected):
-        if not rewrite and any(code in ("rewrite-disabled", "tcp-probe-meaningless") for _, _, code in verdicts):
+        if not rewrite and any(verdict[2] in ("rewrite-disabled", "tcp-probe-meaningless") for verdict in verdicts):
             template = self._copy_template(result, workload, path)
             template.setdefault("metadata", {}).setdefault("annotations", {})[REWRITE_ANNOTATION] = "true"
             result.add(INFO, "rewrite-enabled", "set {0}: \"true\" on the pod template so Istio rewrites the "
@@ -651,14 +651,14 @@ def workload_selector(workload):
     if kind == "Pod":
         labels = (workload.get("metadata") or {}).get("labels") or {}
     elif kind in ("Job", "CronJob"):
-        template, _ = pod_template(workload)
+        template = pod_template(workload)[0]
         labels = dict((k, v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()
                       if k not in ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name",
                                    "batch.kubernetes.io/job-name"))
     else:
         labels = _get(workload, ("spec", "selector", "matchLabels")) or {}
         if not labels and not _get(workload, ("spec", "selector", "matchExpressions")):
-            template, _ = pod_template(workload)
+            template = pod_template(workload)[0]
             labels = (template.get("metadata") or {}).get("labels") or {}
     return dict((str(k), str(v)) for k, v in labels.items())
 

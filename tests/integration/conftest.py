@@ -81,3 +81,64 @@ def namespace(kubectl):
     kubectl.run("create", "namespace", name)
     yield name
     kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def istio(helm, kubectl):
+    """Istio base + istiod from the loopback chart repository (first pinned version)."""
+    version = ISTIO_CHART_VERSIONS[0]
+    helm.run("install", "istio-base", "istio-local/base", "-n", "istio-system", "--create-namespace",
+             "--version", version, "--wait")
+    helm.run("install", "istiod", "istio-local/istiod", "-n", "istio-system", "--version", version, "--wait")
+    return version
+
+
+class Playbook:
+    """Runs tasks with ansible-playbook against one plane, auth passed once by module_defaults."""
+
+    def __init__(self, plane, directory):
+        self.plane = plane
+        self.directory = directory
+        self.count = 0
+
+    def run(self, tasks, check=False, diff=False, extra_args=(), expect_failure=False):
+        self.count += 1
+        results = os.path.join(str(self.directory), "results-{0}.json".format(self.count))
+        play = [{
+            "name": "Integration play", "hosts": "localhost", "gather_facts": False,
+            "module_defaults": {"group/adoptmesh.istio.k8s": {"kubeconfig": self.plane.kubeconfig}},
+            "tasks": tasks + [{"name": "Save the registered results", "delegate_to": "localhost",
+                               "check_mode": False, "changed_when": False, "ansible.builtin.copy": {
+                                   "dest": results, "mode": "0600",
+                                   "content": "{{ {" + ", ".join("'{0}': {0} | default(None)".format(t["register"])
+                                                                 for t in tasks if "register" in t) + "} | to_json }}"}}],
+        }]
+        path = os.path.join(str(self.directory), "play-{0}.yml".format(self.count))
+        with open(path, "w") as handle:
+            json.dump(play, handle)
+        command = [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), path, "-i", "localhost,", "-c", "local"]
+        command += (["--check"] if check else []) + (["--diff"] if diff else []) + list(extra_args)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
+                   ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, PATH=BIN + os.pathsep + os.environ["PATH"])
+        process = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=900)
+        output = process.stdout + process.stderr
+        if expect_failure:
+            assert process.returncode != 0, output
+            return None, output
+        assert process.returncode == 0, output
+        with open(results) as handle:
+            return json.load(handle), output
+
+
+@pytest.fixture
+def playbook(plane, tmp_path):
+    return Playbook(plane, tmp_path)
+
+
+def recap_changed(output):
+    """The changed= count of the play recap."""
+    for line in output.splitlines():
+        if "changed=" in line and "ok=" in line:
+            return int(line.split("changed=")[1].split()[0])
+    raise AssertionError("no play recap in:\n" + output)

@@ -4,9 +4,7 @@ import json
 import os
 import time
 
-import pytest
-
-from conftest import ISTIO_CHART_VERSIONS, plane_module, start_plane
+from conftest import plane_module, start_plane
 
 
 def wait_for(check, timeout=60, interval=0.5, what="condition"):
@@ -104,16 +102,6 @@ def test_nodes_report_the_pinned_kubernetes_version(kubectl):
     assert version["clientVersion"]["gitVersion"] == "v1.36.3"
     nodes = kubectl.json("get", "nodes")["items"]
     assert len(nodes) >= 2
-
-
-@pytest.fixture(scope="session")
-def istio(helm, kubectl):
-    """Istio base + istiod from the loopback chart repository (first pinned version)."""
-    version = ISTIO_CHART_VERSIONS[0]
-    helm.run("install", "istio-base", "istio-local/base", "-n", "istio-system", "--create-namespace",
-             "--version", version, "--wait")
-    helm.run("install", "istiod", "istio-local/istiod", "-n", "istio-system", "--version", version, "--wait")
-    return version
 
 
 def test_helm_installs_istio_base_from_the_loopback_repository_and_creates_the_crds(istio, kubectl, helm):

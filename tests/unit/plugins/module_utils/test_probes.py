@@ -238,8 +238,8 @@ def test_audit_changes_nothing():
 
 
 def test_rewrite_turns_the_opt_out_into_true_and_previews_the_injection():
-    workload = deployment([container(ports=PORTS, readinessProbe={"httpGet": {"path": "/ready", "port": "http"},
-                                                                   "timeoutSeconds": 2},
+    ready = {"httpGet": {"path": "/ready", "port": "http"}, "timeoutSeconds": 2}
+    workload = deployment([container(ports=PORTS, readinessProbe=ready,
                                      livenessProbe={"tcpSocket": {"port": 8080}})],
                           annotations={probes.REWRITE_ANNOTATION: "false"})
     before = copy.deepcopy(workload)
