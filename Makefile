@@ -47,6 +47,9 @@ cluster-up: setup build ## Start a local control plane; prints KUBECONFIG=<path>
 cluster-down: setup ## Stop the control plane that `make cluster-up` started.
 	@$(BIN)/python tools/cluster/plane.py down
 
+bench: setup build ## Benchmarks (figures in docs/benchmarks.md); each starts a local plane of its own.
+	$(BIN)/python benchmarks/bench_probes.py
+
 collection: setup ## Build the collection tarball (ansible-galaxy collection build).
 	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
 

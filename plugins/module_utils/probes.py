@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import gc
 import json
 import shlex
 
@@ -159,36 +160,41 @@ def _handler_type(handler):
 class ProbeSite:
     """One probe or lifecycle hook of one container, with what Istio and kubelet make of it."""
 
-    def __init__(self, container_key, index, container, field, url_template, handler, is_hook):
+    __slots__ = ("container_key", "index", "container", "field", "url_template", "handler", "is_hook",
+                 "handler_type", "action", "port", "named_ports")
+
+    def __init__(self, container_key, index, container, field, url_template, handler, is_hook, named_ports):
         self.container_key = container_key  # containers | initContainers
         self.index = index
         self.container = container
         self.field = field  # readinessProbe ... | preStop | postStart
-        self.url = url_template.format(container["name"])
+        self.url_template = url_template
         self.handler = handler
         self.is_hook = is_hook
         self.handler_type = _handler_type(handler)
+        self.action = handler.get(self.handler_type) if self.handler_type else None
+        self.port = self.action.get("port") if isinstance(self.action, dict) else None
+        self.named_ports = named_ports
 
     @property
-    def action(self):
-        return self.handler.get(self.handler_type) if self.handler_type else None
+    def url(self):
+        return self.url_template.format(self.container["name"])
 
     @property
     def kind(self):
         return "lifecycle." + self.field if self.is_hook else self.field
 
     def raw_port(self):
-        action = self.action
-        return action.get("port") if isinstance(action, dict) else None
+        return self.port
 
     def resolved_port(self):
         """The numeric port, resolving a name through this container's ports (as kubelet does)."""
-        port = self.raw_port()
+        port = self.port
         if isinstance(port, int) and not isinstance(port, bool):
             return port
         if isinstance(port, str):
             # A string is always a port name to kubelet and Istio, even when it reads "8080".
-            return _container_ports(self.container).get(port)
+            return self.named_ports.get(port)
         return None
 
 
@@ -198,16 +204,17 @@ def probe_sites(template):
         for index, container in enumerate(spec.get(key) or []):
             if container.get("name") == PROXY_CONTAINER:
                 continue
+            named_ports = _container_ports(container)
             for field, url in PROBES:
                 handler = container.get(field)
                 if isinstance(handler, dict):
-                    yield ProbeSite(key, index, container, field, url, handler, False)
+                    yield ProbeSite(key, index, container, field, url, handler, False, named_ports)
             lifecycle = container.get("lifecycle")
             if isinstance(lifecycle, dict):
                 for field, url in HOOKS:
                     handler = lifecycle.get(field)
                     if isinstance(handler, dict):
-                        yield ProbeSite(key, index, container, field, url, handler, True)
+                        yield ProbeSite(key, index, container, field, url, handler, True, named_ports)
 
 
 # --- Istio's rewrite, as the injector computes it ---------------------------------------------
@@ -258,7 +265,7 @@ def _agent_prober(site, status_port):
     elif site.handler_type in ("httpGet", "tcpSocket"):
         port = action.get("port")
         if isinstance(port, str):
-            resolved = _container_ports(site.container).get(port)
+            resolved = site.named_ports.get(port)
             if resolved is None:
                 return None  # Istio drops a probe whose named port does not resolve.
             action = dict(action, port=resolved)
@@ -351,6 +358,8 @@ def _rewrite_enabled(annotations, rewrite_default):
 class WorkloadResult:
     """What one workload needs: findings, and under a fixing strategy the changed objects."""
 
+    __slots__ = ("workload", "ref", "strategy", "findings", "changed_workload", "resources", "preview", "probes")
+
     def __init__(self, workload, strategy):
         self.workload = workload
         self.ref = workload_ref(workload)
@@ -381,17 +390,23 @@ class WorkloadResult:
         }
 
 
-def _captured(port, annotations):
-    """Whether the sidecar captures inbound traffic to port (so mTLS applies to it)."""
-    if port is None:
-        return True
-    excluded = _port_list(annotations.get(EXCLUDE_INBOUND_ANNOTATION)) or set()
-    if excluded != "*" and port in excluded:
-        return False
-    included = _port_list(annotations.get(INCLUDE_INBOUND_ANNOTATION))
-    if included is None or included == "*":
-        return True
-    return port in included
+class InboundCapture:
+    """Which inbound ports the sidecar captures (so mTLS applies to them), from the pod's
+    traffic.sidecar.istio.io annotations, parsed once per workload."""
+
+    __slots__ = ("excluded", "included")
+
+    def __init__(self, annotations):
+        excluded = _port_list(annotations.get(EXCLUDE_INBOUND_ANNOTATION))
+        self.excluded = excluded if isinstance(excluded, set) else set()
+        self.included = _port_list(annotations.get(INCLUDE_INBOUND_ANNOTATION))
+
+    def captures(self, port):
+        if port is None:
+            return True
+        if port in self.excluded:
+            return False
+        return self.included is None or self.included == "*" or port in self.included
 
 
 class ProbeAuditor:
@@ -406,7 +421,7 @@ class ProbeAuditor:
         self.exec_grpc_command = exec_grpc_command
 
     # analysis ---------------------------------------------------------------------------------
-    def _classify(self, site, annotations, rewrite, injected):
+    def _classify(self, site, capture, rewrite, injected):
         """(breaks under STRICT, reason, finding code) of one probe site."""
         if site.handler_type in (None, "exec"):
             return False, "exec handlers run inside the container and are never affected", None
@@ -417,7 +432,7 @@ class ProbeAuditor:
         port = site.resolved_port()
         if port is None and isinstance(site.raw_port(), str):
             return True, "named port does not resolve", "named-port-unresolved"
-        if not _captured(port, annotations):
+        if not capture.captures(port):
             return False, "port {0} is not captured by the sidecar (traffic.sidecar.istio.io annotations)".format(
                 port), None
         if not rewrite:
@@ -431,8 +446,8 @@ class ProbeAuditor:
                 action["host"], self.status_port), "probe-host-set"
         return False, "rewritten by Istio to the sidecar agent", "rewritten"
 
-    def _analyse_site(self, result, site, annotations, rewrite, injected):
-        breaks, reason, code = self._classify(site, annotations, rewrite, injected)
+    def _analyse_site(self, result, site, capture, rewrite, injected):
+        breaks, reason, code = self._classify(site, capture, rewrite, injected)
         row = {"container": site.container["name"], "probe": site.kind, "handler": site.handler_type,
                "port": site.raw_port(), "breaks_under_strict": breaks, "reason": reason}
         result.probes.append(row)
@@ -500,22 +515,25 @@ class ProbeAuditor:
         annotations = _template_annotations(template)
         rewrite = _rewrite_enabled(annotations, self.rewrite_default)
         injected = _injected(template)
+        capture = InboundCapture(annotations)
         _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
         self._annotation_findings(result, workload, template, annotations)
         verdicts = []
         for site in probe_sites(template):
-            row, code = self._analyse_site(result, site, annotations, rewrite, injected)
+            row, code = self._analyse_site(result, site, capture, rewrite, injected)
             verdicts.append((site, row, code))
-            if strategy == "audit":
+            if strategy == "audit" and code is not None and (
+                    code != "rewritten" or site.handler_type == "httpGet" and site.action.get("scheme") == "HTTPS"):
                 self._report_site(result, site, code, annotations)
         self._stale_injection(result, workload, template, rewrite)
         if strategy == "rewrite":
-            self._apply_rewrite(result, workload, path, verdicts, annotations, rewrite, injected)
+            self._apply_rewrite(result, workload, path, verdicts, annotations, capture, rewrite, injected)
         elif strategy == "exec":
             self._apply_exec(result, workload, path, verdicts, annotations)
         elif strategy == "health_port":
             self._apply_health_port(result, workload, verdicts, annotations)
-        result.findings = sorted_findings(result.findings)
+        if len(result.findings) > 1:
+            result.findings = sorted_findings(result.findings)
         return result
 
     def _copy_template(self, result, workload, path):
@@ -524,7 +542,7 @@ class ProbeAuditor:
         new = result.changed_workload
         return _get(new, path) if path else new
 
-    def _apply_rewrite(self, result, workload, path, verdicts, annotations, rewrite, injected):
+    def _apply_rewrite(self, result, workload, path, verdicts, annotations, capture, rewrite, injected):
         if not rewrite and any(verdict[2] in ("rewrite-disabled", "tcp-probe-meaningless") for verdict in verdicts):
             template = self._copy_template(result, workload, path)
             template.setdefault("metadata", {}).setdefault("annotations", {})[REWRITE_ANNOTATION] = "true"
@@ -533,7 +551,7 @@ class ProbeAuditor:
             # From here on the probes are judged as Istio will see them, with the rewrite on.
             rewritten = []
             for site, row, code in verdicts:
-                breaks, reason, code = self._classify(site, annotations, True, injected)
+                breaks, reason, code = self._classify(site, capture, True, injected)
                 if code == "rewritten":
                     reason = "rewritten by Istio once pods are recreated"
                 row.update(breaks_under_strict=breaks, reason=reason)
@@ -672,9 +690,17 @@ def process_workloads(workloads, strategy="audit", overrides=None, auditor=None)
     auditor = auditor or ProbeAuditor()
     overrides = overrides or {}
     results = []
-    for workload in workloads:
-        template_ref = workload_ref(workload) if isinstance(workload, dict) else None
-        short_ref = object_ref(workload) if isinstance(workload, dict) else None
-        chosen = overrides.get(template_ref, overrides.get(short_ref, strategy))
-        results.append(auditor.process(workload, chosen))
+    # Thousands of workloads make many small objects and no reference cycles: the cyclic garbage
+    # collector would only rescan the (large) inputs over and over. Off for this loop only.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for workload in workloads:
+            template_ref = workload_ref(workload) if isinstance(workload, dict) else None
+            short_ref = object_ref(workload) if isinstance(workload, dict) else None
+            chosen = overrides.get(template_ref, overrides.get(short_ref, strategy))
+            results.append(auditor.process(workload, chosen))
+    finally:
+        if collecting:
+            gc.enable()
     return results

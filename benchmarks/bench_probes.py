@@ -1,0 +1,87 @@
+"""Benchmark of the probe audit (docs/benchmarks.md).
+
+Generates a cluster-sized set of workloads (default 5,000 Deployments with 3 containers each,
+every container with readiness, liveness and startup probes of mixed kinds), then reports:
+- offline: workloads audited per second and the process's peak memory;
+- on a local plane: the time to LIST those Deployments from the API server with the module's
+  own client code, the audit time of the listed objects, and their ratio (goal: audit < LIST/10).
+
+    .venv/bin/python benchmarks/bench_probes.py [--workloads N] [--no-cluster]
+"""
+
+import argparse
+import random
+import time
+
+from common import create_all, kubernetes_client, peak_rss_mib, report, start_plane, timed
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import probes
+from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import Cluster
+
+NAMESPACE = "bench-probes"
+
+
+def workload(rng, index):
+    containers = []
+    for number in range(3):
+        handlers = [
+            {"httpGet": {"path": "/ready", "port": "http", "httpHeaders": [{"name": "X-Probe", "value": "1"}]},
+             "timeoutSeconds": 2},
+            {"tcpSocket": {"port": 8080}},
+            {"grpc": {"port": 9090}},
+            {"exec": {"command": ["cat", "/tmp/healthy"]}},
+            {"httpGet": {"path": "/live", "port": 8080, "host": "localhost"}},
+        ]
+        containers.append({
+            "name": "c{0}".format(number), "image": "registry.invalid/app:1",
+            "ports": [{"name": "http", "containerPort": 8080}, {"name": "grpc", "containerPort": 9090}],
+            "readinessProbe": rng.choice(handlers), "livenessProbe": rng.choice(handlers),
+            "startupProbe": rng.choice(handlers),
+        })
+    annotations = {"sidecar.istio.io/rewriteAppHTTPProbers": "false"} if rng.random() < 0.1 else {}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "w{0}".format(index), "namespace": NAMESPACE},
+            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "w{0}".format(index)}},
+                     "template": {"metadata": {"labels": {"app": "w{0}".format(index)}, "annotations": annotations},
+                                  "spec": {"containers": containers}}}}
+
+
+def audit(workloads):
+    return probes.process_workloads(workloads, "audit")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workloads", type=int, default=5000)
+    parser.add_argument("--no-cluster", action="store_true")
+    args = parser.parse_args()
+
+    rng = random.Random(1)
+    workloads = [workload(rng, index) for index in range(args.workloads)]
+    seconds, results = timed(audit, workloads)
+    figures = {"workloads": args.workloads, "containers": args.workloads * 3,
+               "probes": sum(len(r.probes) for r in results),
+               "offline_audit_seconds": round(seconds, 3),
+               "workloads_per_second": round(args.workloads / seconds),
+               "peak_rss_mib_after_offline_audit": round(peak_rss_mib())}
+    if not args.no_cluster:
+        plane = start_plane("bench-probes")
+        try:
+            plane.api("POST", "/api/v1/namespaces", {"metadata": {"name": NAMESPACE}})
+            start = time.perf_counter()
+            create_all(plane, workloads)
+            figures["setup_create_seconds"] = round(time.perf_counter() - start, 1)
+            cluster = Cluster(kubernetes_client(plane))
+            list_seconds, listed = timed(cluster.list, "apps/v1", "Deployment", [NAMESPACE], None)
+            audit_seconds = timed(audit, listed)[0]
+            figures.update(listed=len(listed), list_seconds=round(list_seconds, 3),
+                           audit_of_listed_seconds=round(audit_seconds, 3),
+                           audit_to_list_ratio=round(audit_seconds / list_seconds, 3),
+                           peak_rss_mib=round(peak_rss_mib()))
+        finally:
+            plane.stop()
+    report("probe audit", figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Shared helpers of the benchmarks: a plane of their own, bulk creation, timing, memory."""
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tools", "cluster"))
+sys.path.insert(0, os.path.join(REPO, ".build", "collections"))
+
+import plane as plane_module  # noqa: E402
+
+
+def machine():
+    """One line describing where the figures were taken."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return "{0} cores ({1}), {2:.0f} GiB, Python {3}".format(os.cpu_count(), cpu, memory, platform.python_version())
+
+
+def timed(function, *args, repeat=3):
+    """Best wall time of `repeat` runs and the last result."""
+    best, result = None, None
+    for attempt in range(repeat):  # noqa: B007  (only the count matters)
+        start = time.perf_counter()
+        result = function(*args)
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return best, result
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def kubernetes_client(plane):
+    import kubernetes
+    from kubernetes.dynamic import DynamicClient
+    configuration = kubernetes.client.Configuration()
+    kubernetes.config.load_kube_config(config_file=plane.kubeconfig, client_configuration=configuration)
+    # Bulk creation wants more than urllib3's default of 4 pooled connections.
+    configuration.connection_pool_maxsize = 32
+    return DynamicClient(kubernetes.client.ApiClient(configuration))
+
+
+def create_all(plane, objects, workers=16):
+    """Create objects with a pool of threads sharing one client (setup only, not measured)."""
+    from concurrent.futures import ThreadPoolExecutor
+    client = kubernetes_client(plane)
+    resources = {}
+
+    def create(obj):
+        key = (obj["apiVersion"], obj["kind"])
+        if key not in resources:
+            resources[key] = client.resources.get(api_version=key[0], kind=key[1])
+        resources[key].create(body=obj, namespace=obj["metadata"].get("namespace"))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(create, objects))
+
+
+def start_plane(name):
+    plane = plane_module.ControlPlane(name=name)
+    plane.start()
+    return plane
+
+
+def report(name, figures):
+    print(json.dumps({"benchmark": name, "machine": machine(), "figures": figures}, indent=2))
