@@ -1,0 +1,622 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ingress (networking.k8s.io/v1) -> Istio Gateway + VirtualService, with routing equivalence.
+
+For every (host, path, headers) a client can send, the generated objects send it to the same
+Service and port as the Ingress controller did (ingress-nginx for class nginx, Istio's own
+Ingress support for class istio), or a finding says why that cannot be kept. The source
+Ingresses are only read. Pure logic, no Ansible imports; the same input gives byte-identical
+output.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
+from .ingress_model import CATCH_ALL, EXACT, LITERAL, PREFIX, REGEX, Route
+from .ingress_output import emit
+from .names import is_dns1123_label, is_dns1123_subdomain, stable_name
+
+NGINX = "nginx.ingress.kubernetes.io/"
+CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+
+# ingress-nginx annotations this translation keeps (everything else under NGINX is reported).
+HANDLED = frozenset((
+    "ssl-redirect", "force-ssl-redirect", "rewrite-target", "use-regex", "app-root", "canary",
+    "canary-weight", "canary-weight-total", "canary-by-header", "canary-by-header-value",
+    "proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout", "enable-cors",
+    "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-expose-headers",
+    "cors-allow-credentials", "cors-max-age", "backend-protocol", "whitelist-source-range",
+    "allowlist-source-range", "denylist-source-range", "affinity", "session-cookie-name",
+    "session-cookie-path", "session-cookie-max-age", "upstream-vhost", "permanent-redirect",
+    "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
+))
+# Handled as a finding naming the lost behaviour, more precise than "unsupported".
+PARTIAL = {
+    "canary-by-cookie": "cookie-based canary routing has no VirtualService equivalent here",
+    "canary-by-header-pattern": "regex header canary routing is not translated",
+}
+CORS_DEFAULTS = {
+    "cors-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
+    "cors-allow-headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
+                          "Content-Type,Range,Authorization",
+    "cors-allow-origin": "*",
+    "cors-max-age": "1728000",
+}
+
+
+class Options:
+    """How to translate; defaults match a standard Istio ingress gateway install."""
+
+    def __init__(self, ingress_classes=("nginx", "istio"), include_classless=False, gateway_namespace="istio-ingress",
+                 gateway_selector=None, gateway_name=None, cluster_domain="cluster.local", output_api="istio",
+                 default_backend_on_ingress_hosts=False, known_secrets=None):
+        self.ingress_classes = tuple(ingress_classes)
+        self.include_classless = include_classless
+        self.gateway_namespace = gateway_namespace
+        self.gateway_selector = dict(gateway_selector or {"istio": "ingressgateway"})
+        self.gateway_name = gateway_name
+        self.cluster_domain = cluster_domain
+        self.output_api = output_api
+        self.default_backend_on_ingress_hosts = default_backend_on_ingress_hosts
+        # {(namespace, name)} of Secrets known to exist; None when unknown (offline without them).
+        self.known_secrets = known_secrets
+
+
+class Translation:
+    def __init__(self):
+        self.resources = []
+        self.findings = []
+        self.skipped = []
+        self.by_ingress = {}
+        self.secrets_to_copy = []
+
+    @property
+    def has_errors(self):
+        return has_errors(self.findings)
+
+    def as_dict(self):
+        return {"resources": self.resources, "findings": [f.as_dict() for f in sorted_findings(self.findings)],
+                "skipped": self.skipped, "ingresses": self.by_ingress, "secrets_to_copy": self.secrets_to_copy}
+
+
+# --- small readers -------------------------------------------------------------------------------
+
+def _ref(ingress):
+    metadata = ingress.get("metadata") if isinstance(ingress, dict) else None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    return "{0}/{1}".format(metadata.get("namespace") or "default", metadata.get("name") or "<unnamed>")
+
+
+def _as_dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else []
+
+
+def ingress_class(ingress):
+    spec = _as_dict(ingress.get("spec"))
+    if isinstance(spec.get("ingressClassName"), str) and spec["ingressClassName"]:
+        return spec["ingressClassName"]
+    value = _as_dict(_as_dict(ingress.get("metadata")).get("annotations")).get(CLASS_ANNOTATION)
+    return value if isinstance(value, str) and value else None
+
+
+def _valid_host(host):
+    if host.startswith("*."):
+        return is_dns1123_subdomain(host[2:]) and "*" not in host[2:]
+    return is_dns1123_subdomain(host)
+
+
+def _seconds(value):
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _truthy(value):
+    return str(value).strip().lower() == "true"
+
+
+def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings):
+    """(category, kind, path, [uri matches]) for one Ingress path, or None with a finding."""
+    path = path_spec.get("path")
+    path_type = path_spec.get("pathType")
+    use_regex = _truthy(annotations.get(NGINX + "use-regex"))
+    if path is None or path == "":
+        path = "/" if ingress_cls != "istio" else ""
+    if not isinstance(path, str):
+        findings.append(Finding("ingress", ref, ERROR, "invalid-path", "{0}.path must be a string".format(field)))
+        return None
+    if path_type not in ("Exact", "Prefix", "ImplementationSpecific", None):
+        findings.append(Finding("ingress", ref, ERROR, "invalid-path-type",
+                                "{0}.pathType {1!r} is not Exact, Prefix or ImplementationSpecific".format(field, path_type)))
+        return None
+    if path_type is None:
+        findings.append(Finding("ingress", ref, WARNING, "path-type-missing",
+                                "{0}: no pathType; treated as ImplementationSpecific of class {1}".format(
+                                    field, ingress_cls or "nginx")))
+    if path_type == "Exact" and not use_regex:
+        if not path.startswith("/"):
+            findings.append(Finding("ingress", ref, ERROR, "invalid-path", "{0}.path {1!r} must start with /".format(
+                field, path)))
+            return None
+        return LITERAL, EXACT, path, [{"uri": {"exact": path}}]
+    if path_type in (None, "ImplementationSpecific") and ingress_cls == "istio":
+        if path in ("", "*", "/*", ".*"):
+            return CATCH_ALL, PREFIX, "/", [{"uri": {"prefix": "/"}}]
+        if path.endswith("/*") or path.endswith(".*"):
+            prefix = path[:-2] or "/"
+            return LITERAL, PREFIX, prefix, [{"uri": {"prefix": prefix}}]
+        return LITERAL, EXACT, path, [{"uri": {"exact": path}}]
+    if use_regex:
+        pattern = path[1:] if path.startswith("^") else path
+        try:
+            re.compile(pattern)
+        except (re.error, OverflowError, RecursionError) as error:
+            findings.append(Finding("ingress", ref, ERROR, "invalid-regex", "{0}.path {1!r} is not a valid regular "
+                                    "expression: {2}".format(field, path, error)))
+            return None
+        # ingress-nginx: case-insensitive, anchored at the start only; Istio regexes match whole paths.
+        return REGEX, PREFIX, path, [{"uri": {"regex": "(?i)" + pattern + ".*"}}]
+    if not path.startswith("/"):
+        findings.append(Finding("ingress", ref, ERROR, "invalid-path", "{0}.path {1!r} must start with /".format(
+            field, path)))
+        return None
+    trimmed = path.rstrip("/")
+    if not trimmed:
+        return CATCH_ALL, PREFIX, "/", [{"uri": {"prefix": "/"}}]
+    # Prefix is per path segment: /foo matches /foo, /foo/ and /foo/bar, never /foobar.
+    return LITERAL, PREFIX, trimmed, [{"uri": {"exact": trimmed}}, {"uri": {"prefix": trimmed + "/"}}]
+
+
+class Translator:
+    def __init__(self, options=None):
+        self.options = options or Options()
+
+    # services --------------------------------------------------------------------------------
+    def _index_services(self, services):
+        index = {}
+        for service in services or []:
+            metadata = _as_dict(_as_dict(service).get("metadata"))
+            if metadata.get("name"):
+                index[(metadata.get("namespace") or "default", metadata["name"])] = _as_dict(service.get("spec"))
+        return index
+
+    def _destination(self, backend, namespace, ref, where, services, findings):
+        """(fqdn, port) of an Ingress backend, or None with a finding."""
+        backend = _as_dict(backend)
+        if backend.get("resource") is not None:
+            findings.append(Finding("ingress", ref, ERROR, "resource-backend-unsupported",
+                                    "{0}: resource backends cannot be routed by an Istio gateway".format(where)))
+            return None
+        service = _as_dict(backend.get("service"))
+        name = service.get("name")
+        port = _as_dict(service.get("port"))
+        if not isinstance(name, str) or not is_dns1123_label(name):
+            findings.append(Finding("ingress", ref, ERROR, "invalid-backend",
+                                    "{0}: backend.service.name {1!r} is not a Service name".format(where, name)))
+            return None
+        number = port.get("number")
+        spec = services.get((namespace, name))
+        if services and spec is None:
+            findings.append(Finding("ingress", ref, ERROR, "service-not-found",
+                                    "{0}: Service {1}/{2} does not exist".format(where, namespace, name)))
+            return None
+        if number is None:
+            port_name = port.get("name")
+            if not isinstance(port_name, str) or not port_name:
+                findings.append(Finding("ingress", ref, ERROR, "invalid-backend",
+                                        "{0}: backend.service.port needs a number or a name".format(where)))
+                return None
+            if spec is None:
+                findings.append(Finding("ingress", ref, ERROR, "named-port-unresolved",
+                                        "{0}: port {1!r} of Service {2}/{3} cannot be resolved without the Service".format(
+                                            where, port_name, namespace, name)))
+                return None
+            matches = [p for p in _as_list(spec.get("ports")) if _as_dict(p).get("name") == port_name]
+            if not matches or not isinstance(matches[0].get("port"), int):
+                findings.append(Finding("ingress", ref, ERROR, "named-port-unresolved",
+                                        "{0}: Service {1}/{2} has no port named {3!r}".format(where, namespace, name,
+                                                                                             port_name)))
+                return None
+            number = matches[0]["port"]
+        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 65536:
+            findings.append(Finding("ingress", ref, ERROR, "invalid-backend",
+                                    "{0}: backend.service.port.number {1!r} is not a port".format(where, number)))
+            return None
+        return "{0}.{1}.svc.{2}".format(name, namespace, self.options.cluster_domain), number
+
+    # annotations ------------------------------------------------------------------------------
+    def _route_options(self, annotations, ref, has_tls, findings, policies, destinations_of_ingress, hosts):
+        """Per-route behaviour from ingress-nginx annotations; DestinationRule and
+        AuthorizationPolicy needs go to `policies`."""
+        options = {}
+        get = annotations.get
+        for key in sorted(annotations):
+            if key.startswith(NGINX):
+                short = key[len(NGINX):]
+                if short in PARTIAL:
+                    findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
+                                            "{0}: {1}".format(key, PARTIAL[short])))
+                elif short not in HANDLED:
+                    findings.append(Finding("ingress", ref, WARNING, "unsupported-annotation",
+                                            "{0} is not translated; its behaviour is lost".format(key)))
+        ssl_redirect = get(NGINX + "ssl-redirect")
+        force = _truthy(get(NGINX + "force-ssl-redirect"))
+        options["https_redirect"] = force or (has_tls and (ssl_redirect is None or _truthy(ssl_redirect)))
+        target = get(NGINX + "rewrite-target")
+        if target is not None:
+            use_regex = _truthy(get(NGINX + "use-regex"))
+            if re.search(r"\$\d", str(target)) and not use_regex:
+                findings.append(Finding("ingress", ref, WARNING, "rewrite-capture-without-regex",
+                                        "rewrite-target {0!r} uses $N but use-regex is not \"true\"; the captures are "
+                                        "kept literally".format(target)))
+                options["rewrite"] = ("full", str(target))
+            else:
+                options["rewrite"] = ("regex" if use_regex else "full", str(target))
+        for key in ("proxy-read-timeout", "proxy-send-timeout"):
+            if get(NGINX + key) is not None:
+                seconds = _seconds(get(NGINX + key))
+                if seconds is None:
+                    findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
+                                            "{0}{1}={2!r} is not a number of seconds".format(NGINX, key, get(NGINX + key))))
+                else:
+                    options["timeout"] = max(options.get("timeout", 0), seconds)
+        if "timeout" in options:
+            findings.append(Finding("ingress", ref, INFO, "timeout-approximated",
+                                    "nginx read/send timeouts are between two reads; the route timeout {0}s bounds the "
+                                    "whole request".format(options["timeout"])))
+        if _truthy(get(NGINX + "enable-cors")):
+            options["cors"] = self._cors(annotations)
+        vhost = get(NGINX + "upstream-vhost")
+        if vhost:
+            options["request_headers"] = {"set": {"host": str(vhost)}}
+        for key, default_code in (("permanent-redirect", 301), ("temporal-redirect", 302)):
+            if get(NGINX + key):
+                redirect = self._redirect(str(get(NGINX + key)), get(NGINX + key + "-code"), default_code)
+                if redirect is None:
+                    findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
+                                            "{0}{1}={2!r} is not an absolute URL or path".format(NGINX, key, get(NGINX + key))))
+                else:
+                    options["redirect"] = redirect
+        # DestinationRule policies, per destination of this Ingress.
+        traffic = {}
+        connect = get(NGINX + "proxy-connect-timeout")
+        if connect is not None:
+            seconds = _seconds(connect)
+            if seconds is None:
+                findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
+                                        "{0}proxy-connect-timeout={1!r} is not a number of seconds".format(NGINX, connect)))
+            else:
+                traffic["connectionPool"] = {"tcp": {"connectTimeout": "{0}s".format(seconds)}}
+        protocol = str(get(NGINX + "backend-protocol") or "").upper()
+        if protocol in ("HTTPS", "GRPCS"):
+            traffic["tls"] = {"mode": "SIMPLE"}
+        elif protocol == "GRPC":
+            findings.append(Finding("ingress", ref, INFO, "grpc-backend",
+                                    "backend-protocol GRPC: name the Service port grpc-* or set appProtocol: grpc so "
+                                    "Istio speaks HTTP/2 to it (Services are not modified here)"))
+        elif protocol == "FCGI":
+            findings.append(Finding("ingress", ref, ERROR, "fcgi-unsupported",
+                                    "backend-protocol FCGI cannot be spoken by Envoy; this Ingress's traffic is not routed "
+                                    "as before"))
+        if str(get(NGINX + "affinity") or "").lower() == "cookie":
+            cookie = {"name": str(get(NGINX + "session-cookie-name") or "INGRESSCOOKIE")}
+            if get(NGINX + "session-cookie-path"):
+                cookie["path"] = str(get(NGINX + "session-cookie-path"))
+            max_age = _seconds(get(NGINX + "session-cookie-max-age"))
+            cookie["ttl"] = "{0}s".format(max_age or 0)
+            traffic["loadBalancer"] = {"consistentHash": {"httpCookie": cookie}}
+        if traffic:
+            for destination in destinations_of_ingress:
+                policies.setdefault(("dr", destination[0]), []).append((ref, traffic))
+        for key, negate in (("whitelist-source-range", True), ("allowlist-source-range", True),
+                            ("denylist-source-range", False)):
+            value = get(NGINX + key)
+            if value:
+                ranges = [part.strip() for part in str(value).split(",") if part.strip()]
+                policies.setdefault(("ap", ref), []).append((negate, ranges, hosts))
+        return options
+
+    @staticmethod
+    def _cors(annotations):
+        def value(key):
+            found = annotations.get(NGINX + key)
+            return str(found if found is not None else CORS_DEFAULTS.get(key, ""))
+
+        origins = [o.strip() for o in value("cors-allow-origin").split(",") if o.strip()]
+        policy = {"allowOrigins": [{"regex": ".*"} if o == "*" else {"exact": o} for o in origins],
+                  "allowMethods": [m.strip() for m in value("cors-allow-methods").split(",") if m.strip()],
+                  "allowHeaders": [h.strip() for h in value("cors-allow-headers").split(",") if h.strip()],
+                  "allowCredentials": annotations.get(NGINX + "cors-allow-credentials", "true") != "false"}
+        exposed = [h.strip() for h in value("cors-expose-headers").split(",") if h.strip()]
+        if exposed:
+            policy["exposeHeaders"] = exposed
+        max_age = _seconds(value("cors-max-age"))
+        if max_age is not None:
+            policy["maxAge"] = "{0}s".format(max_age)
+        return policy
+
+    @staticmethod
+    def _redirect(url, code, default_code):
+        match = re.match(r"^(?:(https?)://([^/]+))?(/.*)?$", url)
+        if not match or not (match.group(2) or match.group(3)):
+            return None
+        redirect = {"redirectCode": int(code) if str(code or "").isdigit() else default_code}
+        if match.group(1):
+            redirect["scheme"] = match.group(1)
+        if match.group(2):
+            redirect["authority"] = match.group(2)
+        redirect["uri"] = match.group(3) or "/"
+        return redirect
+
+    # the translation ----------------------------------------------------------------------------
+    def translate(self, ingresses, services=None):
+        result = Translation()
+        findings = result.findings
+        services_index = self._index_services(services)
+        selected = []
+        for position, ingress in enumerate(ingresses or []):
+            ref = _ref(ingress)
+            if not isinstance(ingress, dict) or not isinstance(ingress.get("metadata"), dict) \
+                    or not _as_dict(ingress.get("metadata")).get("name"):
+                result.skipped.append({"ingress": ref, "reason": "not an Ingress object with metadata.name",
+                                       "index": position})
+                findings.append(Finding("ingress", ref, ERROR, "invalid-ingress",
+                                        "input #{0} is not an Ingress object with metadata.name".format(position)))
+                continue
+            cls = ingress_class(ingress)
+            if cls is None and not self.options.include_classless:
+                result.skipped.append({"ingress": ref, "reason": "no ingress class (include_classless is false)"})
+                continue
+            if cls is not None and cls not in self.options.ingress_classes:
+                result.skipped.append({"ingress": ref, "reason": "class {0!r} is not in {1}".format(
+                    cls, list(self.options.ingress_classes))})
+                continue
+            if not isinstance(ingress.get("spec"), dict):
+                findings.append(Finding("ingress", ref, ERROR, "invalid-ingress", "spec is missing or not a mapping"))
+                result.skipped.append({"ingress": ref, "reason": "spec is missing"})
+                continue
+            selected.append(ingress)
+        # Oldest first: conflicts are won by the oldest Ingress, as ingress-nginx does.
+        selected.sort(key=lambda i: (str(_as_dict(i["metadata"]).get("creationTimestamp") or ""), _ref(i)))
+        ages = dict((_ref(ingress), age) for age, ingress in enumerate(selected))
+
+        routes = {}  # host -> {key: Route}
+        tls_servers = {}  # credentialName -> {"hosts": set, "sources": set}
+        policies = {}
+        default_route = None
+        canaries = []
+        for ingress in selected:
+            ref = _ref(ingress)
+            annotations = dict((k, v) for k, v in _as_dict(_as_dict(ingress["metadata"]).get("annotations")).items()
+                               if isinstance(k, str))
+            if _truthy(annotations.get(NGINX + "canary")):
+                canaries.append(ingress)
+                continue
+            produced = self._ingress_routes(ingress, ref, annotations, ages[ref], services_index, findings,
+                                            tls_servers, policies, result)
+            for route in produced:
+                if route.host is None:
+                    if default_route is None:
+                        default_route = route
+                    else:
+                        findings.append(Finding("ingress", ref, WARNING, "default-backend-conflict",
+                                                "defaultBackend ignored: {0} is older and its defaultBackend wins".format(
+                                                    default_route.source)))
+                    continue
+                bucket = routes.setdefault(route.host, {})
+                existing = bucket.get(route.key())
+                if existing is not None:
+                    findings.append(Finding("ingress", ref, WARNING, "route-conflict",
+                                            "host {0} path {1!r} is already routed by the older {2}; this rule is "
+                                            "ignored".format(route.host, route.path, existing.source),
+                                            host=route.host, path=route.path))
+                    continue
+                bucket[route.key()] = route
+        for ingress in canaries:
+            self._apply_canary(ingress, routes, services_index, findings, result, ages)
+        if default_route is not None:
+            hosts = ["*"]
+            if self.options.default_backend_on_ingress_hosts:
+                hosts += sorted(h for h, bucket in routes.items()
+                                if any(r.source == default_route.source for r in bucket.values()))
+            for host in hosts:
+                bucket = routes.setdefault(host, {})
+                if (CATCH_ALL, PREFIX, "/", None) not in bucket:
+                    route = Route(host, CATCH_ALL, PREFIX, "/", [{}], default_route.destinations, default_route.source,
+                                  default_route.age + len(ages))
+                    route.https_redirect = default_route.https_redirect
+                    bucket[route.key()] = route
+        self._emit(routes, tls_servers, policies, result)
+        return result
+
+    def _ingress_routes(self, ingress, ref, annotations, age, services, findings, tls_servers, policies, result):
+        spec = ingress["spec"]
+        namespace = _as_dict(ingress["metadata"]).get("namespace") or "default"
+        cls = ingress_class(ingress) or "nginx"
+        produced = []
+        destinations = set()
+        rule_hosts = []
+        for index, rule in enumerate(_as_list(spec.get("rules"))):
+            rule = _as_dict(rule)
+            field = "spec.rules[{0}]".format(index)
+            host = rule.get("host") or "*"
+            if not isinstance(host, str) or (host != "*" and not _valid_host(host)):
+                findings.append(Finding("ingress", ref, ERROR, "invalid-host",
+                                        "{0}.host {1!r} is not a valid host name".format(field, host)))
+                continue
+            rule_hosts.append(host)
+            http = rule.get("http")
+            if not isinstance(http, dict):
+                findings.append(Finding("ingress", ref, INFO, "rule-without-http",
+                                        "{0} for host {1} has no http paths; skipped".format(field, host), host=host))
+                continue
+            for path_index, path_spec in enumerate(_as_list(http.get("paths"))):
+                path_field = "{0}.http.paths[{1}]".format(field, path_index)
+                path_spec = _as_dict(path_spec)
+                shape = _path_routes(cls, annotations, path_spec, ref, path_field, findings)
+                if shape is None:
+                    continue
+                destination = self._destination(path_spec.get("backend"), namespace, ref, path_field + ".backend",
+                                                services, findings)
+                if destination is None:
+                    continue
+                destinations.add(destination)
+                category, kind, path, matches = shape
+                produced.append(Route(host, category, kind, path, matches, [(destination[0], destination[1], None)],
+                                      ref, age))
+        default_backend = spec.get("defaultBackend")
+        if default_backend is not None:
+            destination = self._destination(default_backend, namespace, ref, "spec.defaultBackend", services, findings)
+            if destination is not None:
+                destinations.add(destination)
+                produced.append(Route(None, CATCH_ALL, PREFIX, "/", [{}], [(destination[0], destination[1], None)],
+                                      ref, age))
+        has_tls = self._tls(spec, ref, namespace, rule_hosts, findings, tls_servers, result)
+        options = self._route_options(annotations, ref, has_tls, findings, policies, sorted(destinations),
+                                      sorted(set(rule_hosts)))
+        app_root = annotations.get(NGINX + "app-root")
+        for route in produced:
+            route.https_redirect = options.get("https_redirect", False) and (
+                route.host in has_tls or route.host is None)
+            route.timeout = options.get("timeout")
+            route.cors = options.get("cors")
+            route.request_headers = options.get("request_headers")
+            route.redirect = options.get("redirect")
+            rewrite = options.get("rewrite")
+            if rewrite:
+                route.rewrite = self._rewrite(rewrite, route)
+        if app_root:
+            for host in sorted(set(rule_hosts)):
+                route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], ref, age)
+                route.redirect = {"uri": str(app_root), "redirectCode": 302}
+                produced.append(route)
+        result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced)}
+        return produced
+
+    @staticmethod
+    def _rewrite(rewrite, route):
+        mode, target = rewrite
+        if mode == "regex" and route.category == REGEX:
+            pattern = route.matches[0]["uri"]["regex"]
+            return {"uriRegexRewrite": {"match": "^" + pattern + "$", "rewrite": re.sub(r"\$(\d)", r"\\\1", target)}}
+        # nginx replaces the whole path when the location matches.
+        return {"uriRegexRewrite": {"match": "^.*$", "rewrite": target}}
+
+    def _tls(self, spec, ref, namespace, rule_hosts, findings, tls_servers, result):
+        """Register HTTPS servers for the Ingress's tls entries; returns the hosts with TLS."""
+        covered = set()
+        for index, entry in enumerate(_as_list(spec.get("tls"))):
+            entry = _as_dict(entry)
+            field = "spec.tls[{0}]".format(index)
+            hosts = [h for h in _as_list(entry.get("hosts")) if isinstance(h, str)]
+            if not hosts:
+                hosts = sorted(set(rule_hosts))
+                findings.append(Finding("ingress", ref, WARNING, "tls-without-hosts",
+                                        "{0} lists no hosts; its certificate is served for the rule hosts {1}".format(
+                                            field, hosts)))
+            secret = entry.get("secretName")
+            if not isinstance(secret, str) or not secret:
+                findings.append(Finding("ingress", ref, WARNING, "tls-without-secret",
+                                        "{0} has no secretName; no HTTPS server for {1} (ingress-nginx would serve its "
+                                        "default certificate)".format(field, hosts)))
+                continue
+            bad = [h for h in hosts if h != "*" and not _valid_host(h)]
+            if bad:
+                findings.append(Finding("ingress", ref, ERROR, "invalid-host",
+                                        "{0}.hosts has invalid host names {1}".format(field, bad)))
+                hosts = [h for h in hosts if h not in bad]
+            if self.options.known_secrets is not None and (namespace, secret) not in self.options.known_secrets:
+                findings.append(Finding("ingress", ref, ERROR, "secret-not-found",
+                                        "{0}: Secret {1}/{2} does not exist; HTTPS for {3} would fail".format(
+                                            field, namespace, secret, hosts)))
+                continue
+            if namespace == self.options.gateway_namespace:
+                credential = secret
+            else:
+                credential = stable_name("{0}-{1}".format(namespace, secret), exact="{0}/{1}".format(namespace, secret),
+                                         max_length=253)
+                copy = {"source_namespace": namespace, "source_name": secret,
+                        "target_namespace": self.options.gateway_namespace, "target_name": credential}
+                if copy not in result.secrets_to_copy:
+                    result.secrets_to_copy.append(copy)
+                    findings.append(Finding("ingress", ref, INFO, "secret-copy-needed",
+                                            "Secret {0}/{1} must be copied to {2}/{3}: the gateway reads certificates "
+                                            "from its own namespace".format(namespace, secret,
+                                                                           self.options.gateway_namespace, credential)))
+            server = tls_servers.setdefault(credential, {"hosts": set(), "sources": set()})
+            server["hosts"].update(hosts)
+            server["sources"].add(ref)
+            covered.update(hosts)
+        return covered
+
+    def _apply_canary(self, ingress, routes, services, findings, result, ages):
+        ref = _ref(ingress)
+        annotations = _as_dict(_as_dict(ingress["metadata"]).get("annotations"))
+        for key in ("canary-by-cookie", "canary-by-header-pattern"):
+            if annotations.get(NGINX + key):
+                findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
+                                        "{0}{1}: {2}".format(NGINX, key, PARTIAL[key])))
+        scratch = []
+        canary_routes = self._ingress_routes(ingress, ref, annotations, len(ages) + 1, services, scratch, {}, {},
+                                             result)
+        findings.extend(f for f in scratch if f.code not in ("unsupported-annotation", "annotation-not-translated",
+                                                             "tls-without-hosts", "tls-without-secret"))
+        weight = _seconds(annotations.get(NGINX + "canary-weight"))
+        total = _seconds(annotations.get(NGINX + "canary-weight-total")) or 100
+        header = annotations.get(NGINX + "canary-by-header")
+        header_value = annotations.get(NGINX + "canary-by-header-value")
+        if weight is None and not header:
+            findings.append(Finding("ingress", ref, WARNING, "canary-without-rule",
+                                    "canary Ingress without canary-weight or canary-by-header sends no traffic"))
+            return
+        for canary in canary_routes:
+            stable = routes.get(canary.host or "*", {}).get(canary.key())
+            if stable is None:
+                findings.append(Finding("ingress", ref, ERROR, "canary-without-stable",
+                                        "canary for host {0} path {1!r} has no stable Ingress with the same host and "
+                                        "path".format(canary.host, canary.path), host=canary.host, path=canary.path))
+                continue
+            stable.extra_sources.append(ref)
+            if header:
+                route = Route(stable.host, stable.category, stable.kind, stable.path, stable.matches,
+                              canary.destinations, ref, stable.age)
+                route.headers = (str(header), str(header_value) if header_value else "always")
+                for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect"):
+                    setattr(route, attribute, getattr(stable, attribute))
+                routes[stable.host][route.key()] = route
+            if weight is not None:
+                canary_share = min(weight, total)
+                base = [(fqdn, port, None) for fqdn, port, _w in stable.destinations if _w is None or _w > 0]
+                percent_canary = int(round(100.0 * canary_share / total))
+                stable.destinations = ([(base[0][0], base[0][1], 100 - percent_canary)] if base else []) + [
+                    (canary.destinations[0][0], canary.destinations[0][1], percent_canary)]
+                if 100.0 * canary_share / total != percent_canary:
+                    findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded",
+                                            "canary weight {0}/{1} rounded to {2}%".format(weight, total, percent_canary)))
+
+    # output ------------------------------------------------------------------------------------
+    def gateway_name(self):
+        if self.options.gateway_name:
+            return self.options.gateway_name
+        selector = ",".join("{0}={1}".format(k, v) for k, v in sorted(self.options.gateway_selector.items()))
+        return stable_name("ingress-" + selector, exact="{0}|{1}".format(self.options.gateway_namespace, selector))
+
+    def _emit(self, routes, tls_servers, policies, result):
+        emit(self, routes, tls_servers, policies, result)
+        result.findings = sorted_findings(result.findings)
+
+
+def translate(ingresses, services=None, **options):
+    """Translate Ingresses with Translator(Options(**options)); returns a Translation."""
+    return Translator(Options(**options)).translate(ingresses, services)

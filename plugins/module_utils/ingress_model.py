@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The route model shared by the Ingress translation (ingress.py) and its outputs (ingress_output.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "adoptmesh.istio"}
+SOURCE_ANNOTATION = "adoptmesh.istio/source-ingresses"
+
+# Route categories, in the order a VirtualService must list them (first match wins).
+LITERAL, REGEX, CATCH_ALL = 0, 1, 2
+EXACT, PREFIX = 0, 1
+
+
+class Route:
+    """One routing decision on one host: matches, destinations, and what happens on the way."""
+
+    def __init__(self, host, category, kind, path, matches, destinations, source, age):
+        self.host = host
+        self.category = category
+        self.kind = kind  # EXACT / PREFIX within literals
+        self.path = path
+        self.matches = matches  # list of Istio uri match dicts ({} = match everything)
+        self.destinations = destinations  # [(fqdn, port, weight or None)]
+        self.source = source
+        self.age = age
+        self.headers = None  # (name, value) for a canary-by-header route
+        self.rewrite = None
+        self.redirect = None
+        self.https_redirect = False
+        self.timeout = None
+        self.cors = None
+        self.request_headers = None
+        self.extra_sources = []
+
+    def key(self):
+        return (self.category, self.kind, self.path, self.headers)
+
+    def sort_key(self):
+        # First match wins: literals longest first (Exact before Prefix at equal length), then
+        # regexes, then catch-alls; header routes before the route they refine; oldest first.
+        return (self.category, -len(self.path or ""), self.kind, 0 if self.headers else 1, self.age)

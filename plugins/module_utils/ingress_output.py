@@ -1,0 +1,308 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Objects written for a translated route model: Istio API or Kubernetes Gateway API.
+
+Split from ingress.py so the routing semantics (what goes where) and the output shapes (how it
+is spelled for each API) can be read separately. Pure logic.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from .findings import ERROR, INFO, WARNING, Finding
+from .ingress_model import CATCH_ALL, EXACT, MANAGED_BY, REGEX, SOURCE_ANNOTATION
+from .names import host_name_part, short_hash, stable_name
+
+ISTIO_NETWORKING = "networking.istio.io/v1"
+ISTIO_SECURITY = "security.istio.io/v1"
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+GATEWAY_API_BETA = "gateway.networking.k8s.io/v1beta1"
+HTTP_PORT, HTTPS_PORT = 80, 443
+
+
+def _metadata(name, namespace, sources):
+    return {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY),
+            "annotations": {SOURCE_ANNOTATION: ",".join(sorted(sources))}}
+
+
+def _sorted_routes(bucket):
+    return sorted(bucket.values(), key=lambda route: route.sort_key())
+
+
+def _sources(routes):
+    found = set()
+    for route in routes:
+        found.add(route.source)
+        found.update(route.extra_sources)
+    return found
+
+
+def emit(translator, routes, tls_servers, policies, result):
+    options = translator.options
+    namespace = options.gateway_namespace
+    gateway = translator.gateway_name()
+    hosts = sorted(routes)
+    all_routes = [route for host in hosts for route in routes[host].values()]
+    if not all_routes:
+        return
+    redirect_everything = all(route.https_redirect or route.redirect for route in all_routes) and any(
+        route.https_redirect for route in all_routes)
+    _check_tls_overlap(tls_servers, result)
+    if options.output_api == "gateway-api":
+        resources = _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result)
+    else:
+        resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, redirect_everything, result)
+    resources += _destination_rules(namespace, policies, result)
+    resources += _authorization_policies(translator, gateway, namespace, policies)
+    result.resources.extend(resources)
+    for resource in resources:
+        for source in resource["metadata"]["annotations"].get(SOURCE_ANNOTATION, "").split(","):
+            if source in result.by_ingress:
+                result.by_ingress[source].setdefault("produced", []).append(
+                    "{0}/{1}/{2}".format(resource["kind"], resource["metadata"]["namespace"], resource["metadata"]["name"]))
+
+
+def _check_tls_overlap(tls_servers, result):
+    owners = {}
+    for credential in sorted(tls_servers):
+        for host in sorted(tls_servers[credential]["hosts"]):
+            if host in owners and owners[host] != credential:
+                for source in sorted(tls_servers[credential]["sources"]):
+                    result.findings.append(Finding("ingress", source, WARNING, "tls-host-conflict",
+                                                   "host {0} has certificates from two Secrets ({1}, {2}); the gateway "
+                                                   "serves only one".format(host, owners[host], credential), host=host))
+            owners.setdefault(host, credential)
+
+
+# --- Istio API ------------------------------------------------------------------------------------------
+
+def _istio(gateway, namespace, options, hosts, routes, tls_servers, redirect_everything, result):
+    all_routes = [route for host in hosts for route in routes[host].values()]
+    http_server = {"port": {"number": HTTP_PORT, "name": "http", "protocol": "HTTP"}, "hosts": hosts}
+    if redirect_everything:
+        http_server["tls"] = {"httpsRedirect": True}
+    servers = [http_server]
+    for credential in sorted(tls_servers):
+        servers.append({"port": {"number": HTTPS_PORT, "name": "https-" + short_hash(credential), "protocol": "HTTPS"},
+                        "hosts": sorted(tls_servers[credential]["hosts"]),
+                        "tls": {"mode": "SIMPLE", "credentialName": credential}})
+    resources = [{"apiVersion": ISTIO_NETWORKING, "kind": "Gateway",
+                  "metadata": _metadata(gateway, namespace, _sources(all_routes)),
+                  "spec": {"selector": dict(sorted(options.gateway_selector.items())), "servers": servers}}]
+    for host in hosts:
+        http = []
+        for route in _sorted_routes(routes[host]):
+            http.extend(_istio_http_routes(route, redirect_everything))
+        name = stable_name(host_name_part(host), exact=host)
+        resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "VirtualService",
+                          "metadata": _metadata(name, namespace, _sources(routes[host].values())),
+                          "spec": {"hosts": [host], "gateways": ["{0}/{1}".format(namespace, gateway)], "http": http}})
+    return resources
+
+
+def _matches(route, port=None):
+    matches = []
+    for uri in route.matches:
+        match = dict(uri)
+        if route.headers:
+            match["headers"] = {route.headers[0]: {"exact": route.headers[1]}}
+        if port:
+            match["port"] = port
+        matches.append(match)
+    return [m for m in matches if m] or None
+
+
+def _istio_http_routes(route, redirect_everything):
+    entries = []
+    if route.https_redirect and not redirect_everything:
+        # Only plain HTTP is redirected; the same VirtualService also serves the HTTPS server.
+        entries.append({"match": _matches(route, HTTP_PORT), "redirect": {"scheme": "https", "redirectCode": 308}})
+    entry = {}
+    match = _matches(route)
+    if match:
+        entry["match"] = match
+    if route.redirect:
+        entry["redirect"] = dict(route.redirect)
+    else:
+        weighted = any(weight is not None for _, _, weight in route.destinations)
+        entry["route"] = [dict({"destination": {"host": fqdn, "port": {"number": port}}},
+                               **({"weight": weight} if weighted else {}))
+                          for fqdn, port, weight in route.destinations]
+        if route.rewrite:
+            entry["rewrite"] = route.rewrite
+        if route.timeout is not None:
+            entry["timeout"] = "{0}s".format(route.timeout)
+        if route.request_headers:
+            entry["headers"] = {"request": route.request_headers}
+    if route.cors:
+        entry["corsPolicy"] = route.cors
+    entries.append(entry)
+    return entries
+
+
+# --- policies shared by both outputs --------------------------------------------------------------------------
+
+def _destination_rules(namespace, policies, result):
+    resources = []
+    for key in sorted(k for k in policies if k[0] == "dr"):
+        fqdn = key[1]
+        entries = policies[key]
+        source, traffic = entries[0]
+        for other, other_traffic in entries[1:]:
+            if other_traffic != traffic:
+                result.findings.append(Finding("ingress", other, WARNING, "destination-policy-conflict",
+                                               "{0} already sets a different backend policy for {1}; the older one "
+                                               "is kept".format(source, fqdn)))
+        resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "DestinationRule",
+                          "metadata": _metadata(stable_name(fqdn), namespace, [e[0] for e in entries]),
+                          # Only the gateway's own calls: other mesh clients keep their policies.
+                          "spec": {"host": fqdn, "exportTo": ["."], "trafficPolicy": traffic}})
+    return resources
+
+
+def _authorization_policies(translator, gateway, namespace, policies):
+    resources = []
+    if translator.options.output_api == "gateway-api":
+        selector = {"gateway.networking.k8s.io/gateway-name": gateway}
+    else:
+        selector = dict(sorted(translator.options.gateway_selector.items()))
+    for key in sorted(k for k in policies if k[0] == "ap"):
+        ref = key[1]
+        rules = []
+        for negate, ranges, hosts in policies[key]:
+            rule = {"from": [{"source": {("notRemoteIpBlocks" if negate else "remoteIpBlocks"): ranges}}]}
+            if hosts and "*" not in hosts:
+                rule["to"] = [{"operation": {"hosts": hosts}}]
+            rules.append(rule)
+        resources.append({"apiVersion": ISTIO_SECURITY, "kind": "AuthorizationPolicy",
+                          "metadata": _metadata(stable_name("source-ranges-" + ref.replace("/", "-"), exact=ref),
+                                                namespace, [ref]),
+                          "spec": {"selector": {"matchLabels": selector}, "action": "DENY", "rules": rules}})
+    return resources
+
+
+# --- Kubernetes Gateway API -------------------------------------------------------------------------------------
+
+def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result):
+    listeners = [{"name": "http", "port": HTTP_PORT, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}}]
+    https_listeners = {}
+    for credential in sorted(tls_servers):
+        for host in sorted(tls_servers[credential]["hosts"]):
+            name = "https-" + short_hash(credential + "|" + host)
+            listener = {"name": name, "port": HTTPS_PORT, "protocol": "HTTPS",
+                        "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": credential}]},
+                        "allowedRoutes": {"namespaces": {"from": "Same"}}}
+            if host != "*":
+                listener["hostname"] = host
+            listeners.append(listener)
+            https_listeners.setdefault(host, []).append(name)
+    all_routes = [route for host in hosts for route in routes[host].values()]
+    resources = [{"apiVersion": GATEWAY_API, "kind": "Gateway",
+                  "metadata": _metadata(gateway, namespace, _sources(all_routes)),
+                  "spec": {"gatewayClassName": "istio", "listeners": listeners}}]
+    backend_namespaces = set()
+    for host in hosts:
+        ordered = _sorted_routes(routes[host])
+        plain = [_gateway_rule(route, False, result, backend_namespaces, namespace) for route in ordered]
+        secure = [_gateway_rule(route, True, result, backend_namespaces, namespace) for route in ordered]
+        sources = _sources(routes[host].values())
+        base = stable_name(host_name_part(host), exact=host)
+        if plain == secure or host not in https_listeners:
+            resources.append(_http_route(base, namespace, gateway, host, None, [r for r in plain if r], sources))
+        else:
+            resources.append(_http_route(base + "-http", namespace, gateway, host, ["http"],
+                                         [r for r in plain if r], sources))
+            resources.append(_http_route(base, namespace, gateway, host, https_listeners[host],
+                                         [r for r in secure if r], sources))
+    for backend_namespace in sorted(backend_namespaces):
+        # Routes in the gateway namespace may only reach Services elsewhere with their consent.
+        resources.append({"apiVersion": GATEWAY_API_BETA, "kind": "ReferenceGrant",
+                          "metadata": _metadata(stable_name("from-" + namespace + "-httproutes",
+                                                            exact=namespace + "|" + backend_namespace),
+                                                backend_namespace, _sources(all_routes)),
+                          "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                                             "namespace": namespace}],
+                                   "to": [{"group": "", "kind": "Service"}]}})
+    return resources
+
+
+def _http_route(name, namespace, gateway, host, sections, rules, sources):
+    parents = [{"name": gateway}] if not sections else [{"name": gateway, "sectionName": s} for s in sections]
+    spec = {"parentRefs": parents, "rules": rules}
+    if host != "*":
+        spec["hostnames"] = [host]
+    return {"apiVersion": GATEWAY_API, "kind": "HTTPRoute", "metadata": _metadata(name, namespace, sources),
+            "spec": spec}
+
+
+def _gateway_match(route):
+    if route.category == CATCH_ALL:
+        path = {"type": "PathPrefix", "value": "/"}
+    elif route.category == REGEX:
+        path = {"type": "RegularExpression", "value": route.matches[0]["uri"]["regex"]}
+    elif route.kind == EXACT:
+        path = {"type": "Exact", "value": route.path}
+    else:
+        path = {"type": "PathPrefix", "value": route.path}  # already per path segment
+    match = {"path": path}
+    if route.headers:
+        match["headers"] = [{"type": "Exact", "name": route.headers[0], "value": route.headers[1]}]
+    return match
+
+
+def _gateway_rule(route, secure, result, backend_namespaces, namespace):
+    rule = {"matches": [_gateway_match(route)]}
+    filters = []
+    if route.https_redirect and not secure:
+        filters.append({"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}})
+        _note(result, route, INFO, "redirect-code-301", "HTTP to HTTPS redirect uses 301 (ingress-nginx uses 308); "
+              "Gateway API's standard channel offers 301 and 302")
+    elif route.redirect:
+        redirect = {"statusCode": 301 if route.redirect.get("redirectCode") == 301 else 302}
+        if route.redirect.get("scheme"):
+            redirect["scheme"] = route.redirect["scheme"]
+        if route.redirect.get("authority"):
+            redirect["hostname"] = route.redirect["authority"].split(":")[0]
+        redirect["path"] = {"type": "ReplaceFullPath", "replaceFullPath": route.redirect.get("uri", "/")}
+        filters.append({"type": "RequestRedirect", "requestRedirect": redirect})
+    else:
+        if route.rewrite:
+            rewrite = route.rewrite.get("uriRegexRewrite", {})
+            if rewrite.get("match") == "^.*$":
+                filters.append({"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplaceFullPath",
+                                                                             "replaceFullPath": rewrite["rewrite"]}}})
+            else:
+                _note(result, route, ERROR, "rewrite-not-expressible",
+                      "rewrite with regex captures on {0}{1} has no Gateway API equivalent; use output_api istio".format(
+                          route.host, route.path))
+        if route.request_headers:
+            filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": {
+                "set": [{"name": "Host", "value": route.request_headers["set"]["host"]}]}})
+        refs = []
+        for fqdn, port, weight in route.destinations:
+            service, backend_namespace = fqdn.split(".")[:2]
+            ref = {"name": service, "port": port}
+            if backend_namespace != namespace:
+                ref["namespace"] = backend_namespace
+                backend_namespaces.add(backend_namespace)
+            if weight is not None:
+                ref["weight"] = weight
+            refs.append(ref)
+        rule["backendRefs"] = refs
+        if route.timeout is not None:
+            rule["timeouts"] = {"request": "{0}s".format(route.timeout)}
+    if route.cors:
+        _note(result, route, WARNING, "cors-not-translated",
+              "CORS on {0}{1} is not in Gateway API's standard channel; use output_api istio to keep it".format(
+                  route.host, route.path))
+    if filters:
+        rule["filters"] = filters
+    return rule
+
+
+def _note(result, route, severity, code, message):
+    finding = Finding("ingress", route.source, severity, code, message, host=route.host, path=route.path)
+    if finding not in result.findings:
+        result.findings.append(finding)
