@@ -129,6 +129,18 @@ class Cluster:
             raise ClusterError("cannot read {0} {1}: {2}".format(kind, "{0}/{1}".format(namespace, name)
                                                                  if namespace else name, _reason(error)))
 
+    def exists(self, api_version, kind, name, namespace=None):
+        """Whether an object exists; its content is not kept (used for Secrets)."""
+        resource = self.resource(api_version, kind)
+        self.requests += 1
+        try:
+            resource.get(name=name, namespace=namespace, serialize=False)
+        except Exception as error:
+            if getattr(error, "status", None) == 404:
+                return False
+            raise ClusterError("cannot read {0} {1}/{2}: {3}".format(kind, namespace, name, _reason(error)))
+        return True
+
     def patch(self, before, after):
         """Send the strategic merge patch from `before` (as read) to `after`. Returns the result,
         or None when nothing differs."""

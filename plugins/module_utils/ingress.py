@@ -225,8 +225,8 @@ class Translator:
             matches = [p for p in _as_list(spec.get("ports")) if _as_dict(p).get("name") == port_name]
             if not matches or not isinstance(matches[0].get("port"), int):
                 findings.append(Finding("ingress", ref, ERROR, "named-port-unresolved",
-                                        "{0}: Service {1}/{2} has no port named {3!r}".format(where, namespace, name,
-                                                                                             port_name)))
+                                        "{0}: Service {1}/{2} has no port named {3!r}".format(
+                                            where, namespace, name, port_name)))
                 return None
             number = matches[0]["port"]
         if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 65536:
@@ -252,7 +252,8 @@ class Translator:
                                             "{0} is not translated; its behaviour is lost".format(key)))
         ssl_redirect = get(NGINX + "ssl-redirect")
         force = _truthy(get(NGINX + "force-ssl-redirect"))
-        options["https_redirect"] = force or (has_tls and (ssl_redirect is None or _truthy(ssl_redirect)))
+        options["force_https"] = force
+        options["ssl_redirect"] = ssl_redirect is None or _truthy(ssl_redirect)
         target = get(NGINX + "rewrite-target")
         if target is not None:
             use_regex = _truthy(get(NGINX + "use-regex"))
@@ -487,8 +488,9 @@ class Translator:
                                       sorted(set(rule_hosts)))
         app_root = annotations.get(NGINX + "app-root")
         for route in produced:
-            route.https_redirect = options.get("https_redirect", False) and (
-                route.host in has_tls or route.host is None)
+            # ingress-nginx redirects hosts it serves with TLS unless told not to, and every host
+            # when forced.
+            route.https_redirect = options["force_https"] or (options["ssl_redirect"] and route.host in has_tls)
             route.timeout = options.get("timeout")
             route.cors = options.get("cors")
             route.request_headers = options.get("request_headers")
@@ -509,7 +511,9 @@ class Translator:
         mode, target = rewrite
         if mode == "regex" and route.category == REGEX:
             pattern = route.matches[0]["uri"]["regex"]
-            return {"uriRegexRewrite": {"match": "^" + pattern + "$", "rewrite": re.sub(r"\$(\d)", r"\\\1", target)}}
+            flags = "(?i)" if pattern.startswith("(?i)") else ""
+            anchored = flags + "^" + pattern[len(flags):] + "$"
+            return {"uriRegexRewrite": {"match": anchored, "rewrite": re.sub(r"\$(\d)", r"\\\1", target)}}
         # nginx replaces the whole path when the location matches.
         return {"uriRegexRewrite": {"match": "^.*$", "rewrite": target}}
 
@@ -552,8 +556,8 @@ class Translator:
                     result.secrets_to_copy.append(copy)
                     findings.append(Finding("ingress", ref, INFO, "secret-copy-needed",
                                             "Secret {0}/{1} must be copied to {2}/{3}: the gateway reads certificates "
-                                            "from its own namespace".format(namespace, secret,
-                                                                           self.options.gateway_namespace, credential)))
+                                            "from its own namespace".format(
+                                                namespace, secret, self.options.gateway_namespace, credential)))
             server = tls_servers.setdefault(credential, {"hosts": set(), "sources": set()})
             server["hosts"].update(hosts)
             server["sources"].add(ref)

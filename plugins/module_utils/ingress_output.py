@@ -126,7 +126,7 @@ def _istio_http_routes(route, redirect_everything):
     if route.redirect:
         entry["redirect"] = dict(route.redirect)
     else:
-        weighted = any(weight is not None for _, _, weight in route.destinations)
+        weighted = any(destination[2] is not None for destination in route.destinations)
         entry["route"] = [dict({"destination": {"host": fqdn, "port": {"number": port}}},
                                **({"weight": weight} if weighted else {}))
                           for fqdn, port, weight in route.destinations]
@@ -271,8 +271,8 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace):
         if route.rewrite:
             rewrite = route.rewrite.get("uriRegexRewrite", {})
             if rewrite.get("match") == "^.*$":
-                filters.append({"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplaceFullPath",
-                                                                             "replaceFullPath": rewrite["rewrite"]}}})
+                full_path = {"type": "ReplaceFullPath", "replaceFullPath": rewrite["rewrite"]}
+                filters.append({"type": "URLRewrite", "urlRewrite": {"path": full_path}})
             else:
                 _note(result, route, ERROR, "rewrite-not-expressible",
                       "rewrite with regex captures on {0}{1} has no Gateway API equivalent; use output_api istio".format(

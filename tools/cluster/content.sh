@@ -49,7 +49,9 @@ done
 "$helm" repo index "$out/charts"
 
 dir=$(module_dir "$GATEWAY_API")
-cat "$dir"/config/crd/standard/gateway.networking.k8s.io_*.yaml > "$out/crds/gateway-api-standard.yaml"
+for file in "$dir"/config/crd/standard/gateway.networking.k8s.io_*.yaml; do
+  printf -- '---\n'; cat "$file"
+done > "$out/crds/gateway-api-standard.yaml"
 dir=$(module_dir "$CERT_MANAGER")
 for file in "$dir"/deploy/crds/*.yaml; do
   printf -- '---\n'; cat "$file"

@@ -1,0 +1,301 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ingress_to_gateway
+short_description: Translate Ingress objects to Istio Gateway and VirtualService with the same routing
+version_added: 0.1.0
+author:
+  - adoptmesh.istio maintainers (@adoptmesh)
+description:
+  - Translates Kubernetes Ingresses (networking.k8s.io/v1) into one Istio Gateway per gateway
+    namespace and selector, one VirtualService per host, and the DestinationRules and
+    AuthorizationPolicies that ingress-nginx annotations call for; or into Kubernetes Gateway API
+    objects with O(output_api=gateway-api).
+  - The goal is routing equivalence. For every host, path and header a client can send, the
+    result routes to the same Service and port as ingress-nginx (class C(nginx)) or Istio's own
+    Ingress support (class C(istio)) did. Where that cannot be kept, a finding says so, naming the
+    Ingress, a stable code and a severity; C(error) means some traffic would not be routed as before.
+  - Path semantics are kept exactly, in particular C(Prefix) per path segment (C(/foo) matches
+    C(/foo/bar) but not C(/foobar)), route order by specificity, oldest Ingress winning conflicts,
+    and certificates attached only to the hosts of their own C(tls) entry.
+  - Works offline on O(ingresses) and O(services), or reads them from the cluster with one LIST
+    per kind and namespace. The source Ingresses are never modified or deleted; they keep serving
+    until an explicit cutover.
+  - With O(apply=true) the result is written by server-side apply (objects already as wanted are
+    left alone), refused when there are error findings unless O(allow_errors=true). Check mode
+    sends the writes as a server-side dry run, so the API server validates them; C(--diff) shows
+    each object.
+options:
+  ingresses:
+    description: Ingress objects to translate offline. When given, nothing is read from a cluster.
+    type: list
+    elements: dict
+  services:
+    description: Service objects used to resolve named backend ports (offline use).
+    type: list
+    elements: dict
+    default: []
+  known_secrets:
+    description:
+      - TLS Secrets known to exist, as C(namespace/name) (offline use). When reading from a
+        cluster the referenced Secrets are checked there. A C(credentialName) for a missing
+        Secret is never emitted silently.
+    type: list
+    elements: str
+  namespaces:
+    description: Namespaces to read Ingresses from. Empty means all namespaces.
+    type: list
+    elements: str
+    default: []
+  label_selectors:
+    description: Label selectors; an Ingress is taken when it matches any of them.
+    type: list
+    elements: str
+    default: []
+  ingress_classes:
+    description: Ingress classes to translate (C(spec.ingressClassName), else the C(kubernetes.io/ingress.class) annotation).
+    type: list
+    elements: str
+    default: [nginx, istio]
+  include_classless:
+    description: Also translate Ingresses without any class.
+    type: bool
+    default: false
+  gateway_namespace:
+    description: Namespace of the ingress gateway pods; the generated objects and the TLS Secrets go there.
+    type: str
+    default: istio-ingress
+  gateway_selector:
+    description: Labels of the ingress gateway pods (Istio output).
+    type: dict
+    default: {istio: ingressgateway}
+  gateway_name:
+    description: Name of the generated Gateway. Default, a stable name derived from the namespace and selector.
+    type: str
+  cluster_domain:
+    description: The cluster's DNS domain, for the destinations' FQDNs.
+    type: str
+    default: cluster.local
+  output_api:
+    description: C(istio) for Gateway + VirtualService, C(gateway-api) for Gateway API Gateway + HTTPRoute.
+    type: str
+    choices: [istio, gateway-api]
+    default: istio
+  default_backend_on_ingress_hosts:
+    description:
+      - Put an Ingress's C(defaultBackend) also at the end of its own hosts' routes (ingress-nginx
+        sends unmatched paths of those hosts there). It always serves unknown hosts (C(*)).
+    type: bool
+    default: false
+  apply:
+    description: Write the result to the cluster by server-side apply.
+    type: bool
+    default: false
+  allow_errors:
+    description: Apply even when there are error findings.
+    type: bool
+    default: false
+  field_manager:
+    description: Field manager name for server-side apply.
+    type: str
+    default: adoptmesh-istio
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+requirements:
+  - kubernetes >= 24.2.0
+  - PyYAML >= 3.11
+notes:
+  - TLS Secrets that live outside O(gateway_namespace) are listed in RV(secrets_to_copy) with
+    the name the Gateway uses for them; the C(gateway_certificates) role copies them.
+  - Objects generated by an earlier run for hosts that no longer exist are not deleted.
+seealso:
+  - module: adoptmesh.istio.probe_convert
+  - name: Istio Ingress Gateways
+    description: How Istio's Gateway and VirtualService serve ingress traffic.
+    link: https://istio.io/latest/docs/tasks/traffic-management/ingress/ingress-control/
+"""
+
+EXAMPLES = r"""
+- name: Translate the shop namespace's Ingresses and show what would change
+  adoptmesh.istio.ingress_to_gateway:
+    namespaces: [shop]
+    gateway_namespace: istio-ingress
+  register: translation
+
+- name: Apply the translation beside the Ingresses, which keep serving
+  adoptmesh.istio.ingress_to_gateway:
+    namespaces: [shop]
+    apply: true
+
+- name: Translate a manifest offline, to Gateway API
+  adoptmesh.istio.ingress_to_gateway:
+    ingresses: "{{ lookup('ansible.builtin.file', 'ingresses.yaml') | from_yaml_all | list }}"
+    services: "{{ lookup('ansible.builtin.file', 'services.yaml') | from_yaml_all | list }}"
+    output_api: gateway-api
+  register: offline
+"""
+
+RETURN = r"""
+changed:
+  description: Whether anything was (or in check mode would be) written.
+  returned: always
+  type: bool
+resources:
+  description: The generated objects in a deterministic order (Gateway first).
+  returned: always
+  type: list
+  elements: dict
+findings:
+  description: What could not be kept, per Ingress, with a stable code and a severity.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - ingress: shop/web
+      severity: warning
+      code: unsupported-annotation
+      message: nginx.ingress.kubernetes.io/configuration-snippet is not translated; its behaviour is lost
+skipped:
+  description: Ingresses not translated, with the reason.
+  returned: always
+  type: list
+  elements: dict
+ingresses:
+  description: Per Ingress (C(namespace/name)), its class, hosts, number of routes and the objects it produced.
+  returned: always
+  type: dict
+secrets_to_copy:
+  description: TLS Secrets to copy into the gateway namespace, with their new names.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts of Ingresses, skipped ones, objects, and findings by severity.
+  returned: always
+  type: dict
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import Cluster, ClusterError, connect
+from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
+from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry, surface_findings
+
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
+except ImportError:
+    KUBERNETES_CORE_IMPORT_ERROR = traceback.format_exc()
+    AUTH_ARG_SPEC = {}
+else:
+    KUBERNETES_CORE_IMPORT_ERROR = None
+
+
+def argument_spec():
+    spec = dict(
+        ingresses=dict(type="list", elements="dict"),
+        services=dict(type="list", elements="dict", default=[]),
+        known_secrets=dict(type="list", elements="str", no_log=False),
+        namespaces=dict(type="list", elements="str", default=[]),
+        label_selectors=dict(type="list", elements="str", default=[]),
+        ingress_classes=dict(type="list", elements="str", default=["nginx", "istio"]),
+        include_classless=dict(type="bool", default=False),
+        gateway_namespace=dict(type="str", default="istio-ingress"),
+        gateway_selector=dict(type="dict", default={"istio": "ingressgateway"}),
+        gateway_name=dict(type="str"),
+        cluster_domain=dict(type="str", default="cluster.local"),
+        output_api=dict(type="str", choices=["istio", "gateway-api"], default="istio"),
+        default_backend_on_ingress_hosts=dict(type="bool", default=False),
+        apply=dict(type="bool", default=False),
+        allow_errors=dict(type="bool", default=False),
+        field_manager=dict(type="str", default="adoptmesh-istio"),
+    )
+    spec.update(AUTH_ARG_SPEC)
+    return spec
+
+
+def cluster_description(params):
+    parts = ["{0} {1}".format(key, params[key]) for key in ("host", "context")
+             if isinstance(params.get(key), str) and params.get(key)]
+    return ", ".join(parts) or "the kubeconfig and context given"
+
+
+def read_cluster(cluster, params):
+    ingresses = cluster.list("networking.k8s.io/v1", "Ingress", params["namespaces"], params["label_selectors"])
+    namespaces = sorted(set(i["metadata"]["namespace"] for i in ingresses))
+    services = cluster.list("v1", "Service", namespaces) if namespaces else []
+    referenced = set()
+    for item in ingresses:
+        for entry in item.get("spec", {}).get("tls") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("secretName"), str):
+                referenced.add((item["metadata"]["namespace"], entry["secretName"]))
+    # Existence only: the Secrets' contents are read by the API call but never kept or returned.
+    known = set(key for key in sorted(referenced) if cluster.exists("v1", "Secret", key[1], key[0]))
+    return ingresses, services, known
+
+
+def main():
+    if KUBERNETES_CORE_IMPORT_ERROR:
+        AnsibleModule(argument_spec={}, supports_check_mode=True).fail_json(
+            msg="the kubernetes.core collection is required", exception=KUBERNETES_CORE_IMPORT_ERROR)
+    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    offline = params["ingresses"] is not None
+    if offline and params["apply"]:
+        module.fail_json(msg="apply: true needs a cluster; it cannot be combined with ingresses")
+    try:
+        cluster = None
+        if offline:
+            ingresses, services = params["ingresses"], params["services"]
+            known = None
+            if params["known_secrets"] is not None:
+                known = set(tuple(entry.split("/", 1)) for entry in params["known_secrets"] if "/" in entry)
+        else:
+            client = connect(lambda: get_api_client(module).client, cluster_description(params))
+            cluster = Cluster(client, field_manager=params["field_manager"], dry_run=module.check_mode)
+            ingresses, services, known = read_cluster(cluster, params)
+        options = Options(ingress_classes=params["ingress_classes"], include_classless=params["include_classless"],
+                          gateway_namespace=params["gateway_namespace"], gateway_selector=params["gateway_selector"],
+                          gateway_name=params["gateway_name"], cluster_domain=params["cluster_domain"],
+                          output_api=params["output_api"],
+                          default_backend_on_ingress_hosts=params["default_backend_on_ingress_hosts"],
+                          known_secrets=known)
+        translation = Translator(options).translate(ingresses, services)
+        outcome = translation.as_dict()
+        changed, diffs = False, []
+        if params["apply"]:
+            if translation.has_errors and not params["allow_errors"]:
+                errors = [f for f in outcome["findings"] if f["severity"] == "error"]
+                module.fail_json(msg="the translation has {0} error finding(s), so some traffic would not be routed as "
+                                 "before; fix them or set allow_errors: true. First: {1}: {2}".format(
+                                     len(errors), errors[0]["ingress"], errors[0]["message"]), **outcome)
+            for resource in translation.resources:
+                was_changed, before, after = cluster.apply(resource)
+                if was_changed:
+                    changed = True
+                    diffs.append(diff_entry(before, after))
+    except (ClusterError, CoreException) as error:
+        module.fail_json(msg=str(error))
+    surface_findings(module, outcome["findings"], subject="ingress")
+    summary = dict(ingresses=len(outcome["ingresses"]), skipped=len(outcome["skipped"]),
+                   resources=len(outcome["resources"]))
+    summary.update(count_by_severity(translation.findings))
+    outcome.update(changed=changed, summary=summary)
+    if module._diff and diffs:
+        outcome["diff"] = diffs
+    module.exit_json(**outcome)
+
+
+if __name__ == "__main__":
+    main()

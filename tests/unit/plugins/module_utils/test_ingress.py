@@ -1,0 +1,622 @@
+"""Ingress -> Gateway + VirtualService: routing equivalence, rule by rule of the spec.
+
+Each case states where ingress-nginx (class nginx) or Istio's Ingress support (class istio)
+sends a request, and asserts that the generated objects, run through the route evaluator, send
+it to the same place.
+"""
+
+import copy
+import json
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator
+from ansible_collections.adoptmesh.istio.plugins.module_utils.names import is_dns1123_label
+
+from .route_evaluator import evaluate
+
+N = "nginx.ingress.kubernetes.io/"
+
+
+def backend(service, port=80):
+    return {"service": {"name": service, "port": {"name": port} if isinstance(port, str) else {"number": port}}}
+
+
+def path(value, service, port=80, path_type="Prefix"):
+    entry = {"path": value, "backend": backend(service, port)}
+    if path_type is not None:
+        entry["pathType"] = path_type
+    return entry
+
+
+def rule(host, *paths):
+    result = {"http": {"paths": list(paths)}}
+    if host is not None:
+        result["host"] = host
+    return result
+
+
+def ingress(name, *rules, namespace="shop", cls="nginx", annotations=None, tls=None, created="2024-01-01T00:00:00Z",
+            default_backend=None, class_annotation=False):
+    spec = {"rules": list(rules)}
+    metadata = {"name": name, "namespace": namespace, "creationTimestamp": created, "annotations": dict(annotations or {})}
+    if cls and class_annotation:
+        metadata["annotations"][translator.CLASS_ANNOTATION] = cls
+    elif cls:
+        spec["ingressClassName"] = cls
+    if tls is not None:
+        spec["tls"] = tls
+    if default_backend is not None:
+        spec["defaultBackend"] = default_backend
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": metadata, "spec": spec}
+
+
+def service(name, namespace="shop", ports=(("http", 80),)):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"ports": [{"name": port_name, "port": number} for port_name, number in ports]}}
+
+
+def translate(ingresses, services=None, **options):
+    return translator.translate(ingresses, services, **options)
+
+
+def where(result, host, request_path, scheme="http", headers=None):
+    outcome = evaluate(result.resources, host, request_path, headers=headers, scheme=scheme)
+    if outcome.kind == "route":
+        return outcome.service
+    if outcome.kind == "redirect":
+        return "redirect " + outcome.location
+    return None
+
+
+def codes(result):
+    return sorted((f.ref, f.severity, f.code) for f in result.findings)
+
+
+def kinds(result):
+    return [(r["kind"], r["metadata"]["name"]) for r in result.resources]
+
+
+# --- rule 1: selection -----------------------------------------------------------------------
+
+def test_rule1_selects_configured_classes_and_reports_every_skip():
+    ingresses = [
+        ingress("a", rule("a.example.com", path("/", "web")), cls="nginx"),
+        ingress("b", rule("b.example.com", path("/", "web")), cls="traefik"),
+        ingress("c", rule("c.example.com", path("/", "web")), cls=None),
+        ingress("d", rule("d.example.com", path("/", "web")), cls="nginx", class_annotation=True),
+    ]
+    result = translate(ingresses, ingress_classes=["nginx"])
+    assert sorted(result.by_ingress) == ["shop/a", "shop/d"]
+    assert result.skipped == [
+        {"ingress": "shop/b", "reason": "class 'traefik' is not in ['nginx']"},
+        {"ingress": "shop/c", "reason": "no ingress class (include_classless is false)"},
+    ]
+    assert where(translate(ingresses, include_classless=True), "c.example.com", "/") == "web.shop:80"
+
+
+# --- rule 2: gateway servers -----------------------------------------------------------------
+
+def test_rule2_one_https_server_per_secret_with_only_its_own_hosts():
+    tls = [{"hosts": ["a.example.com"], "secretName": "a-cert"}, {"hosts": ["b.example.com"], "secretName": "b-cert"}]
+    result = translate([ingress("web", rule("a.example.com", path("/", "a")), rule("b.example.com", path("/", "b")),
+                                namespace="istio-ingress", tls=tls)])
+    gateway = result.resources[0]
+    servers = gateway["spec"]["servers"]
+    assert [s["port"]["number"] for s in servers] == [80, 443, 443]
+    assert [(s["tls"].get("credentialName"), s["hosts"]) for s in servers[1:]] == [
+        ("a-cert", ["a.example.com"]), ("b-cert", ["b.example.com"])]
+    assert len({s["port"]["name"] for s in servers}) == 3
+    assert where(result, "a.example.com", "/", scheme="https") == "a.istio-ingress:80"
+
+
+def test_rule2_tls_without_hosts_takes_the_rule_hosts_with_a_finding():
+    result = translate([ingress("web", rule("a.example.com", path("/", "a")), tls=[{"secretName": "cert"}],
+                                namespace="istio-ingress")])
+    assert result.resources[0]["spec"]["servers"][1]["hosts"] == ["a.example.com"]
+    assert ("istio-ingress/web", "warning", "tls-without-hosts") in codes(result)
+
+
+def test_rule2_tls_without_secret_gets_no_https_server():
+    result = translate([ingress("web", rule("a.example.com", path("/", "a")), tls=[{"hosts": ["a.example.com"]}])])
+    assert [s["port"]["number"] for s in result.resources[0]["spec"]["servers"]] == [80]
+    assert ("shop/web", "warning", "tls-without-secret") in codes(result)
+    assert where(result, "a.example.com", "/") == "a.shop:80"  # no TLS, so no redirect
+
+
+# --- rule 3: secrets -----------------------------------------------------------------------------
+
+def test_rule3_secret_in_another_namespace_is_reported_for_copying_under_a_collision_free_name():
+    tls = [{"hosts": ["a.example.com"], "secretName": "tls"}]
+    result = translate([ingress("x", rule("a.example.com", path("/", "a")), tls=tls, namespace="team-a"),
+                        ingress("y", rule("b.example.com", path("/", "b")),
+                                tls=[{"hosts": ["b.example.com"], "secretName": "tls"}], namespace="team-b")])
+    copies = result.secrets_to_copy
+    assert [(c["source_namespace"], c["source_name"]) for c in copies] == [("team-a", "tls"), ("team-b", "tls")]
+    assert copies[0]["target_name"] != copies[1]["target_name"]
+    credentials = [s["tls"]["credentialName"] for s in result.resources[0]["spec"]["servers"][1:]]
+    assert sorted(credentials) == sorted(c["target_name"] for c in copies)
+
+
+def test_rule3_never_points_at_a_missing_secret_silently():
+    tls = [{"hosts": ["a.example.com"], "secretName": "gone"}]
+    result = translate([ingress("x", rule("a.example.com", path("/", "a")), tls=tls)], known_secrets=set())
+    assert ("shop/x", "error", "secret-not-found") in codes(result)
+    assert [s["port"]["number"] for s in result.resources[0]["spec"]["servers"]] == [80]
+
+
+# --- rule 4: one VirtualService per host ---------------------------------------------------------
+
+def test_rule4_one_virtualservice_per_host_gathering_two_namespaces():
+    result = translate([
+        ingress("shop", rule("example.com", path("/shop", "web")), namespace="shop"),
+        ingress("blog", rule("example.com", path("/blog", "blog", 8080)), namespace="blog"),
+    ])
+    services = [r for r in result.resources if r["kind"] == "VirtualService"]
+    assert len(services) == 1 and services[0]["spec"]["hosts"] == ["example.com"]
+    assert where(result, "example.com", "/shop/cart") == "web.shop:80"
+    assert where(result, "example.com", "/blog") == "blog.blog:8080"
+    destination = services[0]["spec"]["http"][0]["route"][0]["destination"]
+    assert destination["host"].endswith(".svc.cluster.local") and isinstance(destination["port"]["number"], int)
+
+
+# --- rules 5-8: matching and order -----------------------------------------------------------------
+
+ORDER_CASES = [
+    # (request path, expected service) under ingress-nginx semantics
+    ("/", "root.shop:80"), ("/other", "root.shop:80"),
+    ("/api", "api.shop:80"), ("/api/", "api.shop:80"), ("/api/users", "api.shop:80"),
+    ("/apix", "root.shop:80"),  # Prefix is per segment
+    ("/api/v1", "v1exact.shop:80"), ("/api/v1/", "v1.shop:80"), ("/api/v1/x", "v1.shop:80"),
+    ("/static/app.js", "static.shop:80"), ("/STATIC/app.js", "static.shop:80"),  # regex, case-insensitive
+]
+
+
+@pytest.mark.parametrize("request_path,expected", ORDER_CASES)
+def test_rules5_to_7_order_and_prefix_segments(request_path, expected):
+    result = translate([
+        ingress("a", rule("example.com", path("/", "root"), path("/api", "api"), path("/api/v1/", "v1"),
+                          path("/api/v1", "v1exact", path_type="Exact"))),
+        ingress("b", rule("example.com", path("/static/.+\\.js", "static", path_type="ImplementationSpecific")),
+                annotations={N + "use-regex": "true"}, created="2024-01-02T00:00:00Z"),
+    ])
+    assert where(result, "example.com", request_path) == expected
+
+
+def test_rule5_virtualservice_lists_literals_longest_first_then_regex_then_catch_all():
+    result = translate([
+        ingress("a", rule("example.com", path("/", "root"), path("/a", "a"), path("/a/b", "ab"),
+                          path("/a/b", "abx", path_type="Exact"))),
+        ingress("b", rule("example.com", path("/regex/.*", "re", path_type="ImplementationSpecific")),
+                annotations={N + "use-regex": "true"})])
+    http = [r for r in result.resources if r["kind"] == "VirtualService"][0]["spec"]["http"]
+    services = [entry["route"][0]["destination"]["host"].split(".")[0] for entry in http]
+    assert services == ["abx", "ab", "a", "re", "root"]
+
+
+def test_rule6_exact_keeps_the_trailing_slash_significant():
+    result = translate([ingress("a", rule("example.com", path("/foo/", "slash", path_type="Exact")))])
+    assert where(result, "example.com", "/foo/") == "slash.shop:80"
+    assert where(result, "example.com", "/foo") is None
+
+
+def test_rule7_prefix_with_trailing_slash_is_the_same_prefix():
+    result = translate([ingress("a", rule("example.com", path("/foo/", "foo")))])
+    assert where(result, "example.com", "/foo") == "foo.shop:80"
+    assert where(result, "example.com", "/foo/bar") == "foo.shop:80"
+    assert where(result, "example.com", "/foobar") is None
+
+
+@pytest.mark.parametrize("ingress_path,request_path,expected", [
+    ("/*", "/anything", "svc.shop:80"), ("", "/anything", "svc.shop:80"), (".*", "/x", "svc.shop:80"),
+    ("/api/*", "/api/x", "svc.shop:80"), ("/api/*", "/apix", "svc.shop:80"),  # Istio legacy: plain prefix
+    ("/api.*", "/api/x", "svc.shop:80"), ("/exact", "/exact", "svc.shop:80"), ("/exact", "/exact/x", None),
+])
+def test_rule8_istio_class_implementation_specific_paths(ingress_path, request_path, expected):
+    result = translate([ingress("a", rule("example.com", path(ingress_path, "svc", path_type="ImplementationSpecific")),
+                                cls="istio")])
+    assert where(result, "example.com", request_path) == expected
+
+
+def test_rule8_nginx_implementation_specific_is_prefix_and_missing_path_type_is_reported():
+    result = translate([ingress("a", rule("example.com", path("/foo", "svc", path_type=None)))])
+    assert where(result, "example.com", "/foo/x") == "svc.shop:80"
+    assert where(result, "example.com", "/foox") is None
+    assert ("shop/a", "warning", "path-type-missing") in codes(result)
+
+
+def test_rule8_a_regex_that_does_not_compile_is_an_error():
+    result = translate([ingress("a", rule("example.com", path("/(unclosed", "svc", path_type="ImplementationSpecific")),
+                                annotations={N + "use-regex": "true"})])
+    assert ("shop/a", "error", "invalid-regex") in codes(result)
+
+
+# --- rule 9: backends --------------------------------------------------------------------------------
+
+def test_rule9_named_ports_resolve_through_the_service():
+    result = translate([ingress("a", rule("example.com", path("/", "web", "http")))],
+                       [service("web", ports=(("http", 8080), ("metrics", 9090)))])
+    assert where(result, "example.com", "/") == "web.shop:8080"
+
+
+@pytest.mark.parametrize("backend_spec,code", [
+    (backend("missing", 80), "service-not-found"),
+    (backend("web", "nope"), "named-port-unresolved"),
+    ({"resource": {"kind": "StorageBucket", "name": "b"}}, "resource-backend-unsupported"),
+])
+def test_rule9_unroutable_backends_are_errors_naming_ingress_and_path(backend_spec, code):
+    bad = ingress("a", rule("example.com", {"path": "/x", "pathType": "Prefix", "backend": backend_spec}))
+    result = translate([bad], [service("web")])
+    [finding] = [f for f in result.findings if f.code == code]
+    assert finding.severity == "error" and finding.ref == "shop/a"
+    assert "spec.rules[0].http.paths[0].backend" in finding.message
+
+
+# --- rule 10: default backends ----------------------------------------------------------------------------
+
+def test_rule10_default_backend_is_a_catch_all_on_any_host_placed_last():
+    result = translate([ingress("a", rule("example.com", path("/app", "app")), default_backend=backend("fallback"))])
+    assert where(result, "unknown.example.org", "/x") == "fallback.shop:80"
+    assert where(result, "example.com", "/app") == "app.shop:80"
+    assert where(result, "example.com", "/other") is None  # the default backend is on host *
+    with_hosts = translate([ingress("a", rule("example.com", path("/app", "app")), default_backend=backend("fallback"))],
+                           default_backend_on_ingress_hosts=True)
+    assert where(with_hosts, "example.com", "/other") == "fallback.shop:80"
+
+
+def test_rule10_two_default_backends_conflict_and_the_oldest_wins():
+    result = translate([
+        ingress("new", rule("a.com", path("/", "a")), default_backend=backend("new-default"), created="2024-02-01T00:00:00Z"),
+        ingress("old", rule("b.com", path("/", "b")), default_backend=backend("old-default"), created="2024-01-01T00:00:00Z"),
+    ])
+    assert where(result, "elsewhere.com", "/") == "old-default.shop:80"
+    assert ("shop/new", "warning", "default-backend-conflict") in codes(result)
+
+
+# --- rules 11-12 ----------------------------------------------------------------------------------------------
+
+def test_rule11_rules_without_http_are_skipped_with_a_finding():
+    result = translate([ingress("a", {"host": "empty.com"}, rule("a.com", path("/", "a")))])
+    assert ("shop/a", "info", "rule-without-http") in codes(result)
+    assert where(result, "a.com", "/") == "a.shop:80"
+
+
+def test_rule12_conflicts_go_to_the_oldest_ingress_never_a_split():
+    result = translate([
+        ingress("younger", rule("a.com", path("/", "young")), created="2024-03-01T00:00:00Z"),
+        ingress("older", rule("a.com", path("/", "old")), created="2024-01-01T00:00:00Z"),
+    ])
+    assert where(result, "a.com", "/") == "old.shop:80"
+    http = [r for r in result.resources if r["kind"] == "VirtualService"][0]["spec"]["http"]
+    assert len(http) == 1 and len(http[0]["route"]) == 1
+    assert ("shop/younger", "warning", "route-conflict") in codes(result)
+
+
+def test_rule12_same_age_breaks_ties_by_namespace_and_name():
+    result = translate([ingress("b", rule("a.com", path("/", "from-b"))), ingress("a", rule("a.com", path("/", "from-a")))])
+    assert where(result, "a.com", "/") == "from-a.shop:80"
+
+
+# --- rule 13: names ---------------------------------------------------------------------------------------------
+
+def test_rule13_names_are_valid_distinct_and_stable():
+    hosts = ["*.example.com", "example.com", "a-b.com", "a.b.com"]
+    result = translate([ingress("a", *[rule(h, path("/", "svc")) for h in hosts])])
+    names = [r["metadata"]["name"] for r in result.resources if r["kind"] == "VirtualService"]
+    assert len(set(names)) == 4 and all(is_dns1123_label(n) for n in names)
+    assert any(n.startswith("wildcard-example-com-") for n in names)
+    again = translate([ingress("a", *[rule(h, path("/", "svc")) for h in reversed(hosts)])])
+    assert json.dumps(again.resources, sort_keys=False) == json.dumps(result.resources, sort_keys=False)
+
+
+def test_wildcard_and_apex_hosts_route_separately():
+    result = translate([ingress("a", rule("*.example.com", path("/", "wild")), rule("example.com", path("/", "apex")))])
+    assert where(result, "shop.example.com", "/") == "wild.shop:80"
+    assert where(result, "example.com", "/") == "apex.shop:80"
+
+
+# --- rule 14: ingress-nginx annotations ----------------------------------------------------------------------------
+
+def test_ssl_redirect_on_every_route_becomes_the_servers_https_redirect():
+    result = translate([ingress("a", rule("a.com", path("/", "a")), tls=[{"hosts": ["a.com"], "secretName": "c"}],
+                                namespace="istio-ingress")])
+    assert result.resources[0]["spec"]["servers"][0]["tls"] == {"httpsRedirect": True}
+    assert where(result, "a.com", "/x") == "redirect https://a.com/x"
+    assert where(result, "a.com", "/x", scheme="https") == "a.istio-ingress:80"
+
+
+def test_ssl_redirect_mix_redirects_per_route_on_plain_http_only():
+    result = translate([
+        ingress("secure", rule("a.com", path("/", "a")), tls=[{"hosts": ["a.com"], "secretName": "c"}],
+                namespace="istio-ingress"),
+        ingress("plain", rule("b.com", path("/", "b")), namespace="istio-ingress"),
+    ])
+    assert "tls" not in result.resources[0]["spec"]["servers"][0]
+    assert where(result, "a.com", "/x") == "redirect https://a.com/x"
+    assert where(result, "a.com", "/x", scheme="https") == "a.istio-ingress:80"
+    assert where(result, "b.com", "/x") == "b.istio-ingress:80"
+
+
+@pytest.mark.parametrize("annotations,has_tls,redirects", [
+    ({N + "ssl-redirect": "false"}, True, False),
+    ({N + "force-ssl-redirect": "true"}, False, True),
+    ({}, False, False),
+])
+def test_ssl_redirect_switches(annotations, has_tls, redirects):
+    tls = [{"hosts": ["a.com"], "secretName": "c"}] if has_tls else None
+    result = translate([ingress("a", rule("a.com", path("/", "a")), tls=tls, annotations=annotations,
+                                namespace="istio-ingress")])
+    assert (where(result, "a.com", "/") == "redirect https://a.com/") is redirects
+
+
+def test_rewrite_target_replaces_the_whole_path():
+    result = translate([ingress("a", rule("a.com", path("/old", "svc")), annotations={N + "rewrite-target": "/"})])
+    outcome = evaluate(result.resources, "a.com", "/old/page")
+    assert outcome.service == "svc.shop:80" and outcome.path == "/"
+
+
+def test_rewrite_target_with_regex_captures():
+    result = translate([ingress("a", rule("a.com", path("/api(/|$)(.*)", "svc", path_type="ImplementationSpecific")),
+                                annotations={N + "rewrite-target": "/$2", N + "use-regex": "true"})])
+    assert evaluate(result.resources, "a.com", "/api/users/7").path == "/users/7"
+    assert evaluate(result.resources, "a.com", "/API").path == "/"
+    entry = evaluate(result.resources, "a.com", "/api/x").entry
+    assert "uriRegexRewrite" in entry["rewrite"] and "uri" not in entry["rewrite"]
+
+
+def test_rewrite_capture_without_use_regex_is_reported():
+    result = translate([ingress("a", rule("a.com", path("/api", "svc")), annotations={N + "rewrite-target": "/$1"})])
+    assert ("shop/a", "warning", "rewrite-capture-without-regex") in codes(result)
+
+
+def test_app_root_redirects_only_the_exact_root():
+    result = translate([ingress("a", rule("a.com", path("/", "svc")), annotations={N + "app-root": "/app"})])
+    assert where(result, "a.com", "/") == "redirect http://a.com/app"
+    assert where(result, "a.com", "/other") == "svc.shop:80"
+
+
+def test_canary_weight_splits_the_stable_route():
+    stable = ingress("stable", rule("a.com", path("/", "v1")))
+    canary = ingress("canary", rule("a.com", path("/", "v2")), annotations={N + "canary": "true", N + "canary-weight": "20"},
+                     created="2024-02-01T00:00:00Z")
+    result = translate([canary, stable])
+    route = evaluate(result.resources, "a.com", "/")
+    assert [(d[0].split(".")[0], d[2]) for d in route.destinations] == [("v1", 80), ("v2", 20)]
+    assert not [f for f in result.findings if f.code == "route-conflict"]
+
+
+def test_canary_weight_total():
+    stable = ingress("stable", rule("a.com", path("/", "v1")))
+    canary = ingress("canary", rule("a.com", path("/", "v2")), created="2024-02-01T00:00:00Z",
+                     annotations={N + "canary": "true", N + "canary-weight": "1", N + "canary-weight-total": "4"})
+    route = evaluate(translate([stable, canary]).resources, "a.com", "/")
+    assert [d[2] for d in route.destinations] == [75, 25]
+
+
+@pytest.mark.parametrize("value,header_value,expected", [(None, "always", "v2.shop:80"), (None, "never", "v1.shop:80"),
+                                                         ("beta", "beta", "v2.shop:80"), ("beta", "other", "v1.shop:80")])
+def test_canary_by_header_routes_before_the_stable_route(value, header_value, expected):
+    annotations = {N + "canary": "true", N + "canary-by-header": "X-Canary"}
+    if value:
+        annotations[N + "canary-by-header-value"] = value
+    result = translate([ingress("stable", rule("a.com", path("/", "v1"))),
+                        ingress("canary", rule("a.com", path("/", "v2")), annotations=annotations,
+                                created="2024-02-01T00:00:00Z")])
+    assert where(result, "a.com", "/", headers={"X-Canary": header_value}) == expected
+    assert where(result, "a.com", "/") == "v1.shop:80"
+
+
+def test_canary_without_stable_is_an_error_and_cookie_canaries_are_reported():
+    result = translate([ingress("canary", rule("a.com", path("/", "v2")),
+                                annotations={N + "canary": "true", N + "canary-weight": "10",
+                                             N + "canary-by-cookie": "beta"})])
+    assert ("shop/canary", "error", "canary-without-stable") in codes(result)
+    assert ("shop/canary", "warning", "annotation-not-translated") in codes(result)
+
+
+def test_timeouts_cors_and_upstream_vhost_on_the_route():
+    result = translate([ingress("a", rule("a.com", path("/", "svc")), annotations={
+        N + "proxy-read-timeout": "120", N + "proxy-send-timeout": "60", N + "enable-cors": "true",
+        N + "cors-allow-origin": "https://app.example.com", N + "upstream-vhost": "internal.local"})])
+    entry = evaluate(result.resources, "a.com", "/").entry
+    assert entry["timeout"] == "120s"
+    assert entry["corsPolicy"]["allowOrigins"] == [{"exact": "https://app.example.com"}]
+    assert entry["corsPolicy"]["allowMethods"][0] == "GET" and entry["corsPolicy"]["maxAge"] == "1728000s"
+    assert entry["headers"] == {"request": {"set": {"host": "internal.local"}}}
+
+
+def test_destination_rule_for_connect_timeout_backend_tls_and_cookie_affinity():
+    result = translate([ingress("a", rule("a.com", path("/", "svc", 443)), annotations={
+        N + "proxy-connect-timeout": "5", N + "backend-protocol": "HTTPS", N + "affinity": "cookie",
+        N + "session-cookie-name": "route"})])
+    [rule_] = [r for r in result.resources if r["kind"] == "DestinationRule"]
+    assert rule_["spec"]["host"] == "svc.shop.svc.cluster.local" and rule_["spec"]["exportTo"] == ["."]
+    assert rule_["spec"]["trafficPolicy"] == {
+        "connectionPool": {"tcp": {"connectTimeout": "5s"}}, "tls": {"mode": "SIMPLE"},
+        "loadBalancer": {"consistentHash": {"httpCookie": {"name": "route", "ttl": "0s"}}}}
+
+
+@pytest.mark.parametrize("protocol,code,severity", [("GRPC", "grpc-backend", "info"), ("FCGI", "fcgi-unsupported", "error")])
+def test_backend_protocols_without_destination_rule(protocol, code, severity):
+    result = translate([ingress("a", rule("a.com", path("/", "svc")), annotations={N + "backend-protocol": protocol})])
+    assert ("shop/a", severity, code) in codes(result)
+
+
+def test_source_ranges_become_a_deny_policy_on_the_gateway():
+    result = translate([ingress("a", rule("a.com", path("/", "svc")), annotations={
+        N + "whitelist-source-range": "10.0.0.0/8, 192.168.0.0/16"}),
+        ingress("b", rule("b.com", path("/", "svc")), annotations={N + "denylist-source-range": "1.2.3.4/32"})])
+    policies = [r for r in result.resources if r["kind"] == "AuthorizationPolicy"]
+    assert [p["spec"]["rules"] for p in policies] == [
+        [{"from": [{"source": {"notRemoteIpBlocks": ["10.0.0.0/8", "192.168.0.0/16"]}}], "to": [{"operation": {"hosts": ["a.com"]}}]}],
+        [{"from": [{"source": {"remoteIpBlocks": ["1.2.3.4/32"]}}], "to": [{"operation": {"hosts": ["b.com"]}}]}],
+    ]
+    assert all(p["spec"]["action"] == "DENY" and p["spec"]["selector"] == {"matchLabels": {"istio": "ingressgateway"}}
+               for p in policies)
+
+
+@pytest.mark.parametrize("annotation,code,location", [
+    ("permanent-redirect", 301, "https://new.example.com/landing"),
+    ("temporal-redirect", 302, "https://new.example.com/landing"),
+])
+def test_redirect_annotations(annotation, code, location):
+    result = translate([ingress("a", rule("a.com", path("/", "svc")),
+                                annotations={N + annotation: "https://new.example.com/landing"})])
+    outcome = evaluate(result.resources, "a.com", "/anything")
+    assert (outcome.kind, outcome.location, outcome.code) == ("redirect", location, code)
+
+
+def test_unsupported_annotations_are_named_never_dropped_silently():
+    result = translate([ingress("a", rule("a.com", path("/", "svc")), annotations={
+        N + "configuration-snippet": "more_set_headers 'X: y';", N + "proxy-body-size": "8m"})])
+    messages = [f.message for f in result.findings if f.code == "unsupported-annotation"]
+    assert len(messages) == 2 and any("configuration-snippet" in m for m in messages)
+
+
+# --- rules 15-16 -------------------------------------------------------------------------------------------------
+
+def test_rule15_gateway_api_output_keeps_the_same_rules():
+    result = translate([ingress("a", rule("a.com", path("/api", "api"), path("/", "web")), namespace="shop",
+                                tls=[{"hosts": ["a.com"], "secretName": "c"}])], output_api="gateway-api",
+                       gateway_namespace="istio-ingress")
+    by_kind = {}
+    for resource in result.resources:
+        by_kind.setdefault(resource["kind"], []).append(resource)
+    assert sorted(by_kind) == ["Gateway", "HTTPRoute", "ReferenceGrant"]
+    assert by_kind["Gateway"][0]["spec"]["gatewayClassName"] == "istio"
+    http_only, secure = sorted(by_kind["HTTPRoute"], key=lambda r: r["metadata"]["name"], reverse=True)
+    assert [p.get("sectionName") for p in http_only["spec"]["parentRefs"]] == ["http"]
+    assert http_only["spec"]["rules"][0]["filters"][0]["type"] == "RequestRedirect"
+    assert secure["spec"]["rules"][0]["matches"] == [{"path": {"type": "PathPrefix", "value": "/api"}}]
+    assert secure["spec"]["rules"][0]["backendRefs"] == [{"name": "api", "port": 80, "namespace": "shop"}]
+    assert by_kind["ReferenceGrant"][0]["metadata"]["namespace"] == "shop"
+
+
+def test_rule15_gateway_api_cannot_keep_capture_rewrites():
+    result = translate([ingress("a", rule("a.com", path("/api(/|$)(.*)", "svc", path_type="ImplementationSpecific")),
+                                annotations={N + "rewrite-target": "/$2", N + "use-regex": "true"})],
+                       output_api="gateway-api")
+    assert ("shop/a", "error", "rewrite-not-expressible") in codes(result)
+
+
+def test_rule16_source_ingresses_are_not_modified():
+    ingresses = [ingress("a", rule("a.com", path("/", "svc")), tls=[{"secretName": "c"}],
+                         annotations={N + "canary": "false", N + "rewrite-target": "/"})]
+    before = copy.deepcopy(ingresses)
+    translate(ingresses)
+    assert ingresses == before
+
+
+# --- invalid input ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad,code", [
+    ("not a dict", "invalid-ingress"),
+    ({"kind": "Ingress", "metadata": {}}, "invalid-ingress"),
+    (ingress("a", rule("Bad_Host.com", path("/", "svc"))), "invalid-host"),
+    (ingress("a", rule("a.com", path("no-slash", "svc"))), "invalid-path"),
+    (ingress("a", rule("a.com", path("/", "svc", path_type="Fuzzy"))), "invalid-path-type"),
+    (ingress("a", rule("a.com", {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "s", "port": {"number": 0}}}})),
+     "invalid-backend"),
+    (ingress("a", rule("a.com", {"path": "/", "pathType": "Prefix", "backend": "svc"})), "invalid-backend"),
+])
+def test_invalid_objects_give_findings_not_tracebacks(bad, code):
+    result = translate([bad])
+    assert code in [f.code for f in result.findings]
+
+
+# --- properties -------------------------------------------------------------------------------------------------------
+
+HOSTS = ["a.example.com", "b.example.com", "*.example.com"]
+PATHS = ["/", "/a", "/a/", "/a/b", "/ab", "/b"]
+
+
+@st.composite
+def ingress_sets(draw):
+    count = draw(st.integers(min_value=1, max_value=5))
+    ingresses = []
+    for index in range(count):
+        rules = []
+        for host in draw(st.lists(st.sampled_from(HOSTS), min_size=1, max_size=2, unique=True)):
+            paths = [path(draw(st.sampled_from(PATHS)), draw(st.sampled_from(["s1", "s2", "s3"])),
+                          draw(st.sampled_from([80, 8080])), draw(st.sampled_from(["Prefix", "Exact"])))
+                     for count in range(draw(st.integers(min_value=1, max_value=3)))]
+            rules.append(rule(host, *paths))
+        ingresses.append(ingress("i{0}".format(index), *rules, namespace=draw(st.sampled_from(["ns1", "ns2"])),
+                                 created="2024-01-0{0}T00:00:00Z".format(draw(st.integers(min_value=1, max_value=3)))))
+    return ingresses
+
+
+def nginx_reference(ingresses, host, request_path):
+    """Where ingress-nginx sends a request: oldest Ingress wins each (host, type, path); exact
+    match first, then the longest segment prefix."""
+    ordered = sorted(ingresses, key=lambda i: (i["metadata"]["creationTimestamp"], "{0}/{1}".format(
+        i["metadata"]["namespace"], i["metadata"]["name"])))
+    table = {}
+    for item in ordered:
+        namespace = item["metadata"]["namespace"]
+        for rule_ in item["spec"]["rules"]:
+            for entry in rule_["http"]["paths"]:
+                trimmed = entry["path"] if entry["pathType"] == "Exact" else (entry["path"].rstrip("/") or "/")
+                key = (rule_["host"], entry["pathType"], trimmed)
+                service_ = entry["backend"]["service"]
+                table.setdefault(key, "{0}.{1}:{2}".format(service_["name"], namespace, service_["port"]["number"]))
+    candidates = [h for h in HOSTS if h == host] + [h for h in HOSTS if h.startswith("*.") and host.endswith(h[1:])]
+    for pattern in candidates:
+        entries = dict((k[1:], v) for k, v in table.items() if k[0] == pattern)
+        if not entries:
+            continue
+        if ("Exact", request_path) in entries:
+            return entries[("Exact", request_path)]
+        prefixes = [p for (kind, p) in entries if kind == "Prefix" and (
+            p == "/" or request_path == p or request_path.startswith(p + "/"))]
+        if prefixes:
+            return entries[("Prefix", max(prefixes, key=len))]
+        return None
+    return None
+
+
+REQUESTS = ["/", "/a", "/a/", "/a/b", "/a/bc", "/ab", "/abc", "/b", "/b/x", "/x"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(ingress_sets(), st.randoms(use_true_random=False))
+def test_random_ingress_sets_route_like_ingress_nginx(ingresses, rng):
+    result = translate(ingresses)
+    for host in ["a.example.com", "b.example.com", "c.example.com"]:
+        for request_path in REQUESTS:
+            assert where(result, host, request_path) == nginx_reference(ingresses, host, request_path), (host, request_path)
+    # valid, collision-free names; deterministic, whatever the input order
+    keys = [(r["kind"], r["metadata"]["namespace"], r["metadata"]["name"]) for r in result.resources]
+    assert len(keys) == len(set(keys)) and all(is_dns1123_label(k[2]) for k in keys)
+    shuffled = list(ingresses)
+    rng.shuffle(shuffled)
+    assert json.dumps(translate(shuffled).resources) == json.dumps(result.resources)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                             lambda children: st.lists(children, max_size=3) | st.dictionaries(
+                                 st.sampled_from(["metadata", "spec", "name", "rules", "host", "http", "paths",
+                                                  "path", "pathType", "backend", "service", "port", "number",
+                                                  "tls", "hosts", "secretName", "ingressClassName", "annotations",
+                                                  "defaultBackend", "namespace"]), children, max_size=4),
+                             max_leaves=20), max_size=4))
+def test_random_invalid_objects_never_raise(objects):
+    for include_classless in (True, False):
+        result = translate(objects, include_classless=include_classless)
+        json.dumps(result.as_dict())
+
+
+def test_generated_corpus_every_path_is_routed_or_has_an_error():
+    rng = random.Random(5)
+    ingresses = []
+    for index in range(200):
+        host = "h{0}.example.com".format(rng.randint(0, 40))
+        ingresses.append(ingress("i{0}".format(index), rule(host, path("/p{0}".format(index), "svc{0}".format(index)))))
+    result = translate(ingresses)
+    for item in ingresses:
+        host = item["spec"]["rules"][0]["host"]
+        entry = item["spec"]["rules"][0]["http"]["paths"][0]
+        assert where(result, host, entry["path"] + "/x") == "{0}.shop:80".format(entry["backend"]["service"]["name"])
