@@ -49,6 +49,7 @@ cluster-down: setup ## Stop the control plane that `make cluster-up` started.
 
 bench: setup build ## Benchmarks (figures in docs/benchmarks.md); each starts a local plane of its own.
 	$(BIN)/python benchmarks/bench_probes.py
+	$(BIN)/python benchmarks/bench_ingress.py
 
 collection: setup ## Build the collection tarball (ansible-galaxy collection build).
 	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist .
