@@ -129,6 +129,18 @@ class Cluster:
             raise ClusterError("cannot read {0} {1}: {2}".format(kind, "{0}/{1}".format(namespace, name)
                                                                  if namespace else name, _reason(error)))
 
+    def create(self, obj):
+        """Create an object (used for review requests, which are answered, not stored)."""
+        resource = self.resource(obj["apiVersion"], obj["kind"])
+        self.requests += 1
+        params = {}
+        if self.dry_run:
+            params["dry_run"] = "All"
+        try:
+            return resource.create(body=obj, namespace=(obj.get("metadata") or {}).get("namespace"), **params).to_dict()
+        except Exception as error:
+            raise ClusterError("cannot create {0}: {1}".format(obj["kind"], _reason(error)))
+
     def exists(self, api_version, kind, name, namespace=None):
         """Whether an object exists; its content is not kept (used for Secrets)."""
         resource = self.resource(api_version, kind)

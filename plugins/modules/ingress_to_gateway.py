@@ -182,24 +182,10 @@ summary:
   type: dict
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import Cluster, ClusterError, connect
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry, surface_findings
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-except ImportError:
-    KUBERNETES_CORE_IMPORT_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {}
-else:
-    KUBERNETES_CORE_IMPORT_ERROR = None
 
 
 def argument_spec():
@@ -221,14 +207,7 @@ def argument_spec():
         allow_errors=dict(type="bool", default=False),
         field_manager=dict(type="str", default="adoptmesh-istio"),
     )
-    spec.update(AUTH_ARG_SPEC)
     return spec
-
-
-def cluster_description(params):
-    parts = ["{0} {1}".format(key, params[key]) for key in ("host", "context")
-             if isinstance(params.get(key), str) and params.get(key)]
-    return ", ".join(parts) or "the kubeconfig and context given"
 
 
 def read_cluster(cluster, params):
@@ -246,10 +225,7 @@ def read_cluster(cluster, params):
 
 
 def main():
-    if KUBERNETES_CORE_IMPORT_ERROR:
-        AnsibleModule(argument_spec={}, supports_check_mode=True).fail_json(
-            msg="the kubernetes.core collection is required", exception=KUBERNETES_CORE_IMPORT_ERROR)
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    module = cluster_module(argument_spec())
     params = module.params
     offline = params["ingresses"] is not None
     if offline and params["apply"]:
@@ -262,8 +238,7 @@ def main():
             if params["known_secrets"] is not None:
                 known = set(tuple(entry.split("/", 1)) for entry in params["known_secrets"] if "/" in entry)
         else:
-            client = connect(lambda: get_api_client(module).client, cluster_description(params))
-            cluster = Cluster(client, field_manager=params["field_manager"], dry_run=module.check_mode)
+            cluster = open_cluster(module, params["field_manager"])
             ingresses, services, known = read_cluster(cluster, params)
         options = Options(ingress_classes=params["ingress_classes"], include_classless=params["include_classless"],
                           gateway_namespace=params["gateway_namespace"], gateway_selector=params["gateway_selector"],
@@ -285,7 +260,7 @@ def main():
                 if was_changed:
                     changed = True
                     diffs.append(diff_entry(before, after))
-    except (ClusterError, CoreException) as error:
+    except FAILURES as error:
         module.fail_json(msg=str(error))
     surface_findings(module, outcome["findings"], subject="ingress")
     summary = dict(ingresses=len(outcome["ingresses"]), skipped=len(outcome["skipped"]),

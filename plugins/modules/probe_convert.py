@@ -187,25 +187,11 @@ summary:
   sample: {workloads: 12, probes: 30, blocking: 2, changed: 1, error: 2, warning: 1, info: 3}
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import Cluster, ClusterError, connect
-from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
 from ansible_collections.adoptmesh.istio.plugins.module_utils.probes import ProbeAuditor, STRATEGIES, process_workloads
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry, surface_findings
-
-try:
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
-except ImportError:
-    KUBERNETES_CORE_IMPORT_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {}
-else:
-    KUBERNETES_CORE_IMPORT_ERROR = None
+from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 
 API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "Pod": "v1"}
@@ -229,15 +215,11 @@ def argument_spec():
         apply=dict(type="bool", default=False),
         field_manager=dict(type="str", default="adoptmesh-istio"),
     )
-    spec.update(AUTH_ARG_SPEC)
     return spec
 
 
 def main():
-    if KUBERNETES_CORE_IMPORT_ERROR:
-        AnsibleModule(argument_spec={}, supports_check_mode=True).fail_json(
-            msg="the kubernetes.core collection is required", exception=KUBERNETES_CORE_IMPORT_ERROR)
-    module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
+    module = cluster_module(argument_spec())
     params = module.params
     for key, strategy in params["overrides"].items():
         if strategy not in STRATEGIES:
@@ -252,8 +234,7 @@ def main():
         if offline:
             workloads = params["workloads"]
         else:
-            client = connect(lambda: get_api_client(module).client, cluster_description(params))
-            cluster = Cluster(client, field_manager=params["field_manager"], dry_run=module.check_mode)
+            cluster = open_cluster(module, params["field_manager"])
             workloads = []
             for kind in params["kinds"]:
                 workloads.extend(cluster.list(API_VERSIONS[kind], kind, params["namespaces"], params["label_selectors"]))
@@ -265,7 +246,7 @@ def main():
             module.fail_json(msg="apply: true needs a cluster; it cannot be combined with workloads")
     except InputError as error:
         module.fail_json(msg=str(error))
-    except (ClusterError, CoreException) as error:
+    except FAILURES as error:
         module.fail_json(msg=str(error))
 
     findings = [finding for result in results for finding in result.findings]
@@ -285,15 +266,6 @@ def main():
     if module._diff and diffs:
         outcome["diff"] = diffs
     module.exit_json(**outcome)
-
-
-def cluster_description(params):
-    """Where the module was pointed, for error messages (never credentials)."""
-    parts = []
-    for key in ("host", "context"):  # kubeconfig may hold credentials inline: never named
-        if isinstance(params.get(key), str) and params.get(key):
-            parts.append("{0} {1}".format(key, params[key]))
-    return ", ".join(parts) or "the kubeconfig and context given"
 
 
 def write(cluster, results):

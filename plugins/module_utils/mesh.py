@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mesh membership of namespaces and pods: injection labels, sidecar coverage, the STRICT gate.
+
+Pure logic on Kubernetes objects as dicts, no Ansible imports. The modules feed it one LIST per
+kind and write only what it says must change.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from .gocompat import parse_go_bool
+
+INJECTION_LABEL = "istio-injection"
+REVISION_LABEL = "istio.io/rev"
+POD_INJECT_LABEL = "sidecar.istio.io/inject"
+SIDECAR_STATUS = "sidecar.istio.io/status"
+TLS_MODE_LABEL = "security.istio.io/tlsMode"
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+# Never labelled for injection: the control plane's own namespaces and Kubernetes' system ones.
+SYSTEM_NAMESPACES = frozenset(("kube-system", "kube-public", "kube-node-lease", "istio-system"))
+
+
+def _labels(obj):
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def _annotations(obj):
+    return (obj.get("metadata") or {}).get("annotations") or {}
+
+
+def _name(obj):
+    return (obj.get("metadata") or {}).get("name")
+
+
+def injection_labels(revision=None):
+    """The namespace labels that turn injection on: (labels to set, labels to remove)."""
+    if revision and revision != "default":
+        # istio-injection wins over istio.io/rev when both are set, so it must go.
+        return {REVISION_LABEL: revision}, (INJECTION_LABEL,)
+    return {INJECTION_LABEL: "enabled"}, (REVISION_LABEL,)
+
+
+def namespace_label_patch(namespace, revision=None, enabled=True):
+    """The metadata.labels merge patch for one namespace, or None when it is already right."""
+    labels = _labels(namespace)
+    if enabled:
+        wanted, unwanted = injection_labels(revision)
+    else:
+        wanted, unwanted = {}, (INJECTION_LABEL, REVISION_LABEL)
+    patch = {}
+    for key, value in wanted.items():
+        if labels.get(key) != value:
+            patch[key] = value
+    for key in unwanted:
+        if key in labels:
+            patch[key] = None
+    return patch or None
+
+
+def select_namespaces(namespaces, names=(), selected_by_selector=(), protected=()):
+    """Split the requested namespaces into (chosen, refused-with-reason, missing)."""
+    existing = dict((_name(n), n) for n in namespaces)
+    requested = list(dict.fromkeys(list(names) + list(selected_by_selector)))
+    chosen, refused, missing = [], [], []
+    for name in requested:
+        if name not in existing:
+            missing.append(name)
+        elif name in SYSTEM_NAMESPACES or name in protected:
+            refused.append({"namespace": name, "reason": "system or control-plane namespace"})
+        else:
+            chosen.append(existing[name])
+    return chosen, refused, missing
+
+
+def namespace_injection_enabled(namespace):
+    labels = _labels(namespace)
+    if labels.get(INJECTION_LABEL) == "disabled":
+        return False
+    return labels.get(INJECTION_LABEL) == "enabled" or bool(labels.get(REVISION_LABEL))
+
+
+def pod_sidecar(pod, namespace):
+    """(has a sidecar, why not) for one pod."""
+    annotations = _annotations(pod)
+    if SIDECAR_STATUS in annotations:
+        return True, None
+    spec = pod.get("spec") or {}
+    if spec.get("hostNetwork"):
+        return False, "hostNetwork pods are never injected"
+    opt_out = _labels(pod).get(POD_INJECT_LABEL, annotations.get(POD_INJECT_LABEL))
+    if parse_go_bool(opt_out) is False:
+        return False, "the pod opts out (sidecar.istio.io/inject: false)"
+    if namespace is None or not namespace_injection_enabled(namespace):
+        return False, "its namespace is not labelled for injection"
+    return False, "created before injection was enabled: restart its workload"
+
+
+def pod_owner(pod):
+    """`Kind/name` of the pod's top-level controller as far as the pod tells (ReplicaSet -> its
+    Deployment by the pod-template-hash naming convention)."""
+    owners = (pod.get("metadata") or {}).get("ownerReferences") or []
+    controller = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+    if not controller:
+        return None
+    kind, name = controller.get("kind"), controller.get("name")
+    if kind == "ReplicaSet":
+        template_hash = _labels(pod).get("pod-template-hash")
+        if template_hash and name.endswith("-" + template_hash):
+            return "Deployment/" + name[:-len(template_hash) - 1]
+    return "{0}/{1}".format(kind, name)
+
+
+def coverage(namespaces, pods):
+    """Per namespace: pods, pods with sidecars, and each pod without one with the reason."""
+    by_name = dict((_name(n), n) for n in namespaces)
+    report = {}
+    for name in sorted(by_name):
+        report[name] = {"injection": namespace_injection_enabled(by_name[name]),
+                        "revision": _labels(by_name[name]).get(REVISION_LABEL),
+                        "pods": 0, "with_sidecar": 0, "without_sidecar": []}
+    for pod in pods:
+        namespace = (pod.get("metadata") or {}).get("namespace")
+        if namespace not in report:
+            continue
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            continue  # finished pods are neither meshed nor a problem
+        entry = report[namespace]
+        entry["pods"] += 1
+        injected, reason = pod_sidecar(pod, by_name.get(namespace))
+        if injected:
+            entry["with_sidecar"] += 1
+        else:
+            entry["without_sidecar"].append({"pod": _name(pod), "owner": pod_owner(pod), "reason": reason})
+    for entry in report.values():
+        entry["coverage"] = round(100.0 * entry["with_sidecar"] / entry["pods"], 1) if entry["pods"] else None
+    return report
+
+
+def workloads_to_restart(coverage_report):
+    """`namespace -> [Kind/name]` of workloads whose running pods lack a sidecar that a restart gives."""
+    plan = {}
+    for namespace, entry in sorted(coverage_report.items()):
+        owners = sorted(set(p["owner"] for p in entry["without_sidecar"]
+                            if p["owner"] and p["reason"].startswith("created before")))
+        restartable = [o for o in owners if o.split("/")[0] in ("Deployment", "StatefulSet", "DaemonSet")]
+        if restartable:
+            plan[namespace] = restartable
+    return plan
+
+
+def peer_authentication_modes(peer_authentications, root_namespace="istio-system"):
+    """Namespace -> mode of its namespace-wide PeerAuthentication ("default", no selector), plus
+    the mesh-wide mode under the key None."""
+    modes = {}
+    for item in peer_authentications:
+        metadata = item.get("metadata") or {}
+        spec = item.get("spec") or {}
+        if spec.get("selector"):
+            continue
+        mode = ((spec.get("mtls") or {}).get("mode")) or "UNSET"
+        if metadata.get("namespace") == root_namespace:
+            modes[None] = mode
+        else:
+            modes[metadata.get("namespace")] = mode
+    return modes
+
+
+def tls_disabling_rules(destination_rules, namespace, cluster_domain="cluster.local"):
+    """DestinationRules whose TLS settings would break STRICT destinations in a namespace."""
+    found = []
+    for rule in destination_rules:
+        spec = rule.get("spec") or {}
+        host = spec.get("host") or ""
+        policy = spec.get("trafficPolicy") or {}
+        modes = [((policy.get("tls") or {}).get("mode"))]
+        modes += [((p.get("tls") or {}).get("mode")) for p in policy.get("portLevelSettings") or []]
+        if not any(mode in ("DISABLE", "SIMPLE") for mode in modes):
+            continue
+        rule_namespace = (rule.get("metadata") or {}).get("namespace")
+        parts = host.split(".")
+        target = parts[1] if len(parts) > 1 else rule_namespace
+        if host.startswith("*.") and len(parts) > 2:
+            target = parts[2] if parts[1] == "*" else parts[1]
+        if target == namespace or host in ("*", "*." + cluster_domain) or (
+                host.startswith("*.") and host.endswith(".svc." + cluster_domain) and parts[1] == namespace):
+            found.append("{0}/{1}".format(rule_namespace, _name(rule)))
+    return sorted(found)
+
+
+def strict_decision(namespace, coverage_entry, blocking_probes, disabling_rules, force=False):
+    """Whether a namespace may go STRICT, and every reason it may not."""
+    reasons = []
+    if not coverage_entry["injection"]:
+        reasons.append("the namespace is not labelled for injection")
+    for pod in coverage_entry["without_sidecar"]:
+        reasons.append("pod {0} has no sidecar: {1}".format(pod["pod"], pod["reason"]))
+    for probe in blocking_probes:
+        reasons.append("probe {0} of {1} ({2}) would fail under STRICT: {3}".format(
+            probe["probe"], probe["workload"], probe["container"], probe["reason"]))
+    for rule in disabling_rules:
+        reasons.append("DestinationRule {0} sets TLS DISABLE/SIMPLE toward it".format(rule))
+    return {"namespace": namespace, "strict": not reasons or force, "forced": bool(reasons) and force,
+            "reasons": reasons}
+
+
+def strict_peer_authentication(namespace, mode="STRICT"):
+    return {"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+            "metadata": {"name": "default", "namespace": namespace,
+                         "labels": {"app.kubernetes.io/managed-by": "adoptmesh.istio"}},
+            "spec": {"mtls": {"mode": mode}}}
