@@ -15,7 +15,8 @@ author:
   - adoptmesh.istio maintainers (@adoptmesh)
 description:
   - Sends a SelfSubjectAccessReview for each check (what C(kubectl auth can-i) does) and returns
-    the denied ones. Read-only: access reviews store nothing, so it also runs in check mode.
+    the denied ones.
+  - Read-only, as access reviews store nothing, so it also runs in check mode.
 options:
   checks:
     description: The permissions to check.
