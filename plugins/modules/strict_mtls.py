@@ -121,6 +121,10 @@ def main():
         missing = sorted(set(params["namespaces"]) - set(status["namespaces"]))
         if missing:
             module.fail_json(msg="namespace(s) not found: {0}".format(", ".join(missing)))
+        if not status["istio_crds"] and module.check_mode:
+            # A check-mode run of the whole adoption reaches here before anything was installed.
+            module.warn("Istio is not installed yet, so the STRICT gate cannot be evaluated in check mode")
+            module.exit_json(changed=False, changed_namespaces=[], decisions=[])
         if not status["istio_crds"]:
             module.fail_json(msg="Istio's CRDs (security.istio.io/v1 PeerAuthentication) are not installed; run the "
                              "install stage first")

@@ -1,0 +1,174 @@
+"""playbooks/adopt-istio.yml end to end, each on a control plane of its own."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import BIN, ISTIO_CHART_VERSIONS, REPO, Tool, recap_changed, start_plane
+
+ESTATE = os.path.join(REPO, "tools", "demo", "estate.yaml")
+NAMESPACES = ["shop", "payments", "legacy", "batch"]
+
+
+class Adoption:
+    """ansible-playbook playbooks/adopt-istio.yml against one plane, with an inventory for it."""
+
+    def __init__(self, plane, directory):
+        self.plane = plane
+        self.directory = directory
+        self.kubectl = Tool("kubectl", plane)
+
+    def inventory(self, **overrides):
+        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                "adoptmesh_kubeconfig": self.plane.kubeconfig, "adoptmesh_chart_repo_url": self.plane.charts_url,
+                "adoptmesh_istio_version": ISTIO_CHART_VERSIONS[0], "adoptmesh_namespaces": NAMESPACES,
+                "adoptmesh_report_dir": str(self.directory / "reports")}
+        host.update(overrides)
+        path = self.directory / "inventory.yml"
+        path.write_text(yaml.safe_dump({"clusters": {"hosts": {"cluster-a": host}}, "canary": {"hosts": {}}}))
+        return str(path)
+
+    def run(self, *args, expect_failure=False, **overrides):
+        command = [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), os.path.join(REPO, "playbooks", "adopt-istio.yml"),
+                   "-i", self.inventory(**overrides)] + list(args)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
+                   ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   HELM_CONFIG_HOME=str(self.directory / "helm"), HELM_CACHE_HOME=str(self.directory / "helm-cache"),
+                   HELM_DATA_HOME=str(self.directory / "helm-data"), PATH=BIN + os.pathsep + os.environ["PATH"])
+        process = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1200)
+        output = process.stdout + process.stderr
+        assert (process.returncode != 0) is expect_failure, output
+        return output
+
+    def report(self):
+        with open(self.directory / "reports" / "cluster-a.json") as handle:
+            return json.load(handle)
+
+    def seed(self):
+        self.kubectl.run("apply", "-f", ESTATE)
+        self.kubectl.run("wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=120s")
+        self.kubectl.run("wait", "--for=condition=Complete", "job", "--all", "-A", "--timeout=120s")
+
+    def resource_versions(self):
+        # Everything the adoption writes. Pods are left out: kwok keeps updating their status (a
+        # Job's pod completes on its own), and the adoption never writes pods itself.
+        kinds = ("namespaces,deployments,statefulsets,daemonsets,jobs,services,configmaps,secrets,serviceaccounts,"
+                 "customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations")
+        items = self.kubectl.json("get", kinds, "-A")["items"]
+        return dict(("{0}/{1}/{2}".format(i["kind"], i["metadata"].get("namespace"), i["metadata"]["name"]),
+                     i["metadata"]["resourceVersion"]) for i in items)
+
+
+@pytest.fixture(scope="module")
+def adopted_plane():
+    plane = start_plane("pytest-adopt-{0}".format(os.getpid()))
+    yield plane
+    plane.stop(remove=not os.environ.get("KEEP_PLANES"))
+
+
+@pytest.fixture
+def adoption(adopted_plane, tmp_path_factory):
+    return Adoption(adopted_plane, tmp_path_factory.mktemp("adoption"))
+
+
+def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes_nothing(adoption):
+    adoption.seed()
+    output = adoption.run("-e", "adoption_stage=preflight")
+    assert recap_changed(output) == 0
+    assert adoption.kubectl.run("get", "crd", "peerauthentications.security.istio.io", check=False).returncode != 0
+
+    adoption.run("-e", "adoption_stage=install")
+    crds = [i["metadata"]["name"] for i in adoption.kubectl.json("get", "crd")["items"]]
+    assert "peerauthentications.security.istio.io" in crds
+    mesh_wide = adoption.kubectl.json("-n", "istio-system", "get", "peerauthentication", "default")
+    assert mesh_wide["spec"]["mtls"]["mode"] == "PERMISSIVE"
+
+    adoption.run("-e", "adoption_stage=inject")
+    report = adoption.report()
+    for name in ("shop", "payments", "legacy"):
+        entry = report["namespaces"][name]
+        assert entry["injection"] and entry["pods"] > 0 and entry["with_sidecar"] == entry["pods"], (name, entry)
+    labels = adoption.kubectl.json("get", "namespace", "shop")["metadata"]["labels"]
+    assert labels["istio-injection"] == "enabled"
+
+    output = adoption.run("-e", "adoption_stage=strict")
+    decisions = dict((d["namespace"], d) for d in adoption.report()["strict"])
+    assert decisions["shop"]["strict"] and decisions["payments"]["strict"]
+    assert not decisions["legacy"]["strict"]  # its probe calls another host
+    assert "httpGet.host" in decisions["legacy"]["reasons"][0]
+    assert adoption.kubectl.json("-n", "shop", "get", "peerauthentication", "default")["spec"]["mtls"]["mode"] == "STRICT"
+    assert adoption.kubectl.run("-n", "legacy", "get", "peerauthentication", "default", check=False).returncode != 0
+
+    output = adoption.run("-e", "adoption_stage=strict")
+    assert recap_changed(output) == 0
+
+
+def test_strict_gate_skips_a_namespace_with_an_uninjected_pod_and_force_overrides(adoption):
+    adoption.kubectl.run("create", "namespace", "optout")
+    adoption.kubectl.run("-n", "optout", "create", "deployment", "plain", "--image=registry.invalid/plain:1")
+    adoption.kubectl.run("-n", "optout", "patch", "deployment", "plain", "--type=merge", "-p",
+                         json.dumps({"spec": {"template": {"metadata": {"labels": {"sidecar.istio.io/inject": "false"}}}}}))
+    adoption.kubectl.run("-n", "optout", "rollout", "status", "deployment/plain", "--timeout=60s")
+    namespaces = NAMESPACES + ["optout"]
+    adoption.run("-e", "adoption_stage=strict", adoptmesh_namespaces=namespaces)
+    decisions = dict((d["namespace"], d) for d in adoption.report()["strict"])
+    assert not decisions["optout"]["strict"]
+    assert "opts out" in decisions["optout"]["reasons"][0]
+    adoption.run("-e", "adoption_stage=strict", "-e", json.dumps({"mesh_policy_force": ["optout"]}),
+                 adoptmesh_namespaces=namespaces)
+    decisions = dict((d["namespace"], d) for d in adoption.report()["strict"])
+    assert decisions["optout"]["strict"] and decisions["optout"]["forced"]
+
+
+def test_upgrade_from_one_version_to_the_next_needs_no_manual_step(adoption):
+    output = adoption.run("-e", "adoption_stage=install", adoptmesh_istio_version=ISTIO_CHART_VERSIONS[1])
+    assert recap_changed(output) >= 1
+    charts = dict((r["metadata"]["labels"].get("app"), r["metadata"]["labels"].get("helm.sh/chart"))
+                  for r in adoption.kubectl.json("-n", "istio-system", "get", "deployments")["items"])
+    assert charts["istiod"] == "istiod-" + ISTIO_CHART_VERSIONS[1]
+    output = adoption.run("-e", "adoption_stage=install", adoptmesh_istio_version=ISTIO_CHART_VERSIONS[1])
+    assert recap_changed(output) == 0
+
+
+def test_bad_input_fails_early_naming_cluster_and_cause(adoption, tmp_path):
+    output = adoption.run("-e", "adoption_stage=preflight", expect_failure=True, adoptmesh_namespaces=["nowhere"])
+    assert "cluster-a" in output and "namespace(s) not found: nowhere" in output
+
+    output = adoption.run("-e", "adoption_stage=install", expect_failure=True, adoptmesh_istio_version="9.9.9")
+    assert "9.9.9" in output
+
+    restricted = adoption.plane.user_kubeconfig("nobody")
+    output = adoption.run("-e", "adoption_stage=preflight", expect_failure=True, adoptmesh_kubeconfig=restricted)
+    assert "cluster cluster-a" in output and "may not create customresourcedefinitions" in output
+
+    unreachable = tmp_path / "unreachable"
+    unreachable.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "x", "user": {"token": "t"}}], "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}]}))
+    output = adoption.run("-e", "adoption_stage=preflight", expect_failure=True, adoptmesh_kubeconfig=str(unreachable))
+    assert "cluster cluster-a: preflight failed" in output
+
+    output = adoption.run("-e", "adoption_stage=inject", "-e", '{"sidecar_injection_batch_size": "many"}',
+                          expect_failure=True)
+    assert "sidecar_injection_batch_size" in output
+
+    output = adoption.run("-e", "adoption_stage=sideways", expect_failure=True)
+    assert "adoption_stage sideways is not one of" in output
+
+
+def test_check_mode_on_a_fresh_cluster_writes_nothing_and_diff_shows_changes(tmp_path_factory):
+    plane = start_plane("pytest-check-{0}".format(os.getpid()))
+    try:
+        adoption = Adoption(plane, tmp_path_factory.mktemp("check"))
+        adoption.seed()
+        before = adoption.resource_versions()
+        output = adoption.run("-e", "adoption_stage=strict", "--check", "--diff")
+        assert adoption.resource_versions() == before
+        assert "istio-injection" in output  # the namespace label diff
+    finally:
+        plane.stop()
