@@ -1,0 +1,112 @@
+"""Mesh membership logic: injection labels, coverage, restart plan, the STRICT gate."""
+
+import pytest
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import mesh
+
+
+def namespace(name, **labels):
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def pod(name, ns, injected=False, labels=None, annotations=None, owner=None, host_network=False, phase="Running"):
+    metadata = {"name": name, "namespace": ns, "labels": dict(labels or {}), "annotations": dict(annotations or {})}
+    if injected:
+        metadata["annotations"][mesh.SIDECAR_STATUS] = "{}"
+    if owner:
+        kind, owner_name = owner.split("/")
+        metadata["ownerReferences"] = [{"kind": kind, "name": owner_name, "controller": True}]
+    return {"metadata": metadata, "spec": {"hostNetwork": host_network}, "status": {"phase": phase}}
+
+
+@pytest.mark.parametrize("labels,revision,patch", [
+    ({}, None, {"istio-injection": "enabled"}),
+    ({"istio-injection": "enabled"}, None, None),
+    ({"istio.io/rev": "1-29"}, None, {"istio-injection": "enabled", "istio.io/rev": None}),
+    ({"istio-injection": "enabled"}, "1-30", {"istio.io/rev": "1-30", "istio-injection": None}),
+    ({"istio.io/rev": "1-30"}, "1-30", None),
+    ({}, "default", {"istio-injection": "enabled"}),
+])
+def test_namespace_label_patch_is_revision_aware_and_idempotent(labels, revision, patch):
+    assert mesh.namespace_label_patch(namespace("shop", **labels), revision) == patch
+
+
+def test_disabling_removes_both_labels():
+    assert mesh.namespace_label_patch(namespace("shop", **{"istio-injection": "enabled"}), enabled=False) == {
+        "istio-injection": None}
+    assert mesh.namespace_label_patch(namespace("shop"), enabled=False) is None
+
+
+def test_select_namespaces_refuses_system_ones_and_reports_missing():
+    chosen, refused, missing = mesh.select_namespaces(
+        [namespace("shop"), namespace("kube-system"), namespace("istio-ingress")],
+        ["shop", "kube-system", "ghost"], ["istio-ingress"], protected=["istio-ingress"])
+    assert [n["metadata"]["name"] for n in chosen] == ["shop"]
+    assert [r["namespace"] for r in refused] == ["kube-system", "istio-ingress"]
+    assert missing == ["ghost"]
+
+
+@pytest.mark.parametrize("the_pod,ns,expected", [
+    (pod("a", "shop", injected=True), namespace("shop", **{"istio-injection": "enabled"}), (True, None)),
+    (pod("a", "shop", host_network=True), namespace("shop", **{"istio-injection": "enabled"}),
+     (False, "hostNetwork pods are never injected")),
+    (pod("a", "shop", labels={"sidecar.istio.io/inject": "false"}), namespace("shop", **{"istio-injection": "enabled"}),
+     (False, "the pod opts out (sidecar.istio.io/inject: false)")),
+    (pod("a", "shop"), namespace("shop"), (False, "its namespace is not labelled for injection")),
+    (pod("a", "shop"), namespace("shop", **{"istio-injection": "disabled"}), (False, "its namespace is not labelled for injection")),
+    (pod("a", "shop"), namespace("shop", **{"istio.io/rev": "1-30"}),
+     (False, "created before injection was enabled: restart its workload")),
+])
+def test_why_a_pod_has_no_sidecar(the_pod, ns, expected):
+    assert mesh.pod_sidecar(the_pod, ns) == expected
+
+
+def test_coverage_and_restart_plan():
+    namespaces = [namespace("shop", **{"istio-injection": "enabled"}), namespace("batch")]
+    pods = [
+        pod("web-abc-1", "shop", injected=True, labels={"pod-template-hash": "abc"}, owner="ReplicaSet/web-abc"),
+        pod("api-def-1", "shop", labels={"pod-template-hash": "def"}, owner="ReplicaSet/api-def"),
+        pod("db-0", "shop", owner="StatefulSet/db"),
+        pod("job-1", "shop", owner="Job/report", phase="Succeeded"),
+        pod("loose", "shop"),
+        pod("x", "batch", owner="Job/x"),
+    ]
+    report = mesh.coverage(namespaces, pods)
+    assert report["shop"]["pods"] == 4 and report["shop"]["with_sidecar"] == 1 and report["shop"]["coverage"] == 25.0
+    assert [p["owner"] for p in report["shop"]["without_sidecar"]] == ["Deployment/api", "StatefulSet/db", None]
+    assert mesh.workloads_to_restart(report) == {"shop": ["Deployment/api", "StatefulSet/db"]}
+
+
+def test_peer_authentication_modes_namespace_and_mesh_wide():
+    items = [
+        {"metadata": {"name": "default", "namespace": "istio-system"}, "spec": {"mtls": {"mode": "PERMISSIVE"}}},
+        {"metadata": {"name": "default", "namespace": "shop"}, "spec": {"mtls": {"mode": "STRICT"}}},
+        {"metadata": {"name": "probe-ports", "namespace": "shop"},
+         "spec": {"selector": {"matchLabels": {"a": "b"}}, "mtls": {"mode": "DISABLE"}}},
+    ]
+    assert mesh.peer_authentication_modes(items) == {None: "PERMISSIVE", "shop": "STRICT"}
+
+
+@pytest.mark.parametrize("host,mode,rule_namespace,hit", [
+    ("web.shop.svc.cluster.local", "DISABLE", "other", True),
+    ("web.shop.svc.cluster.local", "ISTIO_MUTUAL", "other", False),
+    ("web", "SIMPLE", "shop", True),
+    ("*.shop.svc.cluster.local", "DISABLE", "other", True),
+    ("web.payments.svc.cluster.local", "DISABLE", "other", False),
+    ("*", "DISABLE", "other", True),
+])
+def test_destination_rules_that_break_strict(host, mode, rule_namespace, hit):
+    rule = {"metadata": {"name": "r", "namespace": rule_namespace},
+            "spec": {"host": host, "trafficPolicy": {"tls": {"mode": mode}}}}
+    assert bool(mesh.tls_disabling_rules([rule], "shop")) is hit
+
+
+def test_strict_decision_lists_every_reason_and_force_overrides():
+    entry = {"injection": True, "without_sidecar": [{"pod": "p", "reason": "opted out"}]}
+    probes = [{"probe": "readinessProbe", "workload": "shop/Deployment/web", "container": "web", "reason": "host set"}]
+    decision = mesh.strict_decision("shop", entry, probes, ["shop/r"])
+    assert not decision["strict"] and len(decision["reasons"]) == 3
+    forced = mesh.strict_decision("shop", entry, probes, [], force=True)
+    assert forced["strict"] and forced["forced"]
+    clean = mesh.strict_decision("shop", {"injection": True, "without_sidecar": []}, [], [])
+    assert clean == {"namespace": "shop", "strict": True, "forced": False, "reasons": []}
