@@ -1,0 +1,101 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: injector_ready
+short_description: Wait until Istio's sidecar injector really injects
+version_added: 0.1.0
+author:
+  - adoptmesh.istio maintainers (@adoptmesh)
+description:
+  - An istiod Deployment can be Available before its injection webhook answers (the webhook's CA
+    bundle is patched by istiod after it starts). Pods created in that window are refused, and
+    their ReplicaSets back off for minutes.
+  - This module sends a server-side dry run of a small pod that asks for injection (label
+    C(sidecar.istio.io/inject=true), or C(istio.io/rev) for a revision) until the answer carries an
+    C(istio-proxy) container, or O(timeout) passes. A dry run stores nothing and Istio's webhook
+    declares no side effects, so this changes nothing, in check mode or not.
+options:
+  namespace:
+    description: Namespace for the dry-run pod; it must not disable injection.
+    type: str
+    default: istio-system
+  revision:
+    description: Revision whose injector to check; empty for the default revision.
+    type: str
+    default: ''
+  timeout:
+    description: Seconds to wait.
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+requirements:
+  - kubernetes >= 24.2.0
+"""
+
+EXAMPLES = r"""
+- name: Wait for the injector of revision 1-30
+  adoptmesh.istio.injector_ready:
+    revision: 1-30
+"""
+
+RETURN = r"""
+attempts:
+  description: Dry runs sent.
+  returned: always
+  type: int
+"""
+
+import time
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import ClusterError
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
+
+
+def probe_pod(namespace, revision):
+    labels = {"istio.io/rev": revision} if revision else {"sidecar.istio.io/inject": "true"}
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"generateName": "adoptmesh-injector-check-", "namespace": namespace, "labels": labels},
+            "spec": {"containers": [{"name": "check", "image": "registry.invalid/check:1"}]}}
+
+
+def main():
+    module = cluster_module(dict(namespace=dict(type="str", default="istio-system"),
+                                 revision=dict(type="str", default=""),
+                                 timeout=dict(type="int", default=120)))
+    params = module.params
+    attempts, last = 0, "no answer"
+    try:
+        cluster = open_cluster(module)
+        cluster.dry_run = True  # never store the probe pod
+        deadline = time.monotonic() + params["timeout"]
+        while True:
+            attempts += 1
+            try:
+                answer = cluster.create(probe_pod(params["namespace"], params["revision"]))
+                names = [c.get("name") for c in (answer.get("spec") or {}).get("containers") or []]
+                names += [c.get("name") for c in (answer.get("spec") or {}).get("initContainers") or []]
+                if "istio-proxy" in names:
+                    break
+                last = "the pod was admitted without a sidecar (is the namespace excluded from injection?)"
+            except ClusterError as error:
+                last = str(error)
+            if time.monotonic() >= deadline:
+                module.fail_json(msg="the sidecar injector{0} did not inject within {1}s: {2}".format(
+                    " of revision " + params["revision"] if params["revision"] else "", params["timeout"], last),
+                    attempts=attempts)
+            time.sleep(2)
+    except FAILURES as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(changed=False, attempts=attempts)
+
+
+if __name__ == "__main__":
+    main()
