@@ -446,13 +446,6 @@ class ProbeAuditor:
                 action["host"], self.status_port), "probe-host-set"
         return False, "rewritten by Istio to the sidecar agent", "rewritten"
 
-    def _analyse_site(self, result, site, capture, rewrite, injected):
-        breaks, reason, code = self._classify(site, capture, rewrite, injected)
-        row = {"container": site.container["name"], "probe": site.kind, "handler": site.handler_type,
-               "port": site.raw_port(), "breaks_under_strict": breaks, "reason": reason}
-        result.probes.append(row)
-        return row, code
-
     def _report_site(self, result, site, code, annotations):
         action = site.action or {}
         if code == "named-port-unresolved":
@@ -519,10 +512,15 @@ class ProbeAuditor:
         _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
         self._annotation_findings(result, workload, template, annotations)
         verdicts = []
+        audit = strategy == "audit"
         for site in probe_sites(template):
-            row, code = self._analyse_site(result, site, capture, rewrite, injected)
-            verdicts.append((site, row, code))
-            if strategy == "audit" and code is not None and (
+            breaks, reason, code = self._classify(site, capture, rewrite, injected)
+            row = {"container": site.container["name"], "probe": site.kind, "handler": site.handler_type,
+                   "port": site.port, "breaks_under_strict": breaks, "reason": reason}
+            result.probes.append(row)
+            if not audit:
+                verdicts.append((site, row, code))
+            elif code is not None and (
                     code != "rewritten" or site.handler_type == "httpGet" and site.action.get("scheme") == "HTTPS"):
                 self._report_site(result, site, code, annotations)
         self._stale_injection(result, workload, template, rewrite)
@@ -696,9 +694,9 @@ def process_workloads(workloads, strategy="audit", overrides=None, auditor=None)
     gc.disable()
     try:
         for workload in workloads:
-            template_ref = workload_ref(workload) if isinstance(workload, dict) else None
-            short_ref = object_ref(workload) if isinstance(workload, dict) else None
-            chosen = overrides.get(template_ref, overrides.get(short_ref, strategy))
+            chosen = strategy
+            if overrides and isinstance(workload, dict):
+                chosen = overrides.get(workload_ref(workload), overrides.get(object_ref(workload), strategy))
             results.append(auditor.process(workload, chosen))
     finally:
         if collecting:
