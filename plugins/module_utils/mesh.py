@@ -213,3 +213,56 @@ def strict_peer_authentication(namespace, mode="STRICT"):
             "metadata": {"name": "default", "namespace": namespace,
                          "labels": {"app.kubernetes.io/managed-by": "adoptmesh.istio"}},
             "spec": {"mtls": {"mode": mode}}}
+
+
+# Port-name prefixes (and appProtocol values) Istio reads as a protocol declaration.
+ISTIO_PROTOCOLS = frozenset(("http", "http2", "https", "grpc", "grpc-web", "tcp", "tls", "mongo", "mysql", "redis",
+                             "udp", "h2c"))
+
+
+def _declares_protocol(port):
+    app_protocol = str(port.get("appProtocol") or "").lower()
+    if app_protocol:
+        return app_protocol.split("/")[-1] in ISTIO_PROTOCOLS or app_protocol.startswith("kubernetes.io/")
+    name = str(port.get("name") or "").lower()
+    if name in ISTIO_PROTOCOLS:
+        return True
+    return any(name.startswith(protocol + "-") for protocol in ISTIO_PROTOCOLS)
+
+
+def services_without_protocol(services):
+    """Service ports that declare no protocol: Istio then sniffs them, which server-first
+    protocols (MySQL, many TCP databases) do not survive."""
+    found = []
+    for service in services:
+        metadata = service.get("metadata") or {}
+        for port in (service.get("spec") or {}).get("ports") or []:
+            if not _declares_protocol(port):
+                found.append({"service": "{0}/{1}".format(metadata.get("namespace"), metadata.get("name")),
+                              "port": port.get("port"), "name": port.get("name") or ""})
+    return found
+
+
+def jobs_that_may_not_finish(workloads, namespaces, to_be_meshed=()):
+    """Jobs and CronJobs whose pods would get a sidecar (in namespaces injected now or about to be):
+    without native sidecars (Istio 1.27+ on Kubernetes 1.33+ nodes) the sidecar keeps the pod
+    running after the job's container ends."""
+    injected_namespaces = set(_name(n) for n in namespaces if namespace_injection_enabled(n)) | set(to_be_meshed)
+    found = []
+    for workload in workloads:
+        kind = workload.get("kind")
+        metadata = workload.get("metadata") or {}
+        if kind not in ("Job", "CronJob") or metadata.get("namespace") not in injected_namespaces:
+            continue
+        if kind == "Job" and any(o.get("kind") == "CronJob" for o in metadata.get("ownerReferences") or []):
+            continue  # reported through its CronJob
+        spec = workload.get("spec") or {}
+        template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") if kind == "CronJob" \
+            else spec.get("template")
+        template_metadata = (template or {}).get("metadata") or {}
+        opt_out = (template_metadata.get("labels") or {}).get(
+            POD_INJECT_LABEL, (template_metadata.get("annotations") or {}).get(POD_INJECT_LABEL))
+        if parse_go_bool(opt_out) is False:
+            continue
+        found.append("{0}/{1}/{2}".format(metadata.get("namespace"), kind, metadata.get("name")))
+    return sorted(found)

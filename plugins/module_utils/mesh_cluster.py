@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from .cluster import ClusterError
-from .mesh import SYSTEM_NAMESPACES, coverage, peer_authentication_modes, workloads_to_restart
+from .mesh import (SYSTEM_NAMESPACES, coverage, jobs_that_may_not_finish, peer_authentication_modes,
+                   services_without_protocol, workloads_to_restart)
 
 
 def read_status(cluster, names, root_namespace):
@@ -27,5 +28,10 @@ def read_status(cluster, names, root_namespace):
     modes = peer_authentication_modes(peer_authentications, root_namespace)
     for name, entry in report.items():
         entry["mtls_mode"] = modes.get(name)
+    selected = [n["metadata"]["name"] for n in namespaces]
+    services = [s for s in cluster.list("v1", "Service") if s["metadata"]["namespace"] in selected]
+    jobs = [j for kind in ("Job", "CronJob") for j in cluster.list("batch/v1", kind)
+            if j["metadata"]["namespace"] in selected]
     return {"namespaces": report, "mesh_wide_mode": modes.get(None), "restart_plan": workloads_to_restart(report),
-            "istio_crds": istio_crds}
+            "istio_crds": istio_crds, "services_without_protocol": services_without_protocol(services),
+            "jobs_that_may_not_finish": jobs_that_may_not_finish(jobs, namespaces, wanted)}

@@ -15,6 +15,7 @@ author:
   - adoptmesh.istio maintainers (@adoptmesh)
 description:
   - Read-only. One LIST each of namespaces, pods, PeerAuthentications and DestinationRules.
+  - Also the Service ports that declare no protocol and the Jobs that may never finish once meshed.
   - Per namespace, whether it is labelled for injection, how many running pods have a sidecar
     (C(sidecar.istio.io/status)), every pod without one with the reason (not labelled, opted
     out, hostNetwork, created before injection), its PeerAuthentication mode, and which
@@ -63,6 +64,21 @@ istio_crds:
   description: Whether Istio's security CRDs are installed.
   returned: always
   type: bool
+services_without_protocol:
+  description:
+    - Service ports with neither a protocol name (C(http), C(grpc-api), C(tcp-db)...) nor C(appProtocol).
+      Istio sniffs their protocol, which server-first protocols such as MySQL do not survive.
+  returned: always
+  type: list
+  elements: dict
+jobs_that_may_not_finish:
+  description:
+    - Jobs and CronJobs (C(namespace/Kind/name)) in injected namespaces whose pods get a sidecar. Without
+      native sidecars (Istio 1.27+ on Kubernetes 1.33+ nodes) the sidecar keeps such a pod running after
+      the job's container ends.
+  returned: always
+  type: list
+  elements: str
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status

@@ -79,6 +79,7 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     adoption.seed()
     output = adoption.run("-e", "adoption_stage=preflight")
     assert recap_changed(output) == 0
+    assert "declare no protocol" in output and "batch/Job/nightly-report will get a sidecar" in output
     assert adoption.kubectl.run("get", "crd", "peerauthentications.security.istio.io", check=False).returncode != 0
 
     adoption.run("-e", "adoption_stage=install")
@@ -92,6 +93,8 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     for name in ("shop", "payments", "legacy"):
         entry = report["namespaces"][name]
         assert entry["injection"] and entry["pods"] > 0 and entry["with_sidecar"] == entry["pods"], (name, entry)
+    assert {"service": "shop/cart", "port": 9000, "name": ""} in report["services_without_protocol"]
+    assert report["jobs_that_may_not_finish"] == ["batch/Job/nightly-report"]
     labels = adoption.kubectl.json("get", "namespace", "shop")["metadata"]["labels"]
     assert labels["istio-injection"] == "enabled"
 

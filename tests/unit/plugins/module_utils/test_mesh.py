@@ -110,3 +110,34 @@ def test_strict_decision_lists_every_reason_and_force_overrides():
     assert forced["strict"] and forced["forced"]
     clean = mesh.strict_decision("shop", {"injection": True, "without_sidecar": []}, [], [])
     assert clean == {"namespace": "shop", "strict": True, "forced": False, "reasons": []}
+
+
+@pytest.mark.parametrize("port,declared", [
+    ({"name": "http", "port": 80}, True), ({"name": "grpc-api", "port": 9090}, True), ({"name": "tcp-db", "port": 1}, True),
+    ({"name": "web", "port": 80}, False), ({"port": 9000}, False), ({"name": "db", "appProtocol": "mysql", "port": 3306}, True),
+    ({"name": "x", "appProtocol": "kubernetes.io/h2c", "port": 1}, True), ({"name": "httpx", "port": 1}, False),
+])
+def test_service_ports_without_a_protocol(port, declared):
+    service = {"metadata": {"name": "s", "namespace": "shop"}, "spec": {"ports": [port]}}
+    assert (mesh.services_without_protocol([service]) == []) is declared
+
+
+def test_jobs_that_may_not_finish_once_meshed():
+    namespaces = [namespace("batch", **{"istio-injection": "enabled"}), namespace("plain")]
+    jobs = [
+        {"kind": "Job", "metadata": {"name": "report", "namespace": "batch"}, "spec": {"template": {}}},
+        {"kind": "Job", "metadata": {"name": "optout", "namespace": "batch"},
+         "spec": {"template": {"metadata": {"labels": {"sidecar.istio.io/inject": "false"}}}}},
+        {"kind": "CronJob", "metadata": {"name": "nightly", "namespace": "batch"},
+         "spec": {"jobTemplate": {"spec": {"template": {}}}}},
+        {"kind": "Job", "metadata": {"name": "nightly-1", "namespace": "batch",
+                                     "ownerReferences": [{"kind": "CronJob", "name": "nightly"}]}, "spec": {}},
+        {"kind": "Job", "metadata": {"name": "elsewhere", "namespace": "plain"}, "spec": {"template": {}}},
+    ]
+    assert mesh.jobs_that_may_not_finish(jobs, namespaces) == ["batch/CronJob/nightly", "batch/Job/report"]
+
+
+def test_jobs_in_namespaces_about_to_be_meshed_are_reported_before_labelling():
+    job = {"kind": "Job", "metadata": {"name": "report", "namespace": "plain"}, "spec": {"template": {}}}
+    assert mesh.jobs_that_may_not_finish([job], [namespace("plain")]) == []
+    assert mesh.jobs_that_may_not_finish([job], [namespace("plain")], to_be_meshed=["plain"]) == ["plain/Job/report"]
