@@ -223,7 +223,7 @@ ISTIO_PROTOCOLS = frozenset(("http", "http2", "https", "grpc", "grpc-web", "tcp"
 def _declares_protocol(port):
     app_protocol = str(port.get("appProtocol") or "").lower()
     if app_protocol:
-        return app_protocol.split("/")[-1] in ISTIO_PROTOCOLS or app_protocol.startswith("kubernetes.io/")
+        return app_protocol.rsplit("/", maxsplit=1)[-1] in ISTIO_PROTOCOLS or app_protocol.startswith("kubernetes.io/")
     name = str(port.get("name") or "").lower()
     if name in ISTIO_PROTOCOLS:
         return True
