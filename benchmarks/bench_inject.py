@@ -64,7 +64,8 @@ def run_playbook(playbook, extra):
                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), PATH=BIN + os.pathsep + os.environ["PATH"])
     start = time.perf_counter()
     process = subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-playbook"), playbook, "-i", "localhost,", "-c",
-                              "local", "-e", json.dumps(extra)], env=env, capture_output=True, text=True, check=False)
+                              "local", "-e", "ansible_python_interpreter=" + sys.executable, "-e", json.dumps(extra)],
+                             env=env, capture_output=True, text=True, check=False)
     if process.returncode != 0:
         sys.exit(process.stdout[-3000:] + process.stderr[-2000:])
     return time.perf_counter() - start
