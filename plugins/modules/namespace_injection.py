@@ -76,7 +76,8 @@ namespaces:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import namespace_label_patch, select_namespaces
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+    FAILURES, cluster_module, describe, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
 
 
@@ -100,7 +101,7 @@ def main():
                                                      params["protected_namespaces"])
         if missing:
             module.fail_json(msg="namespace(s) not found in the cluster ({0}): {1}".format(
-                cluster_label(params), ", ".join(missing)))
+                describe(params), ", ".join(missing)))
         if refused:
             module.fail_json(msg="refusing to label system namespace(s): {0}".format(
                 ", ".join(r["namespace"] for r in refused)))
@@ -123,10 +124,6 @@ def main():
     if module._diff and diffs:
         result["diff"] = diffs
     module.exit_json(**result)
-
-
-def cluster_label(params):
-    return params.get("context") or params.get("host") or "current context"
 
 
 if __name__ == "__main__":
