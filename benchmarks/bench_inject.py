@@ -44,6 +44,14 @@ def seed(plane, namespaces, deployments):
     names = ["bench-{0:03d}".format(i) for i in range(namespaces)]
     objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in names]
     create_all(plane, objects)
+    # Pods are refused until the namespace's default ServiceAccount exists, and a refused
+    # ReplicaSet backs off for minutes: wait for the service-account controller first.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        accounts = plane.api("GET", "/api/v1/serviceaccounts?fieldSelector=metadata.name%3Ddefault")["items"]
+        if set(names) <= set(a["metadata"]["namespace"] for a in accounts):
+            break
+        time.sleep(1)
     objects = []
     for namespace in names:
         for index in range(deployments):
