@@ -398,32 +398,28 @@ class ControlPlane:
     def _component_kubeconfig(self):
         return self.kubeconfig
 
-    def _start_controller_manager(self):
-        self._spawn("kube-controller-manager", [
+    def _start_served_component(self, component, port_key, extra_args):
+        """A component that serves /healthz on loopback and talks to the API as the admin."""
+        self._spawn(component, [
             "--kubeconfig", self.kubeconfig, "--authentication-kubeconfig", self.kubeconfig,
             "--authorization-kubeconfig", self.kubeconfig,
             "--leader-elect=false", "--bind-address", "127.0.0.1",
-            "--secure-port", str(self.ports["controller_manager"]),
-            "--cert-dir", os.path.join(self.run_dir, "controller-manager-certs"),
+            "--secure-port", str(self.ports[port_key]),
+            "--cert-dir", os.path.join(self.run_dir, component + "-certs"),
+            "--profiling=false",
+        ] + extra_args)
+        self._wait(component, lambda: self._https_ok("/healthz", port=self.ports[port_key], verify=False))
+
+    def _start_controller_manager(self):
+        self._start_served_component("kube-controller-manager", "controller_manager", [
             "--service-account-private-key-file", self.pki.path("sa.key"),
             "--root-ca-file", self.pki.ca_cert_path, "--use-service-account-credentials=true",
             "--service-cluster-ip-range", SERVICE_CIDR,
             "--controllers", "*,-nodeipam,-cloud-node-lifecycle,-service,-route",
-            "--profiling=false",
         ])
-        self._wait("kube-controller-manager",
-                   lambda: self._https_ok("/healthz", port=self.ports["controller_manager"], verify=False))
 
     def _start_scheduler(self):
-        self._spawn("kube-scheduler", [
-            "--kubeconfig", self.kubeconfig, "--authentication-kubeconfig", self.kubeconfig,
-            "--authorization-kubeconfig", self.kubeconfig,
-            "--leader-elect=false", "--bind-address", "127.0.0.1",
-            "--secure-port", str(self.ports["scheduler"]),
-            "--cert-dir", os.path.join(self.run_dir, "scheduler-certs"),
-            "--profiling=false",
-        ])
-        self._wait("kube-scheduler", lambda: self._https_ok("/healthz", port=self.ports["scheduler"], verify=False))
+        self._start_served_component("kube-scheduler", "scheduler", [])
 
     def _start_kwok(self):
         config = os.path.join(self.run_dir, "kwok.yaml")
