@@ -196,6 +196,10 @@ def stop_pids(pids, timeout=15.0):
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+    # A killed process needs a moment to be gone; callers check that nothing is left.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
     for pid in pids:
         try:
             os.waitpid(pid, os.WNOHANG)
