@@ -161,14 +161,22 @@ class Cluster:
             return None
         metadata = patch.setdefault("metadata", {})
         metadata["resourceVersion"] = before["metadata"].get("resourceVersion")
-        resource = self.resource(after["apiVersion"], after["kind"])
+        return self.send_patch(after["apiVersion"], after["kind"], after["metadata"]["name"],
+                               after["metadata"].get("namespace"), patch)
+
+    def send_patch(self, api_version, kind, name, namespace, patch, missing_ok=False):
+        """Send a strategic merge patch as given. Returns the result, or None when the object is
+        gone and missing_ok."""
+        resource = self.resource(api_version, kind)
         self.requests += 1
         try:
-            result = self.client.patch(resource, body=patch, name=after["metadata"]["name"],
-                                       namespace=after["metadata"].get("namespace"),
+            result = self.client.patch(resource, body=patch, name=name, namespace=namespace,
                                        content_type="application/strategic-merge-patch+json", **self._params())
         except Exception as error:
-            raise ClusterError("cannot patch {0} {1}: {2}".format(after["kind"], object_ref(after), _reason(error)))
+            if missing_ok and getattr(error, "status", None) == 404:
+                return None
+            raise ClusterError("cannot patch {0} {1}: {2}".format(
+                kind, "{0}/{1}".format(namespace, name) if namespace else name, _reason(error)))
         return strip_server_fields(result.to_dict())
 
     def apply(self, desired):

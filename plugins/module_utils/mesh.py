@@ -153,6 +153,27 @@ def workloads_to_restart(coverage_report):
     return plan
 
 
+def rollout_state(workload):
+    """(complete, failure) of a rollout as `kubectl rollout status` judges it; failure is a
+    message once a Deployment has exceeded its progress deadline."""
+    spec, status = workload.get("spec") or {}, workload.get("status") or {}
+    if status.get("observedGeneration", 0) < workload["metadata"].get("generation", 0):
+        return False, None
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
+            return False, "exceeded its progress deadline: {0}".format(condition.get("message") or "no message")
+    if workload["kind"] == "DaemonSet":
+        wanted = status.get("desiredNumberScheduled", 0)
+        return status.get("updatedNumberScheduled", 0) >= wanted and status.get("numberAvailable", 0) >= wanted, None
+    replicas = spec.get("replicas", 1)
+    if status.get("updatedReplicas", 0) < replicas:
+        return False, None
+    if workload["kind"] == "StatefulSet":
+        return (status.get("readyReplicas", 0) >= replicas
+                and status.get("currentRevision") == status.get("updateRevision")), None
+    return status.get("availableReplicas", 0) >= replicas and status.get("replicas", 0) <= replicas, None
+
+
 def peer_authentication_modes(peer_authentications, root_namespace="istio-system"):
     """Namespace -> mode of its namespace-wide PeerAuthentication ("default", no selector), plus
     the mesh-wide mode under the key None."""

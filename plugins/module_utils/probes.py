@@ -148,41 +148,36 @@ def _container_ports(container):
     return ports
 
 
-def _handler_type(handler):
-    if not isinstance(handler, dict):
-        return None
-    for handler_type in HANDLER_TYPES:
-        if handler.get(handler_type) is not None:
-            return handler_type
-    return None
-
-
 class ProbeSite:
     """One probe or lifecycle hook of one container, with what Istio and kubelet make of it."""
 
-    __slots__ = ("container_key", "index", "container", "field", "url_template", "handler", "is_hook",
-                 "handler_type", "action", "port", "named_ports")
+    __slots__ = ("container_key", "index", "container", "container_name", "field", "kind", "url_template", "handler",
+                 "is_hook", "handler_type", "action", "port", "named_ports")
 
     def __init__(self, container_key, index, container, field, url_template, handler, is_hook, named_ports):
         self.container_key = container_key  # containers | initContainers
         self.index = index
         self.container = container
+        self.container_name = container["name"]
         self.field = field  # readinessProbe ... | preStop | postStart
+        self.kind = "lifecycle." + field if is_hook else field
         self.url_template = url_template
         self.handler = handler
         self.is_hook = is_hook
-        self.handler_type = _handler_type(handler)
-        self.action = handler.get(self.handler_type) if self.handler_type else None
+        # The first handler type set, as kubelet reads it (inlined: this runs for every probe
+        # of a cluster-sized audit).
+        self.handler_type = self.action = None
+        for handler_type in HANDLER_TYPES:
+            action = handler.get(handler_type)
+            if action is not None:
+                self.handler_type, self.action = handler_type, action
+                break
         self.port = self.action.get("port") if isinstance(self.action, dict) else None
         self.named_ports = named_ports
 
     @property
     def url(self):
-        return self.url_template.format(self.container["name"])
-
-    @property
-    def kind(self):
-        return "lifecycle." + self.field if self.is_hook else self.field
+        return self.url_template.format(self.container_name)
 
     def raw_port(self):
         return self.port
@@ -515,7 +510,7 @@ class ProbeAuditor:
         audit = strategy == "audit"
         for site in probe_sites(template):
             breaks, reason, code = self._classify(site, capture, rewrite, injected)
-            row = {"container": site.container["name"], "probe": site.kind, "handler": site.handler_type,
+            row = {"container": site.container_name, "probe": site.kind, "handler": site.handler_type,
                    "port": site.port, "breaks_under_strict": breaks, "reason": reason}
             result.probes.append(row)
             if not audit:

@@ -19,7 +19,8 @@ description:
     C(kubectl rollout restart) does (a C(kubectl.kubernetes.io/restartedAt) pod-template
     annotation), O(batch_size) at a time.
   - After each batch it waits until every rollout of the batch is complete, and stops at the
-    first batch that does not complete within O(batch_timeout), naming the workloads.
+    first batch that does not complete within O(batch_timeout), or in which a Deployment
+    exceeds its C(progressDeadlineSeconds), naming the workloads. Later batches are not started.
   - Workloads already meshed are not restarted, so a second run changes nothing. In check mode
     nothing is restarted and the plan is returned.
 options:
@@ -65,27 +66,11 @@ batches:
 import datetime
 import time
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import RESTARTED_AT
+from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import RESTARTED_AT, rollout_state
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
 
 API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1"}
-
-
-def rollout_complete(workload):
-    """As `kubectl rollout status` judges it."""
-    spec, status = workload.get("spec") or {}, workload.get("status") or {}
-    if status.get("observedGeneration", 0) < workload["metadata"].get("generation", 0):
-        return False
-    if workload["kind"] == "DaemonSet":
-        wanted = status.get("desiredNumberScheduled", 0)
-        return status.get("updatedNumberScheduled", 0) >= wanted and status.get("numberAvailable", 0) >= wanted
-    replicas = spec.get("replicas", 1)
-    if status.get("updatedReplicas", 0) < replicas:
-        return False
-    if workload["kind"] == "StatefulSet":
-        return status.get("readyReplicas", 0) >= replicas and status.get("currentRevision") == status.get("updateRevision")
-    return status.get("availableReplicas", 0) >= replicas and status.get("replicas", 0) <= replicas
 
 
 def main():
@@ -105,43 +90,71 @@ def main():
             module.exit_json(changed=bool(plan), restarted=[], batches=batches)
         restarted = []
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # What `kubectl rollout restart` sends: only the annotation, so no read is needed first.
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
         for number, batch in enumerate(batches, 1):
+            sent = []
             for ref in batch:
                 namespace, kind, name = ref.split("/")
-                before = cluster.get(API_VERSIONS[kind], kind, name, namespace)
-                if before is None:
-                    continue
-                after = dict(before, spec=dict(before["spec"], template=dict(before["spec"]["template"])))
-                metadata = dict(after["spec"]["template"].get("metadata") or {})
-                metadata["annotations"] = dict(metadata.get("annotations") or {}, **{RESTARTED_AT: stamp})
-                after["spec"]["template"]["metadata"] = metadata
-                cluster.patch(before, after)
-                restarted.append(ref)
-            pending = wait_for_batch(cluster, batch, params["batch_timeout"])
-            if pending:
-                module.fail_json(msg="batch {0} of {1} did not finish rolling out within {2}s: {3}; later batches were "
-                                 "not started".format(number, len(batches), params["batch_timeout"], ", ".join(pending)),
-                                 restarted=restarted, batches=batches)
+                if cluster.send_patch(API_VERSIONS[kind], kind, name, namespace, patch, missing_ok=True) is not None:
+                    sent.append(ref)
+            restarted.extend(sent)
+            pending, failed = wait_for_batch(cluster, sent, params["batch_timeout"])
+            if failed or pending:
+                problems = ["{0} {1}".format(ref, reason) for ref, reason in sorted(failed.items())]
+                if pending:
+                    problems.append("{0}: {1}".format(
+                        "still rolling out" if failed else "not finished within {0}s".format(params["batch_timeout"]),
+                        ", ".join(pending)))
+                module.fail_json(msg="batch {0} of {1} did not roll out: {2}; later batches were not started".format(
+                    number, len(batches), "; ".join(problems)), restarted=restarted, batches=batches)
     except FAILURES as error:
         module.fail_json(msg=str(error))
     module.exit_json(changed=True, restarted=restarted, batches=batches)
 
 
+def read_batch(cluster, refs):
+    """The batch's workloads now, by ref: one GET for a lone workload, one LIST per namespace
+    and kind when several share them (a large batch polls in a few requests)."""
+    groups = {}
+    for ref in refs:
+        namespace, kind, name = ref.split("/")
+        groups.setdefault((namespace, kind), []).append(name)
+    current = {}
+    for (namespace, kind), names in groups.items():
+        if len(names) == 1:
+            found = cluster.get(API_VERSIONS[kind], kind, names[0], namespace)
+            listed = [found] if found is not None else []
+        else:
+            listed = cluster.list(API_VERSIONS[kind], kind, [namespace])
+        for workload in listed:
+            ref = "{0}/{1}/{2}".format(namespace, kind, workload["metadata"]["name"])
+            current[ref] = dict(workload, kind=kind)
+    return current
+
+
 def wait_for_batch(cluster, batch, timeout):
-    """Poll the batch's workloads until their rollouts complete; returns those still pending."""
+    """Poll the batch until every rollout completes, one fails, or the time is up.
+    Returns (still pending, {ref: failure})."""
     deadline = time.monotonic() + timeout
-    pending = list(batch)
+    pending, failed = list(batch), {}
     while pending and time.monotonic() < deadline:
+        current = read_batch(cluster, pending)
         still = []
         for ref in pending:
-            namespace, kind, name = ref.split("/")
-            workload = cluster.get(API_VERSIONS[kind], kind, name, namespace)
-            if workload is not None and not rollout_complete(dict(workload, kind=kind)):
+            if ref not in current:
+                continue  # deleted meanwhile: nothing left to wait for
+            complete, failure = rollout_state(current[ref])
+            if failure:
+                failed[ref] = failure
+            elif not complete:
                 still.append(ref)
         pending = still
+        if failed:
+            break
         if pending:
             time.sleep(1)
-    return pending
+    return pending, failed
 
 
 if __name__ == "__main__":

@@ -164,6 +164,56 @@ def test_bad_input_fails_early_naming_cluster_and_cause(adoption, tmp_path):
     assert "adoption_stage sideways is not one of" in output
 
 
+def test_a_restart_batch_that_cannot_roll_out_stops_the_later_batches(adoption):
+    # A pod quota as tight as the namespace's pods: a restarted Deployment cannot surge its new
+    # pod, so its rollout stalls until the progress deadline, as it would on a full cluster.
+    kubectl = adoption.kubectl
+    kubectl.run("create", "namespace", "quota")
+    for name in ("a-first", "b-second", "c-third"):
+        kubectl.run("-n", "quota", "create", "deployment", name, "--image=registry.invalid/{0}:1".format(name))
+        kubectl.run("-n", "quota", "patch", "deployment", name, "--type=merge", "-p",
+                    json.dumps({"spec": {"progressDeadlineSeconds": 5}}))
+    kubectl.run("-n", "quota", "wait", "--for=condition=Available", "deployment", "--all", "--timeout=60s")
+    kubectl.run("-n", "quota", "create", "quota", "pods", "--hard=pods=3")
+    output = adoption.run("-e", "adoption_stage=inject", "-e", json.dumps({"sidecar_injection_batch_size": 1}),
+                          expect_failure=True, adoptmesh_namespaces=["quota"],
+                          adoptmesh_istio_version=ISTIO_CHART_VERSIONS[1])
+    assert "batch 1 of 3 did not roll out" in output
+    assert "quota/Deployment/a-first exceeded its progress deadline" in output
+    assert "later batches were not started" in output
+    for name in ("b-second", "c-third"):
+        template = kubectl.json("-n", "quota", "get", "deployment", name)["spec"]["template"]
+        assert "kubectl.kubernetes.io/restartedAt" not in (template["metadata"].get("annotations") or {}), name
+
+
+def test_a_revisioned_control_plane_meshes_its_namespaces_end_to_end(adoption):
+    kubectl = adoption.kubectl
+    kubectl.run("create", "namespace", "revved")
+    kubectl.run("-n", "revved", "create", "deployment", "api", "--image=registry.invalid/api:1")
+    kubectl.run("-n", "revved", "wait", "--for=condition=Available", "deployment/api", "--timeout=60s")
+    settings = dict(adoptmesh_revision="canary", adoptmesh_namespaces=["revved"],
+                    adoptmesh_istio_version=ISTIO_CHART_VERSIONS[1])
+
+    def control_planes():
+        return set(d["metadata"]["name"] for d in kubectl.json("-n", "istio-system", "get", "deployments")["items"])
+
+    before = control_planes()
+    adoption.run("-e", "adoption_stage=strict", **settings)
+    # Beside any control plane already there (istiod from the earlier tests), as a canary upgrade has it.
+    assert control_planes() == before | {"istiod-canary"}
+    labels = kubectl.json("get", "namespace", "revved")["metadata"]["labels"]
+    assert labels.get("istio.io/rev") == "canary" and "istio-injection" not in labels
+    pods = kubectl.json("-n", "revved", "get", "pods", "-l", "app=api")["items"]
+    running = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    # The injector records the revision that injected the pod.
+    assert running and all(p["metadata"]["annotations"].get("istio.io/rev") == "canary" for p in running)
+    assert all(any(c["name"] == "istio-proxy" for c in p["spec"]["containers"] + p["spec"].get("initContainers", []))
+               for p in running)
+    decisions = dict((d["namespace"], d) for d in adoption.report()["strict"])
+    assert decisions["revved"]["strict"], decisions["revved"]
+    assert recap_changed(adoption.run("-e", "adoption_stage=strict", **settings)) == 0
+
+
 def test_check_mode_on_a_fresh_cluster_writes_nothing_and_diff_shows_changes(tmp_path_factory):
     plane = start_plane("pytest-check-{0}".format(os.getpid()))
     try:

@@ -36,8 +36,14 @@ def seed(kubectl, namespace):
 
 
 def versions(kubectl, namespace):
+    """What a write by the module would change: spec, labels, annotations. Not resourceVersion,
+    which the Deployment controller bumps with status updates while the test runs."""
     items = kubectl.json("-n", namespace, "get", "deployments,cronjobs,peerauthentications")["items"]
-    return dict((item["kind"] + "/" + item["metadata"]["name"], item["metadata"]["resourceVersion"]) for item in items)
+    return dict((item["kind"] + "/" + item["metadata"]["name"],
+                 (item["metadata"].get("generation"), item.get("spec"), item["metadata"].get("labels"),
+                  dict((k, v) for k, v in (item["metadata"].get("annotations") or {}).items()
+                       if not k.startswith("deployment.kubernetes.io/"))))  # the controller's revision
+                for item in items)
 
 
 def task(register, **options):

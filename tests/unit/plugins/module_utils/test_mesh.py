@@ -77,6 +77,32 @@ def test_coverage_and_restart_plan():
     assert mesh.workloads_to_restart(report) == {"shop": ["Deployment/api", "StatefulSet/db"]}
 
 
+def rollout(kind="Deployment", generation=2, observed=2, replicas=2, conditions=(), **status):
+    return {"kind": kind, "metadata": {"generation": generation}, "spec": {"replicas": replicas},
+            "status": dict(status, observedGeneration=observed, conditions=list(conditions))}
+
+
+DEADLINE = {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+            "message": 'ReplicaSet "api-7c" has timed out progressing.'}
+
+
+@pytest.mark.parametrize("workload,complete,failure", [
+    (rollout(observed=1, updatedReplicas=2, availableReplicas=2, replicas=2), False, None),  # not seen yet
+    (rollout(updatedReplicas=1, availableReplicas=2, replicas=3), False, None),
+    (rollout(updatedReplicas=2, availableReplicas=2, replicas=3), False, None),  # old pod still terminating
+    (rollout(updatedReplicas=2, availableReplicas=2, replicas=2), True, None),
+    (rollout(updatedReplicas=1, availableReplicas=2, replicas=3, conditions=[DEADLINE]), False, "timed out"),
+    (rollout("StatefulSet", updatedReplicas=2, readyReplicas=2, currentRevision="a", updateRevision="b"), False, None),
+    (rollout("StatefulSet", updatedReplicas=2, readyReplicas=2, currentRevision="b", updateRevision="b"), True, None),
+    (rollout("DaemonSet", desiredNumberScheduled=2, updatedNumberScheduled=2, numberAvailable=1), False, None),
+    (rollout("DaemonSet", desiredNumberScheduled=2, updatedNumberScheduled=2, numberAvailable=2), True, None),
+])
+def test_rollout_state_judges_as_kubectl_rollout_status(workload, complete, failure):
+    done, reason = mesh.rollout_state(workload)
+    assert done is complete
+    assert (reason is None) if failure is None else (failure in reason and "progress deadline" in reason)
+
+
 def test_peer_authentication_modes_namespace_and_mesh_wide():
     items = [
         {"metadata": {"name": "default", "namespace": "istio-system"}, "spec": {"mtls": {"mode": "PERMISSIVE"}}},
