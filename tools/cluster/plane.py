@@ -440,6 +440,11 @@ class ControlPlane:
         self._spawn("kwok", [
             "--kubeconfig", self.kubeconfig, "--config", config, "--manage-all-nodes=true",
             "--cidr", POD_CIDR, "--node-ip", "10.63.0.1",
+            # Node leases, renewed every 10 s as a kubelet does. Without them kwok's node
+            # heartbeat comes about once a minute, later than the node lifecycle controller's
+            # 50 s grace: the nodes flap NotReady, every pod is marked unready, and kwok never
+            # marks them ready again (its pod-ready stage only handles new pods).
+            "--node-lease-duration-seconds", "40",
             "--server-address", "127.0.0.1:{0}".format(self.ports["kwok"]),
         ])
 
