@@ -8,6 +8,7 @@ apiserver_request_total counter) of
 - the floor: one client doing the same writes in bulk from a short script.
 
     .venv/bin/python benchmarks/bench_inject.py [--namespaces 200] [--deployments 10] [--variants ours,baseline,floor]
+        [--batch-size 50]
 """
 
 import argparse
@@ -85,26 +86,26 @@ def measure(plane, action):
     return {"seconds": round(seconds, 1), "api_requests": request_count(plane) - before}
 
 
-def ours(plane, names, directory):
+def ours(plane, names, directory, batch_size):
     playbook = os.path.join(directory, "ours.yml")
     with open(playbook, "w") as handle:
         json.dump([{"name": "Inject with the collection", "hosts": "localhost", "gather_facts": False,
                     "module_defaults": {"group/adoptmesh.istio.k8s": {"kubeconfig": plane.kubeconfig}},
                     "roles": [{"role": "adoptmesh.istio.sidecar_injection",
-                               "sidecar_injection_namespaces": names, "sidecar_injection_batch_size": 50}]}], handle)
+                               "sidecar_injection_namespaces": names, "sidecar_injection_batch_size": batch_size}]}], handle)
     first = measure(plane, lambda: run_playbook(playbook, {}))
     again = measure(plane, lambda: run_playbook(playbook, {}))
     return {"first_run": first, "re_run": again}
 
 
-def baseline(plane, names, directory):
+def baseline(plane, names, directory, batch_size):  # the baseline has no batches
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     extra = {"bench_kubeconfig": plane.kubeconfig, "bench_namespaces": names, "bench_stamp": stamp}
     return {"first_run": measure(plane, lambda: run_playbook(os.path.join(REPO, "benchmarks", "baseline",
                                                                           "inject-per-object.yml"), extra))}
 
 
-def floor(plane, names, directory):
+def floor(plane, names, directory, batch_size):  # the floor restarts all at once
     def bulk():
         start = time.perf_counter()
         client = kubernetes_client(plane)
@@ -138,13 +139,16 @@ def main():
     parser.add_argument("--namespaces", type=int, default=200)
     parser.add_argument("--deployments", type=int, default=10, help="per namespace")
     parser.add_argument("--variants", default="ours,baseline,floor")
+    parser.add_argument("--batch-size", type=int, default=50, help="the role's sidecar_injection_batch_size")
     args = parser.parse_args()
-    figures = {"namespaces": args.namespaces, "deployments": args.namespaces * args.deployments}
+    figures = {"namespaces": args.namespaces, "deployments": args.namespaces * args.deployments,
+               "batch_size": args.batch_size}
     for variant in args.variants.split(","):
         plane = start_plane("bench-inject-" + variant)
         try:
             names = seed(plane, args.namespaces, args.deployments)
-            figures[variant] = {"ours": ours, "baseline": baseline, "floor": floor}[variant](plane, names, plane.run_dir)
+            figures[variant] = {"ours": ours, "baseline": baseline, "floor": floor}[variant](
+                plane, names, plane.run_dir, args.batch_size)
         finally:
             plane.stop()
     report("inject stage", figures)
