@@ -138,7 +138,7 @@ def wait_for_batch(cluster, batch, timeout):
     Returns (still pending, {ref: failure})."""
     deadline = time.monotonic() + timeout
     pending, failed = list(batch), {}
-    interval = 0.25  # a small batch often rolls out in well under a second; back off to 1 s
+    interval = 0.25  # a small batch often rolls out in well under a second; back off to 0.5 s
     while pending and time.monotonic() < deadline:
         current = read_batch(cluster, pending)
         still = []
@@ -155,7 +155,7 @@ def wait_for_batch(cluster, batch, timeout):
             break
         if pending:
             time.sleep(interval)
-            interval = min(1.0, interval * 2)
+            interval = min(0.5, interval * 2)
     return pending, failed
 
 

@@ -164,6 +164,20 @@ def test_bad_input_fails_early_naming_cluster_and_cause(adoption, tmp_path):
     assert "adoption_stage sideways is not one of" in output
 
 
+def test_an_istio_that_helm_does_not_manage_is_refused_not_overwritten(adoption):
+    # What istioctl or the operator leaves behind: an istiod Deployment that no Helm release owns.
+    kubectl = adoption.kubectl
+    kubectl.run("create", "namespace", "foreign-istio")
+    kubectl.run("-n", "foreign-istio", "create", "deployment", "istiod", "--image=registry.invalid/pilot:1")
+    kubectl.run("-n", "foreign-istio", "label", "deployment", "istiod", "app=istiod")
+    before = kubectl.json("-n", "foreign-istio", "get", "deployment", "istiod")["spec"]
+    output = adoption.run("-e", "adoption_stage=install", "-e", json.dumps({"preflight_istio_namespace": "foreign-istio"}),
+                          expect_failure=True)
+    assert "cluster cluster-a" in output and "no Helm release owns it" in output
+    assert "Install or upgrade the Istio base chart" not in output  # stopped before any install
+    assert kubectl.json("-n", "foreign-istio", "get", "deployment", "istiod")["spec"] == before
+
+
 def test_a_restart_batch_that_cannot_roll_out_stops_the_later_batches(adoption):
     # A pod quota as tight as the namespace's pods: a restarted Deployment cannot surge its new
     # pod, so its rollout stalls until the progress deadline, as it would on a full cluster.
