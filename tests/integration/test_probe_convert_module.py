@@ -35,7 +35,7 @@ def seed(kubectl, namespace):
     kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all(objects))
 
 
-def versions(kubectl, namespace):
+def written_fields(kubectl, namespace):
     """What a write by the module would change: spec, labels, annotations. Not resourceVersion,
     which the Deployment controller bumps with status updates while the test runs."""
     items = kubectl.json("-n", namespace, "get", "deployments,cronjobs,peerauthentications")["items"]
@@ -67,12 +67,12 @@ def test_audit_reads_the_namespace_and_reports_what_breaks(kubectl, namespace, p
 
 def test_rewrite_check_mode_writes_nothing_then_applies_once(istio, kubectl, namespace, playbook):
     seed(kubectl, namespace)
-    before = versions(kubectl, namespace)
+    before = written_fields(kubectl, namespace)
     rewrite = task("rewrite", namespaces=[namespace], strategy="rewrite", apply=True)
 
     results, output = playbook.run([rewrite], check=True, diff=True)
     assert results["rewrite"]["changed"] is True
-    assert versions(kubectl, namespace) == before
+    assert written_fields(kubectl, namespace) == before
     assert "sidecar.istio.io/rewriteAppHTTPProbers: 'true'" in output or 'rewriteAppHTTPProbers: "true"' in output
 
     results, output = playbook.run([rewrite])
