@@ -13,7 +13,8 @@ import argparse
 import random
 import time
 
-from common import create_all, kubernetes_client, peak_rss_mib, report, start_plane, timed
+from common import (create_all, kubernetes_client, peak_rss_mib, report, start_plane, timed,
+                    wait_for_deployment_controller)
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import probes
 from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import Cluster
@@ -71,6 +72,7 @@ def main():
             start = time.perf_counter()
             create_all(plane, workloads)
             figures["setup_create_seconds"] = round(time.perf_counter() - start, 1)
+            figures["setup_settle_seconds"] = round(wait_for_deployment_controller(plane, NAMESPACE, len(workloads)), 1)
             cluster = Cluster(kubernetes_client(plane))
             list_seconds, listed = timed(cluster.list, "apps/v1", "Deployment", [NAMESPACE], None)
             audit_seconds = timed(audit, listed)[0]

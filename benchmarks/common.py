@@ -67,6 +67,25 @@ def create_all(plane, objects, workers=16):
         list(pool.map(create, objects))
 
 
+def wait_for_deployment_controller(plane, namespace, count, timeout=600):
+    """Wait until the deployment controller has caught up with `count` new Deployments: a
+    ReplicaSet for each and every status observed. Until then the apiserver and the controller
+    keep both cores busy, and any figure taken meanwhile measures that churn. Returns seconds."""
+    start = time.perf_counter()
+    base = "/apis/apps/v1/namespaces/{0}/".format(namespace)
+    while time.perf_counter() - start < timeout:
+        # A one-item page says how many ReplicaSets exist without listing them all.
+        page = plane.api("GET", base + "replicasets?limit=1")
+        if page.get("items") and 1 + (page["metadata"].get("remainingItemCount") or 0) >= count:
+            deployments = plane.api("GET", base + "deployments", timeout=120)["items"]
+            if all((d.get("status") or {}).get("observedGeneration") == d["metadata"]["generation"]
+                   and (d.get("status") or {}).get("conditions") for d in deployments):
+                return time.perf_counter() - start
+        time.sleep(2)
+    raise RuntimeError("the deployment controller did not catch up with {0} Deployments in {1} s".format(
+        count, timeout))
+
+
 def start_plane(name):
     plane = plane_module.ControlPlane(name=name)
     plane.start()

@@ -49,7 +49,11 @@ APP_PROBERS_ENV = "ISTIO_KUBE_APP_PROBERS"
 PROBES = (("readinessProbe", "/app-health/{0}/readyz"), ("livenessProbe", "/app-health/{0}/livez"),
           ("startupProbe", "/app-health/{0}/startupz"))
 HOOKS = (("preStop", "/app-lifecycle/{0}/prestopz"), ("postStart", "/app-lifecycle/{0}/poststartz"))
-HANDLER_TYPES = ("exec", "httpGet", "tcpSocket", "grpc")
+# Handler types in the order kubelet checks them; sleep exists for lifecycle hooks only.
+HANDLER_TYPES = ("exec", "httpGet", "tcpSocket", "grpc", "sleep")
+# Where kubelet finds a handler: (field, its name in rows and findings, agent URL, is a hook).
+PROBE_SLOTS = tuple((field, field, url, False) for field, url in PROBES)
+HOOK_SLOTS = tuple((field, "lifecycle." + field, url, True) for field, url in HOOKS)
 
 # Workload kind -> path to its pod template.
 TEMPLATE_PATHS = {
@@ -95,28 +99,30 @@ def pod_template(workload):
         raise InputError("", "<input>", "", "expected a Kubernetes object (a mapping), got {0}".format(
             type(workload).__name__))
     kind = workload.get("kind")
-    ref = object_ref(workload)
-    if kind not in TEMPLATE_PATHS:
-        raise InputError(kind or "object", ref, "kind", "unsupported kind {0!r}; expected one of {1}".format(
-            kind, ", ".join(sorted(TEMPLATE_PATHS))))
+    path = TEMPLATE_PATHS.get(kind) if isinstance(kind, str) else None
+    if path is None:
+        raise InputError(kind or "object", object_ref(workload), "kind", "unsupported kind {0!r}; expected one of "
+                         "{1}".format(kind, ", ".join(sorted(TEMPLATE_PATHS))))
     metadata = workload.get("metadata")
     if not isinstance(metadata, dict) or not metadata.get("name"):
-        raise InputError(kind, ref, "metadata.name", "is required")
-    path = TEMPLATE_PATHS[kind]
+        raise InputError(kind, object_ref(workload), "metadata.name", "is required")
     template = _get(workload, path) if path else workload
     spec = template.get("spec") if isinstance(template, dict) else None
     if not isinstance(spec, dict):
-        raise InputError(kind, ref, field_path(*(path + ("spec",))), "is missing or not a mapping")
+        raise InputError(kind, object_ref(workload), field_path(*(path + ("spec",))), "is missing or not a mapping")
     containers = spec.get("containers")
     if not isinstance(containers, list) or not containers:
-        raise InputError(kind, ref, field_path(*(path + ("spec", "containers"))), "must be a non-empty list")
-    for key in ("containers", "initContainers"):
-        for index, container in enumerate(spec.get(key) or []):
+        raise InputError(kind, object_ref(workload), field_path(*(path + ("spec", "containers"))),
+                         "must be a non-empty list")
+    init_containers = spec.get("initContainers")
+    if init_containers is not None and not isinstance(init_containers, list):
+        raise InputError(kind, object_ref(workload), field_path(*(path + ("spec", "initContainers"))),
+                         "must be a list")
+    for key, listed in (("containers", containers), ("initContainers", init_containers or ())):
+        for index, container in enumerate(listed):
             if not isinstance(container, dict) or not isinstance(container.get("name"), str):
-                raise InputError(kind, ref, field_path(*(path + ("spec", key, index, "name"))),
+                raise InputError(kind, object_ref(workload), field_path(*(path + ("spec", key, index, "name"))),
                                  "every container needs a name")
-    if spec.get("initContainers") is not None and not isinstance(spec.get("initContainers"), list):
-        raise InputError(kind, ref, field_path(*(path + ("spec", "initContainers"))), "must be a list")
     return template, path
 
 
@@ -148,68 +154,80 @@ def _container_ports(container):
     return ports
 
 
+def _handler_action(handler):
+    """The first handler type set, as kubelet reads it, and its action: (type, action) or (None, None)."""
+    for handler_type in HANDLER_TYPES:
+        action = handler.get(handler_type)
+        if action is not None:
+            return handler_type, action
+    return None, None
+
+
+def _resolve_port(port, container):
+    """The numeric port of a probe action, resolving a name through the container's ports (as kubelet does)."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    if isinstance(port, str):
+        # A string is always a port name to kubelet and Istio, even when it reads "8080".
+        return _container_ports(container).get(port)
+    return None
+
+
+def _handlers(template):
+    """(container key, index, container, slot, handler) of every probe and lifecycle hook of a pod
+    template's containers, the sidecar's own excepted. Names were checked by pod_template."""
+    spec = template["spec"]
+    for key in ("initContainers", "containers"):
+        for index, container in enumerate(spec.get(key) or ()):
+            if container["name"] == PROXY_CONTAINER:
+                continue
+            for slot in PROBE_SLOTS:
+                handler = container.get(slot[0])
+                if isinstance(handler, dict):
+                    yield key, index, container, slot, handler
+            lifecycle = container.get("lifecycle")
+            if isinstance(lifecycle, dict):
+                for slot in HOOK_SLOTS:
+                    handler = lifecycle.get(slot[0])
+                    if isinstance(handler, dict):
+                        yield key, index, container, slot, handler
+
+
 class ProbeSite:
     """One probe or lifecycle hook of one container, with what Istio and kubelet make of it."""
 
-    __slots__ = ("container_key", "index", "container", "container_name", "field", "kind", "url_template", "handler",
-                 "is_hook", "handler_type", "action", "port", "named_ports")
+    __slots__ = ("container_key", "index", "container", "container_name", "field", "kind", "url_template",
+                 "is_hook", "handler", "handler_type", "action", "port")
 
-    def __init__(self, container_key, index, container, field, url_template, handler, is_hook, named_ports):
+    def __init__(self, container_key, index, container, slot, handler):
         self.container_key = container_key  # containers | initContainers
         self.index = index
         self.container = container
         self.container_name = container["name"]
-        self.field = field  # readinessProbe ... | preStop | postStart
-        self.kind = "lifecycle." + field if is_hook else field
-        self.url_template = url_template
+        # field: readinessProbe ... | preStop | postStart; kind: its name in rows and findings.
+        self.field, self.kind, self.url_template, self.is_hook = slot
         self.handler = handler
-        self.is_hook = is_hook
-        # The first handler type set, as kubelet reads it (inlined: this runs for every probe
-        # of a cluster-sized audit).
-        self.handler_type = self.action = None
-        for handler_type in HANDLER_TYPES:
-            action = handler.get(handler_type)
-            if action is not None:
-                self.handler_type, self.action = handler_type, action
-                break
+        self.handler_type, self.action = _handler_action(handler)
         self.port = self.action.get("port") if isinstance(self.action, dict) else None
-        self.named_ports = named_ports
 
     @property
     def url(self):
         return self.url_template.format(self.container_name)
 
+    @property
+    def named_ports(self):
+        return _container_ports(self.container)
+
     def raw_port(self):
         return self.port
 
     def resolved_port(self):
-        """The numeric port, resolving a name through this container's ports (as kubelet does)."""
-        port = self.port
-        if isinstance(port, int) and not isinstance(port, bool):
-            return port
-        if isinstance(port, str):
-            # A string is always a port name to kubelet and Istio, even when it reads "8080".
-            return self.named_ports.get(port)
-        return None
+        return _resolve_port(self.port, self.container)
 
 
 def probe_sites(template):
-    spec = template["spec"]
-    for key in ("initContainers", "containers"):
-        for index, container in enumerate(spec.get(key) or []):
-            if container.get("name") == PROXY_CONTAINER:
-                continue
-            named_ports = _container_ports(container)
-            for field, url in PROBES:
-                handler = container.get(field)
-                if isinstance(handler, dict):
-                    yield ProbeSite(key, index, container, field, url, handler, False, named_ports)
-            lifecycle = container.get("lifecycle")
-            if isinstance(lifecycle, dict):
-                for field, url in HOOKS:
-                    handler = lifecycle.get(field)
-                    if isinstance(handler, dict):
-                        yield ProbeSite(key, index, container, field, url, handler, True, named_ports)
+    """Every probe and lifecycle hook of a pod template, as ProbeSites."""
+    return [ProbeSite(*found) for found in _handlers(template)]
 
 
 # --- Istio's rewrite, as the injector computes it ---------------------------------------------
@@ -365,10 +383,11 @@ class WorkloadResult:
         self.preview = None
         self.probes = []  # one summary row per probe site
 
-    def add(self, severity, code, message, site=None, **details):
-        if site is not None:
-            details.setdefault("container", site.container["name"])
-            details.setdefault("probe", site.kind)
+    def add(self, severity, code, message, row=None, **details):
+        """A finding on this workload; given a probe's row, on that container and probe."""
+        if row is not None:
+            details.setdefault("container", row["container"])
+            details.setdefault("probe", row["probe"])
         self.findings.append(Finding("workload", self.ref, severity, code, message, **details))
 
     @property
@@ -389,12 +408,14 @@ class InboundCapture:
     """Which inbound ports the sidecar captures (so mTLS applies to them), from the pod's
     traffic.sidecar.istio.io annotations, parsed once per workload."""
 
-    __slots__ = ("excluded", "included")
+    __slots__ = ("excluded", "included", "limited")
 
     def __init__(self, annotations):
         excluded = _port_list(annotations.get(EXCLUDE_INBOUND_ANNOTATION))
         self.excluded = excluded if isinstance(excluded, set) else set()
         self.included = _port_list(annotations.get(INCLUDE_INBOUND_ANNOTATION))
+        # False for the usual pod, whose every inbound port is captured: then no port needs a check.
+        self.limited = bool(self.excluded) or self.included not in (None, "*")
 
     def captures(self, port):
         if port is None:
@@ -416,51 +437,60 @@ class ProbeAuditor:
         self.exec_grpc_command = exec_grpc_command
 
     # analysis ---------------------------------------------------------------------------------
-    def _classify(self, site, capture, rewrite, injected):
-        """(breaks under STRICT, reason, finding code) of one probe site."""
-        if site.handler_type in (None, "exec"):
+    def _classify(self, handler_type, action, port, is_hook, container, capture, rewrite, injected):
+        """(breaks under STRICT, reason, finding code) of one probe or hook, from its parts (this runs
+        for every probe of a cluster-sized audit, before any ProbeSite exists)."""
+        if handler_type == "exec":
             return False, "exec handlers run inside the container and are never affected", None
+        if handler_type is None or handler_type == "sleep":
+            return False, "makes no network call: nothing for the mesh to affect", None
         if not injected:
             return False, "the pod opts out of injection: no sidecar, no mTLS on its ports", None
-        if site.is_hook and site.handler_type == "grpc":
+        if is_hook and handler_type == "grpc":
             return False, "ok", None
-        port = site.resolved_port()
-        if port is None and isinstance(site.raw_port(), str):
-            return True, "named port does not resolve", "named-port-unresolved"
-        if not capture.captures(port):
+        if isinstance(port, int) and not isinstance(port, bool):
+            resolved = port
+        else:
+            resolved = _resolve_port(port, container)
+            if resolved is None and isinstance(port, str):
+                return True, "named port does not resolve", "named-port-unresolved"
+        if capture.limited and not capture.captures(resolved):
             return False, "port {0} is not captured by the sidecar (traffic.sidecar.istio.io annotations)".format(
-                port), None
+                resolved), None
         if not rewrite:
-            if site.handler_type == "tcpSocket":
+            if handler_type == "tcpSocket":
                 return (False, "the sidecar accepts every TCP connection: the probe passes whatever the app does",
                         "tcp-probe-meaningless")
             return True, "Istio's probe rewrite is disabled for this pod", "rewrite-disabled"
-        action = site.action
-        if site.handler_type == "httpGet" and action.get("host"):
+        if handler_type == "httpGet" and action.get("host"):
             return True, "httpGet.host is set: kubelet would call {0}:{1}".format(
                 action["host"], self.status_port), "probe-host-set"
         return False, "rewritten by Istio to the sidecar agent", "rewritten"
 
-    def _report_site(self, result, site, code, annotations):
-        action = site.action or {}
+    def _classify_site(self, site, capture, rewrite, injected):
+        return self._classify(site.handler_type, site.action, site.port, site.is_hook, site.container, capture,
+                              rewrite, injected)
+
+    def _report_site(self, result, row, action, code, annotations):
+        """The finding for a probe's verdict code, on the probe's row."""
         if code == "named-port-unresolved":
             result.add(ERROR, code, "port {0!r} is not a named port of container {1!r}: kubelet cannot run this "
                        "probe even without the mesh, and Istio drops it from the agent's probers".format(
-                           site.raw_port(), site.container["name"]), site)
+                           row["port"], row["container"]), row)
         elif code == "rewrite-disabled":
             result.add(ERROR, code, "{0} probe to port {1} fails under STRICT mTLS: {2}={3!r} turns Istio's probe "
-                       "rewrite off".format(site.handler_type, site.raw_port(), REWRITE_ANNOTATION,
-                                            annotations.get(REWRITE_ANNOTATION, "<global default false>")), site)
+                       "rewrite off".format(row["handler"], row["port"], REWRITE_ANNOTATION,
+                                            annotations.get(REWRITE_ANNOTATION, "<global default false>")), row)
         elif code == "tcp-probe-meaningless":
             result.add(WARNING, code, "tcpSocket probe to port {0} always succeeds once the sidecar runs, because the "
                        "sidecar accepts the connection; enable the rewrite so the agent checks the app".format(
-                           site.raw_port()), site)
+                           row["port"]), row)
         elif code == "probe-host-set":
             result.add(ERROR, code, "httpGet.host is {0!r}: after the rewrite kubelet calls {0}:{1}, not the pod's "
-                       "sidecar agent".format(action.get("host"), self.status_port), site)
-        if site.handler_type == "httpGet" and action.get("scheme") == "HTTPS" and code == "rewritten":
+                       "sidecar agent".format(action.get("host"), self.status_port), row)
+        if row["handler"] == "httpGet" and action.get("scheme") == "HTTPS" and code == "rewritten":
             result.add(INFO, "https-probe", "kubelet will call the agent over HTTP on port {0}; the agent calls the "
-                       "app over HTTPS without verifying its certificate".format(self.status_port), site)
+                       "app over HTTPS without verifying its certificate".format(self.status_port), row)
 
     def _annotation_findings(self, result, workload, template, annotations):
         value = annotations.get(REWRITE_ANNOTATION)
@@ -506,18 +536,8 @@ class ProbeAuditor:
         capture = InboundCapture(annotations)
         _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
         self._annotation_findings(result, workload, template, annotations)
-        verdicts = []
-        audit = strategy == "audit"
-        for site in probe_sites(template):
-            breaks, reason, code = self._classify(site, capture, rewrite, injected)
-            row = {"container": site.container_name, "probe": site.kind, "handler": site.handler_type,
-                   "port": site.port, "breaks_under_strict": breaks, "reason": reason}
-            result.probes.append(row)
-            if not audit:
-                verdicts.append((site, row, code))
-            elif code is not None and (
-                    code != "rewritten" or site.handler_type == "httpGet" and site.action.get("scheme") == "HTTPS"):
-                self._report_site(result, site, code, annotations)
+        verdicts = None if strategy == "audit" else []
+        self._scan(result, template, path, annotations, capture, rewrite, injected, verdicts)
         self._stale_injection(result, workload, template, rewrite)
         if strategy == "rewrite":
             self._apply_rewrite(result, workload, path, verdicts, annotations, capture, rewrite, injected)
@@ -528,6 +548,68 @@ class ProbeAuditor:
         if len(result.findings) > 1:
             result.findings = sorted_findings(result.findings)
         return result
+
+    def _scan(self, result, template, path, annotations, capture, rewrite, injected, verdicts):
+        """One row per probe and hook into result.probes. Auditing (verdicts is None), findings are
+        added at once; otherwise (site, row, code) go to verdicts for the strategy to act on.
+
+        This is the inner loop of a cluster-wide audit (tens of thousands of probes), so the walk of
+        _handlers and the detection of _handler_action are written out here, and a ProbeSite is made
+        only for a probe that needs one: most probes of an audit need none.
+        """
+        rows = result.probes
+        classify = self._classify
+        spec = template["spec"]
+        for key in ("initContainers", "containers"):
+            for index, container in enumerate(spec.get(key) or ()):
+                name = container["name"]
+                if name == PROXY_CONTAINER:
+                    continue
+                lifecycle = container.get("lifecycle")
+                for holder, slots in ((container, PROBE_SLOTS), (lifecycle, HOOK_SLOTS)):
+                    if not isinstance(holder, dict):
+                        if holder is not None:
+                            raise self._not_a_mapping(result, path, key, index, "lifecycle")
+                        continue
+                    for slot in slots:
+                        handler = holder.get(slot[0])
+                        if not isinstance(handler, dict):
+                            if handler is not None:
+                                raise self._not_a_mapping(result, path, key, index, slot)
+                            continue
+                        handler_type = action = port = None
+                        for handler_type in HANDLER_TYPES:
+                            action = handler.get(handler_type)
+                            if action is not None:
+                                break
+                        else:
+                            handler_type = None
+                        if isinstance(action, dict):
+                            port = action.get("port")
+                        elif action is not None:
+                            raise self._not_a_mapping(result, path, key, index, slot, handler_type)
+                        breaks, reason, code = classify(handler_type, action, port, slot[3], container, capture,
+                                                        rewrite, injected)
+                        row = {"container": name, "probe": slot[1], "handler": handler_type, "port": port,
+                               "breaks_under_strict": breaks, "reason": reason}
+                        rows.append(row)
+                        if verdicts is not None:
+                            verdicts.append((ProbeSite(key, index, container, slot, handler), row, code))
+                        elif code is not None and (code != "rewritten" or handler_type == "httpGet"
+                                                   and action.get("scheme") == "HTTPS"):
+                            self._report_site(result, row, action, code, annotations)
+
+    @staticmethod
+    def _not_a_mapping(result, path, key, index, slot, handler_type=None):
+        """The error for a probe, hook or handler action that is not a mapping (the API server
+        refuses those too)."""
+        kind = result.workload.get("kind")
+        if slot == "lifecycle":
+            fields = ("lifecycle",)
+        else:
+            fields = (("lifecycle",) if slot[3] else ()) + (slot[0],) + ((handler_type,) if handler_type else ())
+        return InputError(kind, object_ref(result.workload), field_path(*(path + ("spec", key, index) + fields)),
+                          "must be a mapping")
 
     def _copy_template(self, result, workload, path):
         if result.changed_workload is None:
@@ -544,7 +626,7 @@ class ProbeAuditor:
             # From here on the probes are judged as Istio will see them, with the rewrite on.
             rewritten = []
             for site, row, code in verdicts:
-                breaks, reason, code = self._classify(site, capture, True, injected)
+                breaks, reason, code = self._classify_site(site, capture, True, injected)
                 if code == "rewritten":
                     reason = "rewritten by Istio once pods are recreated"
                 row.update(breaks_under_strict=breaks, reason=reason)
@@ -560,15 +642,15 @@ class ProbeAuditor:
                     handler["httpGet"].pop("host", None)
                     row.update(breaks_under_strict=False, reason="host removed; rewritten by Istio")
                     result.add(INFO, "probe-host-removed", "removed httpGet.host {0!r}: it named the pod itself, "
-                               "which the sidecar agent calls anyway".format(host), site)
+                               "which the sidecar agent calls anyway".format(host), row)
                 else:
                     result.add(ERROR, "probe-host-unfixable", "httpGet.host {0!r} points away from the pod; the "
                                "rewrite cannot keep this probe: use the exec strategy or drop the host".format(host),
-                               site)
+                               row)
             elif code == "named-port-unresolved":
-                self._report_site(result, site, code, annotations)
+                self._report_site(result, row, site.action, code, annotations)
             elif code == "rewritten" and site.action.get("scheme") == "HTTPS":
-                self._report_site(result, site, code, annotations)
+                self._report_site(result, row, site.action, code, annotations)
         preview_source = result.changed_workload or workload
         result.preview = preview_rewrite(preview_source, self.status_port, self.rewrite_default)
 
@@ -603,7 +685,7 @@ class ProbeAuditor:
                 continue
             port = site.resolved_port()
             if port is None:
-                self._report_site(result, site, "named-port-unresolved", annotations)
+                self._report_site(result, row, site.action, "named-port-unresolved", annotations)
                 continue
             command = self._exec_command(site, port)
             template = self._copy_template(result, workload, path)
@@ -614,7 +696,7 @@ class ProbeAuditor:
             handler["exec"] = {"command": command}
             binaries.add((site.container["name"], command[0]))
             row.update(breaks_under_strict=False, reason="exec probe: runs inside the container")
-            result.add(INFO, "converted-to-exec", "{0} replaced by exec {1}".format(site.handler_type, command), site)
+            result.add(INFO, "converted-to-exec", "{0} replaced by exec {1}".format(site.handler_type, command), row)
         for container, binary in sorted(binaries):
             result.add(WARNING, "exec-binary-required", "the image of container {0!r} must provide {1!r} for the "
                        "exec probes; check before rolling out".format(container, binary), container=container)
@@ -628,7 +710,7 @@ class ProbeAuditor:
                     site.resolved_port()))
             elif code in ("named-port-unresolved", "probe-host-set", "tcp-probe-meaningless"):
                 # A plaintext port does not help here: report what still needs another strategy.
-                self._report_site(result, site, code, annotations)
+                self._report_site(result, row, site.action, code, annotations)
         ports.discard(None)
         if not ports:
             return

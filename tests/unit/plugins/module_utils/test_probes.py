@@ -161,6 +161,15 @@ def test_lifecycle_hooks_and_init_containers_are_audited():
                      ("web", "lifecycle.preStop", "rewrite-disabled")]
 
 
+def test_hooks_without_a_network_call_are_unaffected():
+    workload = deployment([container(lifecycle={"preStop": {"sleep": {"seconds": 5}}, "postStart": {}})],
+                          annotations={probes.REWRITE_ANNOTATION: "false"})
+    result = run(workload)
+    assert [(row["probe"], row["handler"], row["breaks_under_strict"]) for row in result.probes] == [
+        ("lifecycle.preStop", "sleep", False), ("lifecycle.postStart", None, False)]
+    assert codes(result) == []
+
+
 def test_the_proxy_container_itself_is_skipped():
     proxy = {"name": "istio-proxy", "image": "proxy", "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}}}
     result = run(deployment([container(), proxy], annotations={probes.REWRITE_ANNOTATION: "false"}))
@@ -216,6 +225,18 @@ def test_every_workload_kind_is_read_through_its_pod_template(kind, path):
       "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}}},
      "CronJob n/x: spec.jobTemplate.spec.template.spec.containers[0].name: every container needs a name"),
     ("a string", "<input>: expected a Kubernetes object (a mapping), got str"),
+    ({"kind": ["Deployment"], "metadata": {"name": "x", "namespace": "n"}},
+     "['Deployment'] n/x: kind: unsupported kind ['Deployment']"),
+    (deployment([container(readinessProbe="/ready")]),
+     "Deployment shop/web: spec.template.spec.containers[0].readinessProbe: must be a mapping"),
+    (deployment([container(livenessProbe={"httpGet": "/live"})]),
+     "Deployment shop/web: spec.template.spec.containers[0].livenessProbe.httpGet: must be a mapping"),
+    (deployment([container()], init_containers=[container(name="init", lifecycle={"preStop": {"tcpSocket": 80}})]),
+     "Deployment shop/web: spec.template.spec.initContainers[0].lifecycle.preStop.tcpSocket: must be a mapping"),
+    (deployment([container(lifecycle=["preStop"])]),
+     "Deployment shop/web: spec.template.spec.containers[0].lifecycle: must be a mapping"),
+    (deployment([container()], init_containers={"name": "init"}),
+     "Deployment shop/web: spec.template.spec.initContainers: must be a list"),
 ])
 def test_bad_objects_get_a_message_naming_object_and_field(workload, message):
     with pytest.raises(InputError) as caught:
@@ -407,6 +428,29 @@ def test_random_pod_templates_never_raise_and_every_breaking_probe_has_a_finding
     json.dumps(result.as_dict())
     again = run(result.changed_workload or workload, strategy)
     assert again.changed_workload is None
+
+
+json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=4)),
+                           lambda inner: st.one_of(st.lists(inner, max_size=2),
+                                                   st.dictionaries(st.sampled_from(["port", "host", "exec", "httpGet"]),
+                                                                   inner, max_size=2)), max_leaves=4)
+malformed_handler = st.dictionaries(st.sampled_from(["exec", "httpGet", "tcpSocket", "grpc", "sleep", "timeoutSeconds"]),
+                                    json_values, max_size=2)
+malformed_container = st.fixed_dictionaries({"name": st.just("web")}, optional={
+    "readinessProbe": st.one_of(json_values, malformed_handler), "livenessProbe": malformed_handler,
+    "ports": st.one_of(json_values, st.lists(st.dictionaries(st.sampled_from(["name", "containerPort"]), json_values))),
+    "lifecycle": st.one_of(json_values, st.fixed_dictionaries({}, optional={"preStop": malformed_handler}))})
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(malformed_container, st.sampled_from(probes.STRATEGIES))
+def test_malformed_probes_get_an_input_error_or_a_result_never_a_traceback(container_value, strategy):
+    try:
+        result = run(deployment([container_value]), strategy)
+    except InputError as error:
+        assert "spec.template.spec.containers[0]" in str(error)
+    else:
+        json.dumps(result.as_dict())
 
 
 @settings(max_examples=100)
