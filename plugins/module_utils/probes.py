@@ -386,9 +386,10 @@ class WorkloadResult:
     def add(self, severity, code, message, row=None, **details):
         """A finding on this workload; given a probe's row, on that container and probe."""
         if row is not None:
-            details.setdefault("container", row["container"])
-            details.setdefault("probe", row["probe"])
-        self.findings.append(Finding("workload", self.ref, severity, code, message, **details))
+            self.findings.append(Finding("workload", self.ref, severity, code, message, container=row["container"],
+                                         probe=row["probe"], **details))
+        else:
+            self.findings.append(Finding("workload", self.ref, severity, code, message, **details))
 
     @property
     def blocking(self):
