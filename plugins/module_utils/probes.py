@@ -118,12 +118,14 @@ def pod_template(workload):
     if init_containers is not None and not isinstance(init_containers, list):
         raise InputError(kind, object_ref(workload), field_path(*(path + ("spec", "initContainers"))),
                          "must be a list")
-    for key, listed in (("containers", containers), ("initContainers", init_containers or ())):
-        for index, container in enumerate(listed):
-            if not isinstance(container, dict) or not isinstance(container.get("name"), str):
-                raise InputError(kind, object_ref(workload), field_path(*(path + ("spec", key, index, "name"))),
-                                 "every container needs a name")
+    # Each container is checked where it is walked (_scan, _handlers): that walk is the audit's
+    # inner loop, and a second one here would cost a tenth of it.
     return template, path
+
+
+def _unnamed_container(workload, path, key, index):
+    return InputError(workload.get("kind"), object_ref(workload), field_path(*(path + ("spec", key, index, "name"))),
+                      "every container needs a name")
 
 
 def _template_annotations(template):
@@ -173,12 +175,15 @@ def _resolve_port(port, container):
     return None
 
 
-def _handlers(template):
-    """(container key, index, container, slot, handler) of every probe and lifecycle hook of a pod
-    template's containers, the sidecar's own excepted. Names were checked by pod_template."""
+def _handlers(workload):
+    """(container key, index, container, slot, handler) of every probe and lifecycle hook of a
+    workload's pod template, the sidecar's own excepted."""
+    template, path = pod_template(workload)
     spec = template["spec"]
     for key in ("initContainers", "containers"):
         for index, container in enumerate(spec.get(key) or ()):
+            if not isinstance(container, dict) or not isinstance(container.get("name"), str):
+                raise _unnamed_container(workload, path, key, index)
             if container["name"] == PROXY_CONTAINER:
                 continue
             for slot in PROBE_SLOTS:
@@ -225,9 +230,9 @@ class ProbeSite:
         return _resolve_port(self.port, self.container)
 
 
-def probe_sites(template):
-    """Every probe and lifecycle hook of a pod template, as ProbeSites."""
-    return [ProbeSite(*found) for found in _handlers(template)]
+def probe_sites(workload):
+    """Every probe and lifecycle hook of a workload's pod template, as ProbeSites."""
+    return [ProbeSite(*found) for found in _handlers(workload)]
 
 
 # --- Istio's rewrite, as the injector computes it ---------------------------------------------
@@ -342,7 +347,7 @@ def preview_rewrite(workload, status_port=DEFAULT_STATUS_PORT, rewrite_default=T
     if rewrite:
         ignored = []
         target = _status_port(annotations, status_port, workload_ref(workload), workload.get("kind"), ignored)
-        for site in probe_sites(template):
+        for site in probe_sites(workload):
             prober = _agent_prober(site, status_port)
             if prober is not None:
                 probers[site.url] = prober
@@ -424,6 +429,9 @@ class InboundCapture:
         if port in self.excluded:
             return False
         return self.included is None or self.included == "*" or port in self.included
+
+
+CAPTURE_ALL = InboundCapture({})  # a pod without traffic annotations: every inbound port
 
 
 class ProbeAuditor:
@@ -511,7 +519,7 @@ class ProbeAuditor:
             return
         if SIDECAR_STATUS_ANNOTATION not in _template_annotations(template):
             return
-        stale = [site for site in probe_sites(template)
+        stale = [site for site in probe_sites(workload)
                  if site.handler_type in ("httpGet", "tcpSocket", "grpc") and not site.is_hook
                  and site.resolved_port() != self.status_port]
         if stale:
@@ -532,10 +540,13 @@ class ProbeAuditor:
         template, path = pod_template(workload)
         result = WorkloadResult(workload, strategy)
         annotations = _template_annotations(template)
-        rewrite = _rewrite_enabled(annotations, self.rewrite_default)
+        if annotations:
+            rewrite = _rewrite_enabled(annotations, self.rewrite_default)
+            capture = InboundCapture(annotations)
+            _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
+        else:
+            rewrite, capture = self.rewrite_default, CAPTURE_ALL
         injected = _injected(template)
-        capture = InboundCapture(annotations)
-        _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
         self._annotation_findings(result, workload, template, annotations)
         verdicts = None if strategy == "audit" else []
         self._scan(result, template, path, annotations, capture, rewrite, injected, verdicts)
@@ -563,7 +574,9 @@ class ProbeAuditor:
         spec = template["spec"]
         for key in ("initContainers", "containers"):
             for index, container in enumerate(spec.get(key) or ()):
-                name = container["name"]
+                name = container.get("name") if isinstance(container, dict) else None
+                if not isinstance(name, str):
+                    raise _unnamed_container(result.workload, path, key, index)
                 if name == PROXY_CONTAINER:
                     continue
                 lifecycle = container.get("lifecycle")
