@@ -566,8 +566,9 @@ class ProbeAuditor:
         added at once; otherwise (site, row, code) go to verdicts for the strategy to act on.
 
         This is the inner loop of a cluster-wide audit (tens of thousands of probes), so the walk of
-        _handlers and the detection of _handler_action are written out here, and a ProbeSite is made
-        only for a probe that needs one: most probes of an audit need none.
+        _handlers and the detection of _handler_action are written out here, and an audit makes no
+        ProbeSite at all: its findings are told from the row. Only a fixing strategy gets a
+        ProbeSite per probe, to know where to write.
         """
         rows = result.probes
         classify = self._classify
