@@ -223,9 +223,6 @@ class ProbeSite:
     def named_ports(self):
         return _container_ports(self.container)
 
-    def raw_port(self):
-        return self.port
-
     def resolved_port(self):
         return _resolve_port(self.port, self.container)
 
