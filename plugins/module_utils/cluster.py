@@ -1,16 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: adoptmesh.istio contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Bulk reads and careful writes through one Kubernetes dynamic client.
+"""The one path to a cluster: bulk reads that fail closed and server-side applies.
 
 The modules read whole namespaces (or the whole cluster) with one LIST per kind, never one GET
-per object, and write only what changed:
+per object, and write in two ways only:
 - objects we own entirely (PeerAuthentication, Gateway...) by server-side apply with our field
-  manager, skipped when the live object already says the same;
+  manager, always sent, so a field dropped from the desired object is removed from the live one;
+  `changed` compares the API server's answer with the live object;
 - fixes to objects users own (a probe handler swapped) by a minimal strategic merge patch that
   carries the resourceVersion read, so a concurrent change fails instead of being overwritten.
-In check mode every write is sent as a server-side dry run: the API server validates it
-(schemas, admission webhooks) and nothing is stored.
+In check mode every write is a server-side dry run: the API server validates it (schemas,
+admission webhooks) and stores nothing.
+
+Fail closed: a request that fails for any reason but NotFound raises a ClusterError naming the
+cluster, the resource and the API server's reason; it never turns into an empty answer. Every
+write that went through is kept in `written`, so a module that fails half way can say what it
+changed.
 
 No Ansible imports: the client is a kubernetes.dynamic.DynamicClient (kubernetes.core's
 get_api_client(module).client in the modules).
@@ -27,10 +33,28 @@ from .names import object_ref
 from .patches import strategic_merge_patch
 
 FIELD_MANAGER = "adoptmesh-istio"
+# Asks for metadata only: a Secret's existence is checked without its keys leaving the cluster.
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+# Fields the API server sets on every write; they say nothing about what an object means.
+VOLATILE_METADATA = ("resourceVersion", "managedFields")
 
 
 class ClusterError(Exception):
-    """A request failed; the message names the object and the API server's reason."""
+    """A request failed; the message names the cluster, the object and the API server's reason.
+
+    `status` is the HTTP status when the API server answered (None for timeouts, refused
+    connections, TLS errors); `not_found` tells a resource or kind that does not exist from
+    every other failure, which callers must never read as "nothing there".
+    """
+
+    def __init__(self, message, status=None):
+        super(ClusterError, self).__init__(message)
+        self.status = status
+
+    @property
+    def not_found(self):
+        return self.status == 404
 
 
 def _reason(error):
@@ -38,9 +62,17 @@ def _reason(error):
     if body:
         try:
             return json.loads(body).get("message") or body
-        except (TypeError, ValueError):
-            return body
-    return str(error)
+        except (TypeError, ValueError, AttributeError):
+            return body if isinstance(body, str) else str(error)
+    text = str(error)
+    if "timed out" in text.lower() or "timeout" in type(error).__name__.lower():
+        return "no answer within the request timeout ({0})".format(text)
+    return text
+
+
+def _status(error):
+    status = getattr(error, "status", None)
+    return status if isinstance(status, int) else None
 
 
 def strip_server_fields(obj):
@@ -50,31 +82,47 @@ def strip_server_fields(obj):
     return result
 
 
-def is_subset(desired, existing):
-    """True when every value in `desired` is present and equal in `existing` (dicts recursively)."""
-    if isinstance(desired, dict):
-        return isinstance(existing, dict) and all(
-            key in existing and is_subset(value, existing[key]) for key, value in desired.items())
-    return desired == existing
+def _comparable(obj):
+    result = dict(obj)
+    result["metadata"] = dict((k, v) for k, v in (obj.get("metadata") or {}).items() if k not in VOLATILE_METADATA)
+    return result
+
+
+def differs(before, after):
+    """Whether a write changed what an object says (resourceVersion and managedFields aside)."""
+    if before is None or after is None:
+        return before is not after
+    return _comparable(before) != _comparable(after)
 
 
 def connect(create_client, description):
     """Call create_client() and turn any failure into a ClusterError naming the cluster."""
     try:
         return create_client()
-    except Exception as error:  # connection refused, TLS, auth, bad kubeconfig: all the same to users
-        raise ClusterError("cannot reach the Kubernetes API ({0}): {1}".format(description, _reason(error)))
+    except Exception as error:  # connection refused, timeout, TLS, auth, bad kubeconfig: all the same to users
+        raise ClusterError("cluster {0}: cannot reach the Kubernetes API: {1}".format(description, _reason(error)),
+                           _status(error))
+
+
+def _where(namespace):
+    return "namespace " + namespace if namespace else "the cluster"
 
 
 class Cluster:
     """One API client, used for every object of a module run."""
 
-    def __init__(self, client, field_manager=FIELD_MANAGER, dry_run=False):
+    def __init__(self, client, field_manager=FIELD_MANAGER, dry_run=False, name=None):
         self.client = client
         self.field_manager = field_manager
         self.dry_run = dry_run
+        self.name = name or getattr(getattr(client, "configuration", None), "host", None) or "(unnamed)"
         self._resources = {}
         self.requests = 0
+        self.written = []  # `Kind namespace/name` of every write the API server accepted
+
+    def error(self, action, what, error):
+        return ClusterError("cluster {0}: cannot {1} {2}: {3}".format(self.name, action, what, _reason(error)),
+                            _status(error))
 
     def _params(self):
         params = {"field_manager": self.field_manager}
@@ -87,13 +135,25 @@ class Cluster:
         if key not in self._resources:
             try:
                 self._resources[key] = self.client.resources.get(api_version=api_version, kind=kind)
-            except Exception as error:  # ResourceNotFoundError and discovery failures alike
-                raise ClusterError("the API server does not serve {0} {1}: {2}".format(api_version, kind, error))
+            except Exception as error:
+                if type(error).__name__ == "ResourceNotFoundError":
+                    raise ClusterError("cluster {0}: the API server does not serve {1} {2}".format(
+                        self.name, api_version, kind), 404)
+                raise self.error("discover", "{0} {1}".format(api_version, kind), error)
         return self._resources[key]
 
-    def list(self, api_version, kind, namespaces=None, label_selectors=None):
-        """Objects of one kind in the given namespaces (all when empty), matching any selector."""
-        resource = self.resource(api_version, kind)
+    def list(self, api_version, kind, namespaces=None, label_selectors=None, missing_ok=False, metadata_only=False):
+        """Objects of one kind in the given namespaces (all when empty), matching any selector.
+
+        With missing_ok, a kind the API server does not serve reads as no objects; every other
+        failure (403, timeout...) raises. With metadata_only, only each object's metadata is
+        sent (CRDs without their schemas, Secrets without their keys)."""
+        try:
+            resource = self.resource(api_version, kind)
+        except ClusterError as error:
+            if missing_ok and error.not_found:
+                return []
+            raise
         scopes = list(namespaces or [None]) if resource.namespaced else [None]
         selectors = list(label_selectors or [None])
         seen, items = set(), []
@@ -102,11 +162,11 @@ class Cluster:
                 self.requests += 1
                 try:
                     # The raw JSON: the client's object wrappers cost more than the request itself.
-                    answer = resource.get(namespace=namespace, label_selector=selector, serialize=False)
+                    extra = {"header_params": {"Accept": METADATA_LIST}} if metadata_only else {}
+                    answer = resource.get(namespace=namespace, label_selector=selector, serialize=False, **extra)
                     listed = json.loads(answer.data)
                 except Exception as error:
-                    raise ClusterError("cannot list {0} in {1}: {2}".format(
-                        kind, "namespace " + namespace if namespace else "the cluster", _reason(error)))
+                    raise self.error("list", "{0} {1} in {2}".format(api_version, kind, _where(namespace)), error)
                 for item in listed.get("items") or []:
                     uid = item["metadata"].get("uid")
                     if uid in seen:
@@ -118,40 +178,53 @@ class Cluster:
                     items.append(item)
         return items
 
+    def get_version(self):
+        """The API server's gitVersion (GET /version)."""
+        self.requests += 1
+        try:
+            answer = self.client.request("get", "/version", serialize=False)
+            return json.loads(answer.data).get("gitVersion")
+        except Exception as error:
+            raise self.error("read", "the server version", error)
+
     def get(self, api_version, kind, name, namespace=None):
+        """One object, or None when it does not exist."""
         resource = self.resource(api_version, kind)
         self.requests += 1
         try:
-            return strip_server_fields(resource.get(name=name, namespace=namespace).to_dict())
+            return strip_server_fields(json.loads(resource.get(name=name, namespace=namespace, serialize=False).data))
         except Exception as error:
-            if getattr(error, "status", None) == 404:
+            if _status(error) == 404:
                 return None
-            raise ClusterError("cannot read {0} {1}: {2}".format(kind, "{0}/{1}".format(namespace, name)
-                                                                 if namespace else name, _reason(error)))
+            raise self.error("read", "{0} {1}".format(kind, "{0}/{1}".format(namespace, name) if namespace else name),
+                             error)
 
-    def create(self, obj):
-        """Create an object (used for review requests, which are answered, not stored)."""
+    def exists(self, api_version, kind, name, namespace=None):
+        """Whether an object exists, asking for its metadata only (used for Secrets: their keys
+        never travel)."""
+        resource = self.resource(api_version, kind)
+        self.requests += 1
+        try:
+            resource.get(name=name, namespace=namespace, serialize=False, header_params={"Accept": METADATA_ONLY})
+        except Exception as error:
+            if _status(error) == 404:
+                return False
+            raise self.error("read", "{0} {1}".format(kind, "{0}/{1}".format(namespace, name) if namespace else name),
+                             error)
+        return True
+
+    def create(self, obj, dry_run=None):
+        """Create an object: review requests (answered, not stored) and server-side dry runs
+        (dry_run=True whatever the mode, to ask admission what it would do)."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
         self.requests += 1
         params = {}
-        if self.dry_run:
+        if self.dry_run if dry_run is None else dry_run:
             params["dry_run"] = "All"
         try:
             return resource.create(body=obj, namespace=(obj.get("metadata") or {}).get("namespace"), **params).to_dict()
         except Exception as error:
-            raise ClusterError("cannot create {0}: {1}".format(obj["kind"], _reason(error)))
-
-    def exists(self, api_version, kind, name, namespace=None):
-        """Whether an object exists; its content is not kept (used for Secrets)."""
-        resource = self.resource(api_version, kind)
-        self.requests += 1
-        try:
-            resource.get(name=name, namespace=namespace, serialize=False)
-        except Exception as error:
-            if getattr(error, "status", None) == 404:
-                return False
-            raise ClusterError("cannot read {0} {1}/{2}: {3}".format(kind, namespace, name, _reason(error)))
-        return True
+            raise self.error("create", obj["kind"], error)
 
     def patch(self, before, after):
         """Send the strategic merge patch from `before` (as read) to `after`. Returns the result,
@@ -169,23 +242,27 @@ class Cluster:
         gone and missing_ok."""
         resource = self.resource(api_version, kind)
         self.requests += 1
+        ref = "{0}/{1}".format(namespace, name) if namespace else name
         try:
             result = self.client.patch(resource, body=patch, name=name, namespace=namespace,
                                        content_type="application/strategic-merge-patch+json", **self._params())
         except Exception as error:
-            if missing_ok and getattr(error, "status", None) == 404:
+            if missing_ok and _status(error) == 404:
                 return None
-            raise ClusterError("cannot patch {0} {1}: {2}".format(
-                kind, "{0}/{1}".format(namespace, name) if namespace else name, _reason(error)))
+            raise self.error("patch", "{0} {1}".format(kind, ref), error)
+        self.written.append("{0} {1}".format(kind, ref))
         return strip_server_fields(result.to_dict())
 
-    def apply(self, desired):
-        """Server-side apply of an object we own. Returns (changed, before, after)."""
+    def apply(self, desired, live=None, live_known=False):
+        """Server-side apply of an object we own. Returns (changed, before, after).
+
+        The apply is always sent (a dry run in check mode), so fields dropped from `desired` are
+        removed. `changed` compares the answer with the live object: pass it as `live` (with
+        live_known=True, None meaning absent) when a LIST already read it; otherwise it is read
+        first, the one GET needed to tell a change and show a diff."""
         metadata = desired["metadata"]
-        before = self.get(desired["apiVersion"], desired["kind"], metadata["name"], metadata.get("namespace"))
-        comparable = dict((k, v) for k, v in desired.items() if k not in ("apiVersion", "kind"))
-        if before is not None and is_subset(comparable, before):
-            return False, before, before
+        before = live if live_known else self.get(desired["apiVersion"], desired["kind"], metadata["name"],
+                                                  metadata.get("namespace"))
         resource = self.resource(desired["apiVersion"], desired["kind"])
         self.requests += 1
         try:
@@ -193,6 +270,9 @@ class Cluster:
                                                    namespace=metadata.get("namespace"), force_conflicts=False,
                                                    **self._params())
         except Exception as error:
-            raise ClusterError("cannot apply {0} {1}: {2}".format(desired["kind"], object_ref(desired),
-                                                                  _reason(error)))
-        return True, before, strip_server_fields(result.to_dict())
+            raise self.error("apply", "{0} {1}".format(desired["kind"], object_ref(desired)), error)
+        after = strip_server_fields(result.to_dict())
+        changed = differs(before, after)
+        if changed:
+            self.written.append("{0} {1}".format(desired["kind"], object_ref(desired)))
+        return changed, before, after

@@ -19,6 +19,7 @@ POD_INJECT_LABEL = "sidecar.istio.io/inject"
 SIDECAR_STATUS = "sidecar.istio.io/status"
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 # Never labelled for injection: the control plane's own namespaces and Kubernetes' system ones.
 SYSTEM_NAMESPACES = frozenset(("kube-system", "kube-public", "kube-node-lease", "istio-system"))
@@ -47,6 +48,10 @@ def injection_labels(revision=None):
 def namespace_label_patch(namespace, revision=None, enabled=True):
     """The metadata.labels merge patch for one namespace, or None when it is already right."""
     labels = _labels(namespace)
+    if enabled and not revision and labels.get(REVISION_LABEL) and INJECTION_LABEL not in labels:
+        # Already meshed by a revision and no revision asked for: moving it to the default
+        # revision would change who injects its pods. Ask for revision "default" to do that.
+        return None
     if enabled:
         wanted, unwanted = injection_labels(revision)
     else:
@@ -121,6 +126,7 @@ def coverage(namespaces, pods):
     for name in sorted(by_name):
         report[name] = {"injection": namespace_injection_enabled(by_name[name]),
                         "revision": _labels(by_name[name]).get(REVISION_LABEL),
+                        "pod_security": _labels(by_name[name]).get(POD_SECURITY_ENFORCE),
                         "pods": 0, "with_sidecar": 0, "without_sidecar": []}
     for pod in pods:
         namespace = (pod.get("metadata") or {}).get("namespace")
@@ -191,31 +197,65 @@ def peer_authentication_modes(peer_authentications, root_namespace="istio-system
     return modes
 
 
+# TLS settings of a DestinationRule under which a client sidecar does not send Istio mTLS, so a
+# STRICT destination refuses it (MUTUAL presents the user's own certificate, not the mesh's).
+TLS_BREAKING_MODES = ("DISABLE", "SIMPLE", "MUTUAL")
+
+
+def resolve_rule_host(host, rule_namespace, cluster_domain="cluster.local"):
+    """The host a DestinationRule names, as Istio resolves it (ResolveShortnameToFQDN): a name
+    without a dot is a Service of the rule's own namespace; anything with a dot is taken as is."""
+    if not host or host == "*" or "." in host:
+        return host
+    return "{0}.{1}.svc.{2}".format(host, rule_namespace, cluster_domain)
+
+
+def rule_host_covers_namespace(host, namespace, cluster_domain="cluster.local"):
+    """Whether a (resolved) DestinationRule host matches any Service FQDN of a namespace
+    (`<service>.<namespace>.svc.<domain>`), with Istio's wildcard matching: `*` matches every
+    host, `*.suffix` every host ending in `.suffix` (so `*.local` and `*.svc.cluster.local`
+    cover every namespace)."""
+    services = "{0}.svc.{1}".format(namespace, cluster_domain)
+    if host == "*":
+        return True
+    if host.startswith("*."):
+        suffix = host[2:]
+        # <service>.<namespace>.svc.<domain> ends with .suffix for some service name exactly when
+        # the suffix is the namespace part or a label-aligned tail of it.
+        return services == suffix or ("." + services).endswith("." + suffix)
+    return host.endswith("." + services) and "." not in host[:-len(services) - 1]
+
+
+def _tls_modes(policy):
+    policy = policy or {}
+    modes = [(policy.get("tls") or {}).get("mode")]
+    modes += [(p.get("tls") or {}).get("mode") for p in policy.get("portLevelSettings") or [] if isinstance(p, dict)]
+    return modes
+
+
 def tls_disabling_rules(destination_rules, namespace, cluster_domain="cluster.local"):
-    """DestinationRules whose TLS settings would break STRICT destinations in a namespace."""
+    """DestinationRules whose TLS settings (top level, per port or per subset) would make client
+    sidecars talk to a namespace without Istio mTLS, which STRICT refuses."""
     found = []
     for rule in destination_rules:
         spec = rule.get("spec") or {}
-        host = spec.get("host") or ""
-        policy = spec.get("trafficPolicy") or {}
-        modes = [((policy.get("tls") or {}).get("mode"))]
-        modes += [((p.get("tls") or {}).get("mode")) for p in policy.get("portLevelSettings") or []]
-        if not any(mode in ("DISABLE", "SIMPLE") for mode in modes):
+        modes = _tls_modes(spec.get("trafficPolicy"))
+        for subset in spec.get("subsets") or []:
+            if isinstance(subset, dict):
+                modes += _tls_modes(subset.get("trafficPolicy"))
+        if not any(mode in TLS_BREAKING_MODES for mode in modes):
             continue
         rule_namespace = (rule.get("metadata") or {}).get("namespace")
-        parts = host.split(".")
-        target = parts[1] if len(parts) > 1 else rule_namespace
-        if host.startswith("*.") and len(parts) > 2:
-            target = parts[2] if parts[1] == "*" else parts[1]
-        if target == namespace or host in ("*", "*." + cluster_domain) or (
-                host.startswith("*.") and host.endswith(".svc." + cluster_domain) and parts[1] == namespace):
+        host = resolve_rule_host(str(spec.get("host") or ""), rule_namespace, cluster_domain)
+        if rule_host_covers_namespace(host, namespace, cluster_domain):
             found.append("{0}/{1}".format(rule_namespace, _name(rule)))
     return sorted(found)
 
 
-def strict_decision(namespace, coverage_entry, blocking_probes, disabling_rules, force=False):
-    """Whether a namespace may go STRICT, and every reason it may not."""
-    reasons = []
+def strict_decision(namespace, coverage_entry, blocking_probes, disabling_rules, force=False, unverified=()):
+    """Whether a namespace may go STRICT, and every reason it may not. `unverified` are the
+    things the gate could not read for it: each keeps it out like a failed check."""
+    reasons = ["could not verify: {0}".format(reason) for reason in unverified]
     if not coverage_entry["injection"]:
         reasons.append("the namespace is not labelled for injection")
     for pod in coverage_entry["without_sidecar"]:
@@ -224,9 +264,33 @@ def strict_decision(namespace, coverage_entry, blocking_probes, disabling_rules,
         reasons.append("probe {0} of {1} ({2}) would fail under STRICT: {3}".format(
             probe["probe"], probe["workload"], probe["container"], probe["reason"]))
     for rule in disabling_rules:
-        reasons.append("DestinationRule {0} sets TLS DISABLE/SIMPLE toward it".format(rule))
+        reasons.append("DestinationRule {0} sets TLS DISABLE/SIMPLE/MUTUAL toward it".format(rule))
     return {"namespace": namespace, "strict": not reasons or force, "forced": bool(reasons) and force,
             "reasons": reasons}
+
+
+def meshed_namespaces(coverage_report):
+    """Namespaces with sidecars now or at the next restart (labelled, or a pod has one)."""
+    return sorted(name for name, entry in coverage_report.items() if entry["injection"] or entry["with_sidecar"])
+
+
+def mesh_wide_blockers(coverage_report, namespace_modes, decisions):
+    """Why the mesh-wide PeerAuthentication may not go STRICT: every meshed namespace without
+    a namespace-wide policy of its own would inherit it, so each must pass the gate (its
+    decision); a namespace already STRICT is fine, and one that keeps its own PERMISSIVE or
+    DISABLE policy is not affected. Returns [{namespace, reasons}] (empty: safe)."""
+    by_namespace = dict((d["namespace"], d) for d in decisions)
+    blockers = []
+    for name in meshed_namespaces(coverage_report):
+        own = namespace_modes.get(name)
+        decision = by_namespace.get(name)
+        if own == "STRICT" or (decision and decision["strict"]):
+            continue
+        if own and own != "UNSET":
+            continue  # its own policy wins over the mesh-wide one
+        reasons = decision["reasons"] if decision else ["not checked"]
+        blockers.append({"namespace": name, "reasons": reasons})
+    return blockers
 
 
 def strict_peer_authentication(namespace, mode="STRICT"):

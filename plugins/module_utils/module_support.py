@@ -2,7 +2,8 @@
 # Copyright: adoptmesh.istio contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Glue shared by the cluster-facing modules: argument spec with kubernetes.core's auth options,
-one API client per run, and errors turned into clear failures. The logic lives elsewhere."""
+one API client per run with a timeout on every request, and errors turned into clear failures.
+The logic lives elsewhere."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,9 +11,11 @@ __metaclass__ = type
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from .cluster import Cluster, ClusterError, connect
+from .names import object_ref
+from .reporting import diff_entry
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -21,31 +24,175 @@ try:
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 except ImportError:
     KUBERNETES_CORE_IMPORT_ERROR = traceback.format_exc()
-    AUTH_ARG_SPEC = {}
+    # The same option names, so that a play written for the collection still parses and the
+    # offline modes (given objects, not a cluster) work without kubernetes.core.
+    AUTH_ARG_SPEC = dict((name, {"type": "raw"}) for name in (
+        "kubeconfig", "context", "host", "username", "validate_certs", "ca_cert", "client_cert", "client_key",
+        "proxy", "no_proxy", "proxy_headers", "persist_config", "impersonate_user", "impersonate_groups"))
+    AUTH_ARG_SPEC.update(api_key={"type": "raw", "no_log": True}, password={"type": "raw", "no_log": True})
     CoreException = ClusterError
+    AnsibleK8SModule = None
 else:
     KUBERNETES_CORE_IMPORT_ERROR = None
 
+try:
+    from kubernetes.client import rest as kubernetes_rest
+except ImportError:
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+    kubernetes_rest = None
+else:
+    KUBERNETES_IMPORT_ERROR = None
+
 FAILURES = (ClusterError, CoreException)
+DEFAULT_REQUEST_TIMEOUT = 30.0
+CONNECT_TIMEOUT_MAX = 10.0
+# Keys of a kubeconfig whose values are credentials (kubeconfig's own field names).
+CREDENTIAL_KEYS = ("token", "password", "client-key-data", "id-token", "refresh-token", "access-token",
+                   "client-secret", "secret")
+
+
+def cluster_spec(argument_spec):
+    """The module's own options, kubernetes.core's auth options and request_timeout."""
+    spec = dict(argument_spec)
+    spec.update(AUTH_ARG_SPEC)
+    # kubernetes.core hides the whole kubeconfig; given as a dict, Ansible then masks every value
+    # in it ("v1", the cluster's name...) wherever it appears in the result. Only its credentials
+    # are hidden here (_hide_kubeconfig_credentials).
+    spec["kubeconfig"] = {"type": "raw", "no_log": False}
+    spec["request_timeout"] = {"type": "float", "default": DEFAULT_REQUEST_TIMEOUT}
+    return spec
+
+
+def _credentials(value, key=None):
+    if isinstance(value, dict):
+        for child_key, child in value.items():
+            yield from _credentials(child, child_key)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _credentials(child, key)
+    elif isinstance(value, str) and value and isinstance(key, str) and (
+            key.lower() in CREDENTIAL_KEYS or key.lower().endswith(("-token", "_token", "-key-data"))):
+        yield value
 
 
 def cluster_module(argument_spec, **kwargs):
-    """An AnsibleK8SModule with the auth options added, or a clear failure without kubernetes.core."""
-    if KUBERNETES_CORE_IMPORT_ERROR:
-        AnsibleModule(argument_spec={}, supports_check_mode=True).fail_json(
-            msg="the kubernetes.core collection is required", exception=KUBERNETES_CORE_IMPORT_ERROR)
-    spec = dict(argument_spec)
-    spec.update(AUTH_ARG_SPEC)
-    return AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True, **kwargs)
+    """An AnsibleK8SModule with the auth options added. Without kubernetes.core it is a plain
+    AnsibleModule: the offline modes work, and open_cluster says what is missing."""
+    spec = cluster_spec(argument_spec)
+    if AnsibleK8SModule is None:
+        module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+    else:
+        module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True, **kwargs)
+    kubeconfig = module.params.get("kubeconfig")
+    if isinstance(kubeconfig, dict):
+        module.no_log_values.update(_credentials(kubeconfig))
+    if module.params["request_timeout"] <= 0:
+        module.fail_json(msg="request_timeout must be more than 0 seconds, got {0}".format(
+            module.params["request_timeout"]))
+    return module
 
 
 def describe(params):
     """Where the module was pointed, for error messages; kubeconfig may hold credentials, so it is not named."""
     parts = ["{0} {1}".format(key, params[key]) for key in ("host", "context")
              if isinstance(params.get(key), str) and params.get(key)]
-    return ", ".join(parts) or "the kubeconfig and context given"
+    return ", ".join(parts) or "of the kubeconfig given"
+
+
+def request_timeouts(seconds):
+    """(connect, read) timeouts for one request."""
+    return (min(CONNECT_TIMEOUT_MAX, seconds), seconds)
+
+
+def install_request_timeout(seconds):
+    """Give every request of the kubernetes client in this process a connect and read timeout,
+    unless the caller set one, and do not retry a request that timed out.
+
+    The client sends requests before get_api_client returns (the server version, discovery), so
+    the default must be in place before it is created; the module process is ours alone."""
+    if kubernetes_rest is None:
+        return
+    cls = kubernetes_rest.RESTClientObject
+    original = getattr(cls.request, "adoptmesh_original", cls.request)
+    timeouts = request_timeouts(seconds)
+
+    def request(self, method, url, headers=None, body=None, post_params=None, _request_timeout=None):
+        # urllib3 would retry a read that timed out three times, quadrupling the wait.
+        retries = getattr(self.pool_manager, "connection_pool_kw", {})
+        if "retries" not in retries:
+            import urllib3
+            retries["retries"] = urllib3.Retry(total=3, connect=3, read=0, redirect=0, status=0)
+        return original(self, method, url, headers=headers, body=body, post_params=post_params,
+                        _request_timeout=_request_timeout or timeouts)
+
+    request.adoptmesh_original = original
+    cls.request = request
 
 
 def open_cluster(module, field_manager="adoptmesh-istio"):
-    client = connect(lambda: get_api_client(module).client, describe(module.params))
-    return Cluster(client, field_manager=field_manager, dry_run=module.check_mode)
+    """The module's one API client, or a failure that says what is missing."""
+    if KUBERNETES_CORE_IMPORT_ERROR:
+        module.fail_json(msg="the kubernetes.core collection is required to talk to a cluster (ansible-galaxy "
+                         "collection install kubernetes.core, or the collection's requirements.yml)",
+                         exception=KUBERNETES_CORE_IMPORT_ERROR)
+    if KUBERNETES_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib("kubernetes", reason="to talk to a cluster") +
+                         " (pip install 'kubernetes>=24.2.0', or the collection's requirements.txt)",
+                         exception=KUBERNETES_IMPORT_ERROR)
+    install_request_timeout(module.params["request_timeout"])
+    description = describe(module.params)
+    client = connect(lambda: get_api_client(module).client, description)
+    host = getattr(getattr(getattr(client, "client", None), "configuration", None), "host", None)
+    name = "{0} ({1})".format(module.params["context"], host) if module.params.get("context") and host else \
+        host or description
+    return Cluster(client, field_manager=field_manager, dry_run=module.check_mode, name=name)
+
+
+# Policies first, then what they guard: if a later write fails, no route is served without the
+# AuthorizationPolicy or DestinationRule written for it, so no intermediate state is more open
+# than before. Kinds not named here come last, in the order given.
+WRITE_ORDER = ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication", "DestinationRule",
+               "ServiceEntry", "Sidecar", "Gateway", "VirtualService", "HTTPRoute", "GRPCRoute", "TLSRoute")
+
+
+def in_write_order(resources):
+    """The resources sorted by WRITE_ORDER (stable within a kind)."""
+    rank = dict((kind, index) for index, kind in enumerate(WRITE_ORDER))
+    return sorted(resources, key=lambda resource: rank.get(resource.get("kind"), len(WRITE_ORDER)))
+
+
+def apply_in_order(cluster, resources):
+    """Server-side apply of resources in WRITE_ORDER. Returns the diffs of those that changed.
+    On a failed write raises PartialWrite, which knows what was and was not written."""
+    diffs = []
+    ordered = in_write_order(resources)
+    for index, resource in enumerate(ordered):
+        try:
+            was_changed, before, after = cluster.apply(resource)
+        except ClusterError as error:
+            raise PartialWrite(error, cluster.written, ordered[index:])
+        if was_changed:
+            diffs.append(diff_entry(before, after))
+    return diffs
+
+
+class PartialWrite(ClusterError):
+    """A write failed after others went through: says which did and which did not."""
+
+    def __init__(self, error, written, pending):
+        self.written = list(written)
+        self.not_written = ["{0} {1}".format(r.get("kind"), object_ref(r)) for r in pending]
+        message = "{0}; written before the failure: {1}; not written: {2}".format(
+            error, ", ".join(self.written) or "nothing", ", ".join(self.not_written))
+        super(PartialWrite, self).__init__(message, error.status)
+
+
+def fail_on_cluster_error(module, cluster, error, **result):
+    """fail_json for a ClusterError, with `changed` and `written` telling what was written."""
+    written = list(cluster.written) if cluster is not None else []
+    result.update(changed=bool(written), written=written)
+    if isinstance(error, PartialWrite):
+        result["not_written"] = error.not_written
+    elif written:
+        error = "{0}; already written: {1}".format(error, ", ".join(written))
+    module.fail_json(msg=str(error), **result)

@@ -108,6 +108,7 @@ options:
     default: adoptmesh-istio
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - adoptmesh.istio.cluster
 requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11
@@ -184,8 +185,9 @@ summary:
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
-from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry, surface_findings
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+    FAILURES, apply_in_order, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import surface_findings
 
 
 def argument_spec():
@@ -219,7 +221,7 @@ def read_cluster(cluster, params):
         for entry in item.get("spec", {}).get("tls") or []:
             if isinstance(entry, dict) and isinstance(entry.get("secretName"), str):
                 referenced.add((item["metadata"]["namespace"], entry["secretName"]))
-    # Existence only: the Secrets' contents are read by the API call but never kept or returned.
+    # Existence only, asking for metadata: the Secrets' keys never leave the cluster.
     known = set(key for key in sorted(referenced) if cluster.exists("v1", "Secret", key[1], key[0]))
     return ingresses, services, known
 
@@ -230,8 +232,8 @@ def main():
     offline = params["ingresses"] is not None
     if offline and params["apply"]:
         module.fail_json(msg="apply: true needs a cluster; it cannot be combined with ingresses")
+    cluster = None
     try:
-        cluster = None
         if offline:
             ingresses, services = params["ingresses"], params["services"]
             known = None
@@ -255,13 +257,10 @@ def main():
                 module.fail_json(msg="the translation has {0} error finding(s), so some traffic would not be routed as "
                                  "before; fix them or set allow_errors: true. First: {1}: {2}".format(
                                      len(errors), errors[0]["ingress"], errors[0]["message"]), **outcome)
-            for resource in translation.resources:
-                was_changed, before, after = cluster.apply(resource)
-                if was_changed:
-                    changed = True
-                    diffs.append(diff_entry(before, after))
+            diffs = apply_in_order(cluster, translation.resources)
+            changed = bool(diffs)
     except FAILURES as error:
-        module.fail_json(msg=str(error))
+        fail_on_cluster_error(module, cluster, error)
     surface_findings(module, outcome["findings"], subject="ingress")
     summary = dict(ingresses=len(outcome["ingresses"]), skipped=len(outcome["skipped"]),
                    resources=len(outcome["resources"]))

@@ -36,6 +36,7 @@ options:
     default: 120
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - adoptmesh.istio.cluster
 requirements:
   - kubernetes >= 24.2.0
 """

@@ -22,10 +22,15 @@ description:
     you choose.
   - Works offline on objects you pass in O(workloads), or on a cluster, reading every workload
     of the selected namespaces with one LIST per kind.
-  - With O(apply=true) it patches the workloads (a minimal strategic merge patch that names only
-    the changed probes and annotations, with the resourceVersion it read) and creates the
-    PeerAuthentications of the C(health_port) strategy by server-side apply. Pods pick up changed
-    templates when they are recreated; this module does not restart anything.
+  - With O(apply=true) it first creates the PeerAuthentications of the C(health_port) strategy by
+    server-side apply, then patches the workloads (a minimal strategic merge patch that names only
+    the changed probes and annotations, with the resourceVersion it read). A changed pod template
+    starts a rollout, so the patches go out O(batch_size) workloads at a time, and each batch is
+    waited for with the rules of M(adoptmesh.istio.rollout_restart) (stop at the first batch that
+    fails or exceeds O(batch_timeout); later batches are not patched).
+  - Jobs and bare Pods are reported, never patched, as their pod specs cannot be changed; fix the
+    manifest or the CronJob that makes them. A fixed CronJob applies to the Jobs it starts from
+    then on, which a finding says.
   - Check mode sends every write as a server-side dry run. C(--diff) shows each change.
 options:
   workloads:
@@ -96,8 +101,22 @@ options:
     description:
       - Istio's global probe rewrite setting (istiod chart value
         C(sidecarInjectorWebhook.rewriteAppHTTPProbe)), used where a pod has no valid annotation.
+      - Unset, it is read from the installed injector's ConfigMap (C(istio-sidecar-injector) in
+        O(istio_namespace)); offline, or when no injector is installed yet, Istio's default
+        C(true) is used, with a warning on a cluster.
     type: bool
-    default: true
+  istio_namespace:
+    description: Namespace of istiod, where the injector's ConfigMap is read.
+    type: str
+    default: istio-system
+  batch_size:
+    description: Workloads patched at once with O(apply=true); each batch's rollouts are waited for.
+    type: int
+    default: 10
+  batch_timeout:
+    description: Seconds to wait for a batch of patched workloads to finish rolling out.
+    type: int
+    default: 300
   apply:
     description:
       - Write the changes to the cluster. Without it the module only computes them.
@@ -109,6 +128,7 @@ options:
     default: adoptmesh-istio
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - adoptmesh.istio.cluster
 requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11
@@ -187,14 +207,18 @@ summary:
   sample: {workloads: 12, probes: 30, blocking: 2, changed: 1, error: 2, warning: 1, info: 3}
 """
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
+from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
+from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import INFO, WARNING, count_by_severity
+from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import rewrite_setting
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+    FAILURES, apply_in_order, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.probes import ProbeAuditor, STRATEGIES, process_workloads
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry, surface_findings
-from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
+from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
+    API_VERSIONS, RolloutFailed, run_batches, split_batches)
 
-API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
-                "Job": "batch/v1", "CronJob": "batch/v1", "Pod": "v1"}
+# Kinds whose pod spec the API server does not let anyone change.
+IMMUTABLE_TEMPLATES = ("Job", "Pod")
 
 
 def argument_spec():
@@ -211,7 +235,10 @@ def argument_spec():
         exec_grpc_command=dict(type="str",
                                default="grpc_health_probe -addr={host}:{port}{service_flag} -connect-timeout={timeout}s"),
         status_port=dict(type="int", default=15020),
-        rewrite_default=dict(type="bool", default=True),
+        rewrite_default=dict(type="bool"),
+        istio_namespace=dict(type="str", default="istio-system"),
+        batch_size=dict(type="int", default=10),
+        batch_timeout=dict(type="int", default=300),
         apply=dict(type="bool", default=False),
         field_manager=dict(type="str", default="adoptmesh-istio"),
     )
@@ -225,29 +252,40 @@ def main():
         if strategy not in STRATEGIES:
             module.fail_json(msg="overrides[{0!r}]: unknown strategy {1!r}; use one of {2}".format(
                 key, strategy, ", ".join(STRATEGIES)))
-    auditor = ProbeAuditor(status_port=params["status_port"], rewrite_default=params["rewrite_default"],
-                           exec_http_command=params["exec_http_command"], exec_tcp_command=params["exec_tcp_command"],
-                           exec_grpc_command=params["exec_grpc_command"])
+    if params["batch_size"] < 1:
+        module.fail_json(msg="batch_size must be at least 1, got {0}".format(params["batch_size"]))
     offline = params["workloads"] is not None
+    if params["apply"] and offline:
+        module.fail_json(msg="apply: true needs a cluster; it cannot be combined with workloads")
     cluster = None
     try:
+        rewrite_default = params["rewrite_default"]
         if offline:
             workloads = params["workloads"]
         else:
             cluster = open_cluster(module, params["field_manager"])
+            if rewrite_default is None:
+                rewrite_default, unknown = rewrite_setting(cluster, params["istio_namespace"])
+                if unknown:
+                    module.warn("could not read {0}; assuming Istio's default (rewrite on)".format(unknown))
             workloads = []
             for kind in params["kinds"]:
                 workloads.extend(cluster.list(API_VERSIONS[kind], kind, params["namespaces"], params["label_selectors"]))
+        auditor = ProbeAuditor(status_port=params["status_port"],
+                               rewrite_default=True if rewrite_default is None else rewrite_default,
+                               exec_http_command=params["exec_http_command"],
+                               exec_tcp_command=params["exec_tcp_command"],
+                               exec_grpc_command=params["exec_grpc_command"])
         results = process_workloads(workloads, params["strategy"], params["overrides"], auditor)
         changed, diffs = False, []
-        if params["apply"] and not offline:
-            changed, diffs = write(cluster, results)
-        elif params["apply"]:
-            module.fail_json(msg="apply: true needs a cluster; it cannot be combined with workloads")
+        if params["apply"]:
+            changed, diffs = write(cluster, results, params, wait=not module.check_mode)
     except InputError as error:
         module.fail_json(msg=str(error))
+    except RolloutFailed as error:
+        fail_on_cluster_error(module, cluster, str(error), patched=error.done)
     except FAILURES as error:
-        module.fail_json(msg=str(error))
+        fail_on_cluster_error(module, cluster, error)
 
     findings = [finding for result in results for finding in result.findings]
     surface_findings(module, [f.as_dict() for f in findings], subject="workload")
@@ -268,21 +306,35 @@ def main():
     module.exit_json(**outcome)
 
 
-def write(cluster, results):
-    """Patch changed workloads and apply new PeerAuthentications; returns (changed, diffs)."""
-    changed, diffs = False, []
-    for result in results:
-        if result.changed_workload is not None:
-            after = cluster.patch(result.workload, result.changed_workload)
-            if after is not None:
-                changed = True
-                diffs.append(diff_entry(result.workload, result.changed_workload))
-        for resource in result.resources:
-            was_changed, before, after = cluster.apply(resource)
-            if was_changed:
-                changed = True
-                diffs.append(diff_entry(before, after))
-    return changed, diffs
+def patchable(result):
+    """Whether a workload's fix can be written; otherwise a finding says why not."""
+    kind = result.workload.get("kind")
+    if kind in IMMUTABLE_TEMPLATES:
+        result.add(WARNING, "not-patched-immutable", "the fix was not written: a {0}'s pod spec cannot be changed; "
+                   "fix its manifest{1}".format(kind, " or the CronJob that creates it" if kind == "Job" else ""))
+        return False
+    if kind == "CronJob":
+        result.add(INFO, "cronjob-future-runs", "the fixed template applies to the Jobs this CronJob starts from "
+                   "now on; running Jobs keep their probes")
+    return True
+
+
+def write(cluster, results, params, wait):
+    """Policies first (health_port PeerAuthentications), then the template fixes in batches,
+    each batch's rollouts waited for. Returns (changed, diffs)."""
+    diffs = apply_in_order(cluster, [resource for result in results for resource in result.resources])
+    fixes = dict((r.ref, r) for r in results if r.changed_workload is not None and patchable(r))
+
+    def send(ref):
+        result = fixes[ref]
+        if cluster.patch(result.workload, result.changed_workload) is None:
+            return False
+        diffs.append(diff_entry(result.workload, result.changed_workload))
+        return True
+
+    batches = split_batches(sorted(fixes), params["batch_size"])
+    run_batches(cluster, batches, send, params["batch_timeout"], wait=wait)
+    return bool(diffs), diffs
 
 
 if __name__ == "__main__":

@@ -21,8 +21,13 @@ description:
   - After each batch it waits until every rollout of the batch is complete, and stops at the
     first batch that does not complete within O(batch_timeout), or in which a Deployment
     exceeds its C(progressDeadlineSeconds), naming the workloads. Later batches are not started.
+  - Before restarting, one server-side dry run of a pod per namespace and injection labels asks
+    the injector whether it would inject. Workloads whose pods it would not inject (a revision
+    that is not installed, a pod that opts out) are returned in RV(refused) with the reason and
+    are not restarted, so a re-run does not restart them again.
   - Workloads already meshed are not restarted, so a second run changes nothing. In check mode
-    nothing is restarted and the plan is returned.
+    every restart is sent as a server-side dry run (validated by the API server and its
+    admission webhooks, stored nowhere) and nothing is waited for.
 options:
   namespaces:
     description: Namespaces whose workloads to restart. Empty means every non-system namespace.
@@ -39,6 +44,7 @@ options:
     default: 300
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
+  - adoptmesh.istio.cluster
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -52,7 +58,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 restarted:
-  description: Restarted workloads, C(namespace/Kind/name), in order.
+  description: Restarted workloads, C(namespace/Kind/name), in order (in check mode, those a restart was validated for).
   returned: always
   type: list
   elements: str
@@ -61,16 +67,18 @@ batches:
   returned: always
   type: list
   elements: list
+refused:
+  description: Workloads not restarted because the injector would not inject their pods, with the reason.
+  returned: always
+  type: dict
 """
 
-import datetime
-import time
-
-from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import RESTARTED_AT, rollout_state
-from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
-
-API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1"}
+from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import pod_owner, workloads_to_restart
+from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status_and_pods
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
+    API_VERSIONS, RolloutFailed, injection_refusals, restart_patch, run_batches, split_batches)
 
 
 def main():
@@ -80,83 +88,35 @@ def main():
     params = module.params
     if params["batch_size"] < 1:
         module.fail_json(msg="batch_size must be at least 1, got {0}".format(params["batch_size"]))
+    cluster, batches, refused = None, [], {}
     try:
         cluster = open_cluster(module)
-        status = read_status(cluster, params["namespaces"], "istio-system")
-        plan = ["{0}/{1}".format(namespace, workload) for namespace, workloads in sorted(status["restart_plan"].items())
-                for workload in workloads]
-        batches = [plan[i:i + params["batch_size"]] for i in range(0, len(plan), params["batch_size"])]
-        if module.check_mode or not plan:
-            module.exit_json(changed=bool(plan), restarted=[], batches=batches)
-        restarted = []
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        # What `kubectl rollout restart` sends: only the annotation, so no read is needed first.
-        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        for number, batch in enumerate(batches, 1):
-            sent = []
-            for ref in batch:
-                namespace, kind, name = ref.split("/")
-                if cluster.send_patch(API_VERSIONS[kind], kind, name, namespace, patch, missing_ok=True) is not None:
-                    sent.append(ref)
-            restarted.extend(sent)
-            pending, failed = wait_for_batch(cluster, sent, params["batch_timeout"])
-            if failed or pending:
-                problems = ["{0} {1}".format(ref, reason) for ref, reason in sorted(failed.items())]
-                if pending:
-                    problems.append("{0}: {1}".format(
-                        "still rolling out" if failed else "not finished within {0}s".format(params["batch_timeout"]),
-                        ", ".join(pending)))
-                module.fail_json(msg="batch {0} of {1} did not roll out: {2}; later batches were not started".format(
-                    number, len(batches), "; ".join(problems)), restarted=restarted, batches=batches)
+        status, pods, dummy = read_status_and_pods(cluster, params["namespaces"], "istio-system")
+        planned = workloads_to_restart(status["namespaces"])
+        sample = {}
+        for pod in pods:
+            ref = "{0}/{1}".format(pod["metadata"]["namespace"], pod_owner(pod))
+            if ref not in sample and pod["metadata"]["namespace"] in planned and \
+                    pod_owner(pod) in planned[pod["metadata"]["namespace"]]:
+                sample[ref] = pod
+        revisions = dict((name, entry["revision"]) for name, entry in status["namespaces"].items())
+        refused = injection_refusals(cluster, sample, revisions)
+        for ref, reason in sorted(refused.items()):
+            module.warn("{0} is not restarted: {1}".format(ref, reason))
+        plan = [ref for ref in sorted(sample) if ref not in refused]
+        batches = split_batches(plan, params["batch_size"])
+        patch = restart_patch()
+
+        def send(ref):
+            namespace, kind, name = ref.split("/")
+            return cluster.send_patch(API_VERSIONS[kind], kind, name, namespace, patch, missing_ok=True) is not None
+
+        restarted = run_batches(cluster, batches, send, params["batch_timeout"], wait=not module.check_mode)
+    except RolloutFailed as error:
+        fail_on_cluster_error(module, cluster, str(error), restarted=error.done, batches=batches, refused=refused)
     except FAILURES as error:
-        module.fail_json(msg=str(error))
-    module.exit_json(changed=True, restarted=restarted, batches=batches)
-
-
-def read_batch(cluster, refs):
-    """The batch's workloads now, by ref: one GET for a lone workload, one LIST per namespace
-    and kind when several share them (a large batch polls in a few requests)."""
-    groups = {}
-    for ref in refs:
-        namespace, kind, name = ref.split("/")
-        groups.setdefault((namespace, kind), []).append(name)
-    current = {}
-    for (namespace, kind), names in groups.items():
-        if len(names) == 1:
-            found = cluster.get(API_VERSIONS[kind], kind, names[0], namespace)
-            listed = [found] if found is not None else []
-        else:
-            listed = cluster.list(API_VERSIONS[kind], kind, [namespace])
-        for workload in listed:
-            ref = "{0}/{1}/{2}".format(namespace, kind, workload["metadata"]["name"])
-            current[ref] = dict(workload, kind=kind)
-    return current
-
-
-def wait_for_batch(cluster, batch, timeout):
-    """Poll the batch until every rollout completes, one fails, or the time is up.
-    Returns (still pending, {ref: failure})."""
-    deadline = time.monotonic() + timeout
-    pending, failed = list(batch), {}
-    interval = 0.25  # a small batch often rolls out in well under a second; back off to 0.5 s
-    while pending and time.monotonic() < deadline:
-        current = read_batch(cluster, pending)
-        still = []
-        for ref in pending:
-            if ref not in current:
-                continue  # deleted meanwhile: nothing left to wait for
-            complete, failure = rollout_state(current[ref])
-            if failure:
-                failed[ref] = failure
-            elif not complete:
-                still.append(ref)
-        pending = still
-        if failed:
-            break
-        if pending:
-            time.sleep(interval)
-            interval = min(0.5, interval * 2)
-    return pending, failed
+        fail_on_cluster_error(module, cluster, error, batches=batches, refused=refused)
+    module.exit_json(changed=bool(restarted), restarted=restarted, batches=batches, refused=refused)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ def pod(name, ns, injected=False, labels=None, annotations=None, owner=None, hos
 @pytest.mark.parametrize("labels,revision,patch", [
     ({}, None, {"istio-injection": "enabled"}),
     ({"istio-injection": "enabled"}, None, None),
-    ({"istio.io/rev": "1-29"}, None, {"istio-injection": "enabled", "istio.io/rev": None}),
+    # Already on a revision and none asked for: left alone (moving it would change the injector).
+    ({"istio.io/rev": "1-29"}, None, None),
+    ({"istio.io/rev": "1-29"}, "default", {"istio-injection": "enabled", "istio.io/rev": None}),
     ({"istio-injection": "enabled"}, "1-30", {"istio.io/rev": "1-30", "istio-injection": None}),
     ({"istio.io/rev": "1-30"}, "1-30", None),
     ({}, "default", {"istio-injection": "enabled"}),
@@ -120,6 +122,18 @@ def test_peer_authentication_modes_namespace_and_mesh_wide():
     ("*.shop.svc.cluster.local", "DISABLE", "other", True),
     ("web.payments.svc.cluster.local", "DISABLE", "other", False),
     ("*", "DISABLE", "other", True),
+    # The classic "mTLS off mesh-wide" rules: Istio's wildcard matching covers every namespace.
+    ("*.local", "DISABLE", "istio-system", True),
+    ("*.svc.cluster.local", "DISABLE", "istio-system", True),
+    ("*.cluster.local", "SIMPLE", "istio-system", True),
+    ("*.shop.svc.cluster.local", "DISABLE", "other", True),
+    ("*.payments.svc.cluster.local", "DISABLE", "other", False),
+    ("*.hop.svc.cluster.local", "DISABLE", "other", False),
+    ("*.example.com", "DISABLE", "other", False),
+    # A short name is a Service of the rule's namespace; a dotted name is taken as is.
+    ("web", "DISABLE", "other", False),
+    ("web.shop", "DISABLE", "other", False),
+    ("web.shop.svc.cluster.local", "MUTUAL", "other", True),
 ])
 def test_destination_rules_that_break_strict(host, mode, rule_namespace, hit):
     rule = {"metadata": {"name": "r", "namespace": rule_namespace},
@@ -167,3 +181,35 @@ def test_jobs_in_namespaces_about_to_be_meshed_are_reported_before_labelling():
     job = {"kind": "Job", "metadata": {"name": "report", "namespace": "plain"}, "spec": {"template": {}}}
     assert mesh.jobs_that_may_not_finish([job], [namespace("plain")]) == []
     assert mesh.jobs_that_may_not_finish([job], [namespace("plain")], to_be_meshed=["plain"]) == ["plain/Job/report"]
+
+
+def test_subset_and_port_level_tls_count_too():
+    rule = {"metadata": {"name": "r", "namespace": "shop"},
+            "spec": {"host": "web", "subsets": [{"name": "v1", "trafficPolicy": {"portLevelSettings": [
+                {"port": {"number": 80}, "tls": {"mode": "DISABLE"}}]}}]}}
+    assert mesh.tls_disabling_rules([rule], "shop") == ["shop/r"]
+
+
+def test_unverified_reads_keep_a_namespace_out():
+    decision = mesh.strict_decision("shop", {"injection": True, "without_sidecar": []}, [], [],
+                                    unverified=["cannot list DestinationRules: forbidden"])
+    assert not decision["strict"]
+    assert decision["reasons"] == ["could not verify: cannot list DestinationRules: forbidden"]
+
+
+def _entry(injection=True, with_sidecar=1, mode=None):
+    return {"injection": injection, "with_sidecar": with_sidecar, "without_sidecar": [], "mtls_mode": mode}
+
+
+def test_mesh_wide_strict_waits_for_every_meshed_namespace_that_would_inherit_it():
+    report = {"shop": _entry(), "legacy": _entry(), "own-permissive": _entry(), "plain": _entry(False, 0),
+              "strict-already": _entry()}
+    modes = {"own-permissive": "PERMISSIVE", "strict-already": "STRICT"}
+    decisions = [{"namespace": "shop", "strict": True, "reasons": []},
+                 {"namespace": "legacy", "strict": False, "reasons": ["probe would fail"]},
+                 {"namespace": "own-permissive", "strict": False, "reasons": ["x"]}]
+    blockers = mesh.mesh_wide_blockers(report, modes, decisions)
+    assert blockers == [{"namespace": "legacy", "reasons": ["probe would fail"]}]
+    # A meshed namespace nobody evaluated blocks too.
+    assert mesh.mesh_wide_blockers({"other": _entry()}, {}, []) == [{"namespace": "other", "reasons": ["not checked"]}]
+    assert mesh.mesh_wide_blockers(report, modes, decisions[:1] + [dict(decisions[1], strict=True)]) == []
