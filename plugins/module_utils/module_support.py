@@ -82,10 +82,12 @@ def cluster_module(argument_spec, **kwargs):
     if AnsibleK8SModule is None:
         module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
     else:
-        module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True, **kwargs)
+        # The kubernetes package is checked when a cluster is opened: offline modes do not need it.
+        module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True,
+                                  check_k8s=False, **kwargs)
     kubeconfig = module.params.get("kubeconfig")
     if isinstance(kubeconfig, dict):
-        module.no_log_values.update(_credentials(kubeconfig))
+        getattr(module, "_module", module).no_log_values.update(_credentials(kubeconfig))
     if module.params["request_timeout"] <= 0:
         module.fail_json(msg="request_timeout must be more than 0 seconds, got {0}".format(
             module.params["request_timeout"]))
@@ -93,10 +95,32 @@ def cluster_module(argument_spec, **kwargs):
 
 
 def describe(params):
-    """Where the module was pointed, for error messages; kubeconfig may hold credentials, so it is not named."""
-    parts = ["{0} {1}".format(key, params[key]) for key in ("host", "context")
-             if isinstance(params.get(key), str) and params.get(key)]
-    return ", ".join(parts) or "of the kubeconfig given"
+    """The cluster a module was pointed at, for error messages before a client exists: the API
+    URL given, else the context, else the server of the kubeconfig's current context."""
+    host, context = params.get("host"), params.get("context")
+    if isinstance(host, str) and host:
+        return host
+    server = _kubeconfig_server(params.get("kubeconfig"), context)
+    if isinstance(context, str) and context:
+        return "{0} ({1})".format(context, server) if server else context
+    return server or "of the default kubeconfig"
+
+
+def _kubeconfig_server(kubeconfig, context=None):
+    """The server URL a kubeconfig (a path or a dict) points at, or None."""
+    try:
+        if isinstance(kubeconfig, str) and kubeconfig:
+            import yaml
+            with open(kubeconfig) as handle:
+                kubeconfig = yaml.safe_load(handle)
+        if not isinstance(kubeconfig, dict):
+            return None
+        name = context or kubeconfig.get("current-context")
+        entry = next(c["context"] for c in kubeconfig.get("contexts") or [] if c.get("name") == name)
+        cluster = next(c["cluster"] for c in kubeconfig.get("clusters") or [] if c.get("name") == entry.get("cluster"))
+        return cluster.get("server")
+    except Exception:  # only a name for messages: a kubeconfig the client cannot read fails there, clearly
+        return None
 
 
 def request_timeouts(seconds):
@@ -142,10 +166,7 @@ def open_cluster(module, field_manager="adoptmesh-istio"):
     install_request_timeout(module.params["request_timeout"])
     description = describe(module.params)
     client = connect(lambda: get_api_client(module).client, description)
-    host = getattr(getattr(getattr(client, "client", None), "configuration", None), "host", None)
-    name = "{0} ({1})".format(module.params["context"], host) if module.params.get("context") and host else \
-        host or description
-    return Cluster(client, field_manager=field_manager, dry_run=module.check_mode, name=name)
+    return Cluster(client, field_manager=field_manager, dry_run=module.check_mode, name=description)
 
 
 # Policies first, then what they guard: if a later write fails, no route is served without the

@@ -1,0 +1,88 @@
+"""module_support.py and reporting.py: credentials hidden and nothing else, timeouts on every
+request, writes in an order that never opens more than before, diffs and warnings."""
+
+import pytest
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import module_support, reporting
+from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import Cluster, ClusterError
+
+from .standin_client import ApiError, Client
+
+
+def test_only_the_credentials_of_a_dict_kubeconfig_are_hidden():
+    kubeconfig = {"apiVersion": "v1", "kind": "Config", "current-context": "local",
+                  "clusters": [{"name": "local", "cluster": {"server": "https://127.0.0.1:6443"}}],
+                  "users": [{"name": "admin", "user": {"token": "s3cr3t-token", "client-key-data": "S0VZ"}},
+                            {"name": "exec", "user": {"auth-provider": {"config": {"refresh-token": "r3fresh"}}}}]}
+    assert sorted(module_support._credentials(kubeconfig)) == ["S0VZ", "r3fresh", "s3cr3t-token"]
+
+
+def test_the_spec_keeps_kubeconfig_visible_and_adds_the_timeout():
+    spec = module_support.cluster_spec({"namespaces": {"type": "list"}})
+    assert spec["kubeconfig"]["no_log"] is False
+    assert spec["api_key"].get("no_log") is True
+    assert spec["request_timeout"] == {"type": "float", "default": 30.0}
+
+
+def test_timeouts_connect_is_capped():
+    assert module_support.request_timeouts(30) == (10.0, 30)
+    assert module_support.request_timeouts(2) == (2, 2)
+
+
+def test_every_request_gets_the_default_timeout_unless_it_sets_one():
+    rest = pytest.importorskip("kubernetes.client.rest")
+    seen = []
+    original = rest.RESTClientObject.request
+    saved = getattr(original, "adoptmesh_original", original)
+
+    class Pool:
+        connection_pool_kw = {}
+
+    def fake(self, method, url, headers=None, body=None, post_params=None, _request_timeout=None):
+        seen.append(_request_timeout)
+
+    fake_client = rest.RESTClientObject.__new__(rest.RESTClientObject)
+    fake_client.pool_manager = Pool()
+    try:
+        rest.RESTClientObject.request = fake
+        module_support.install_request_timeout(5)
+        fake_client.request("GET", "https://x/version")
+        fake_client.request("GET", "https://x/version", _request_timeout=(1, 1))
+        module_support.install_request_timeout(7)  # installing again wraps the original, not the wrapper
+        fake_client.request("GET", "https://x/version")
+    finally:
+        rest.RESTClientObject.request = saved
+    assert seen == [(5, 5), (1, 1), (7, 7)]
+    assert Pool.connection_pool_kw["retries"].read == 0
+
+
+def test_policies_are_written_before_the_routes_they_guard():
+    kinds = ["VirtualService", "Gateway", "AuthorizationPolicy", "ConfigMap", "DestinationRule", "HTTPRoute"]
+    ordered = module_support.in_write_order([{"kind": k} for k in kinds])
+    assert [r["kind"] for r in ordered] == ["AuthorizationPolicy", "DestinationRule", "Gateway", "VirtualService",
+                                            "HTTPRoute", "ConfigMap"]
+
+
+def test_a_failed_write_says_what_was_written_and_what_was_not():
+    client = Client({"AuthorizationPolicy": {}, "Gateway": ApiError(403, "denied by policy")})
+    cluster = Cluster(client, name="c")
+    resources = [{"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "g", "namespace": "gw"}},
+                 {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+                  "metadata": {"name": "p", "namespace": "gw"}, "spec": {}}]
+    with pytest.raises(module_support.PartialWrite) as caught:
+        module_support.apply_in_order(cluster, resources)
+    assert caught.value.written == ["AuthorizationPolicy gw/p"]
+    assert caught.value.not_written == ["Gateway gw/g"]
+    assert "denied by policy" in str(caught.value) and isinstance(caught.value, ClusterError)
+
+
+def test_diff_entries_and_capped_warnings():
+    entry = reporting.diff_entry(None, {"kind": "Gateway", "metadata": {"name": "g", "namespace": "gw"}})
+    assert entry["before"] == "" and "name: g" in entry["after"] and entry["after_header"] == "Gateway gw/g (after)"
+    findings = [{"severity": "error", "code": "c", "message": "m", "ingress": "ns/i{0}".format(n), "host": "h"}
+                for n in range(reporting.WARNING_LIMIT + 3)]
+    findings.append({"severity": "info", "code": "i", "message": "quiet", "ingress": "ns/x"})
+    lines = reporting.finding_warnings(findings, "ingress")
+    assert len(lines) == reporting.WARNING_LIMIT + 1
+    assert lines[0] == "ingress ns/i0 (host h) [error/c]: m"
+    assert lines[-1].startswith("... and 3 more findings")
