@@ -65,13 +65,16 @@ def injection_webhooks(configs):
 
 
 def installer(obj):
-    """Who installed an Istio object: helm (with the release), istioctl/operator, or unknown."""
+    """Who installed an Istio object: Helm (with the release), or istioctl / the operator, or unknown.
+
+    Istio's charts label what they render (operator.istio.io/component, managed-by Helm) whoever
+    renders them, istioctl included; only Helm itself adds the release annotation."""
     annotations = _metadata(obj).get("annotations") or {}
     labels = _labels(obj)
-    if annotations.get(HELM_RELEASE_ANNOTATION) or labels.get("app.kubernetes.io/managed-by") == "Helm":
+    if annotations.get(HELM_RELEASE_ANNOTATION):
         return "helm", annotations.get(HELM_RELEASE_ANNOTATION)
-    if any(label in labels for label in ISTIO_OPERATOR_LABELS):
-        return "istioctl or the Istio operator", labels.get("install.operator.istio.io/owning-resource")
+    if any(label in labels for label in ISTIO_OPERATOR_LABELS) or labels.get("app.kubernetes.io/managed-by") == "Helm":
+        return "istioctl or the Istio operator", None
     return "unknown", None
 
 
@@ -85,12 +88,16 @@ def _image_tag(deployment):
 
 
 def istiod_version(deployment):
-    """The Istio version an istiod Deployment runs, as its chart and image say (or None)."""
+    """The Istio version an istiod Deployment runs: its image tag when that is a version, else
+    what its chart labels say (istioctl's dev builds label every chart 1.0.0), or None."""
+    tag = _image_tag(deployment)
+    if tag and _VERSION_RE.match(tag):
+        return tag
     labels = _labels(deployment)
     chart = str(labels.get("helm.sh/chart") or "")
     if chart.startswith("istiod-"):
         return chart[len("istiod-"):]
-    return labels.get("app.kubernetes.io/version") or _image_tag(deployment)
+    return labels.get("app.kubernetes.io/version") or tag
 
 
 def minor_version(version):

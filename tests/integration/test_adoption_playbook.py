@@ -53,11 +53,14 @@ class Adoption:
         self.kubectl.run("wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=120s")
         self.kubectl.run("wait", "--for=condition=Complete", "job", "--all", "-A", "--timeout=120s")
 
-    def resource_versions(self):
+    def mesh_wide_mode(self):
+        return self.kubectl.json("-n", "istio-system", "get", "peerauthentication", "default")["spec"]["mtls"]["mode"]
+
+    def resource_versions(self, extra_kinds=""):
         # Everything the adoption writes. Pods are left out: kwok keeps updating their status (a
         # Job's pod completes on its own), and the adoption never writes pods itself.
         kinds = ("namespaces,deployments,statefulsets,daemonsets,jobs,services,configmaps,secrets,serviceaccounts,"
-                 "customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations")
+                 "customresourcedefinitions,mutatingwebhookconfigurations,validatingwebhookconfigurations" + extra_kinds)
         items = self.kubectl.json("get", kinds, "-A")["items"]
         return dict(("{0}/{1}/{2}".format(i["kind"], i["metadata"].get("namespace"), i["metadata"]["name"]),
                      i["metadata"]["resourceVersion"]) for i in items)
@@ -108,6 +111,22 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
 
     output = adoption.run("-e", "adoption_stage=strict")
     assert recap_changed(output) == 0
+
+    # Mesh-wide STRICT: legacy's probe keeps it out until forced; check mode writes nothing.
+    mesh_wide = ["-e", "adoption_stage=strict", "-e", json.dumps({"mesh_policy_mesh_wide": True})]
+    output = adoption.run(*mesh_wide)
+    assert "mesh-wide STRICT not set" in output and "namespace legacy would inherit it" in output
+    forced = mesh_wide + ["-e", json.dumps({"mesh_policy_force": ["legacy"]})]
+    before = adoption.resource_versions(extra_kinds=",peerauthentications")
+    adoption.run(*(forced + ["--check"]))
+    assert adoption.resource_versions(extra_kinds=",peerauthentications") == before
+    adoption.run(*forced)
+    assert adoption.mesh_wide_mode() == "STRICT"
+    # The install and inject stages never lower it again, and a second strict run changes nothing.
+    adoption.run("-e", "adoption_stage=inject")
+    assert adoption.mesh_wide_mode() == "STRICT"
+    assert recap_changed(adoption.run(*forced)) == 0
+    assert adoption.mesh_wide_mode() == "STRICT"
 
 
 def test_strict_gate_skips_a_namespace_with_an_uninjected_pod_and_force_overrides(adoption):
@@ -171,11 +190,14 @@ def test_an_istio_that_helm_does_not_manage_is_refused_not_overwritten(adoption)
     kubectl.run("-n", "foreign-istio", "create", "deployment", "istiod", "--image=registry.invalid/pilot:1")
     kubectl.run("-n", "foreign-istio", "label", "deployment", "istiod", "app=istiod")
     before = kubectl.json("-n", "foreign-istio", "get", "deployment", "istiod")["spec"]
-    output = adoption.run("-e", "adoption_stage=install", "-e", json.dumps({"preflight_istio_namespace": "foreign-istio"}),
-                          expect_failure=True)
-    assert "cluster cluster-a" in output and "no Helm release owns it" in output
-    assert "Install or upgrade the Istio base chart" not in output  # stopped before any install
-    assert kubectl.json("-n", "foreign-istio", "get", "deployment", "istiod")["spec"] == before
+    try:
+        output = adoption.run("-e", "adoption_stage=install", expect_failure=True)
+        assert "cluster cluster-a" in output and "no Helm release owns Deployment foreign-istio/istiod" in output
+        assert "Install or upgrade the Istio base chart" not in output  # stopped before any install
+        assert kubectl.json("-n", "foreign-istio", "get", "deployment", "istiod")["spec"] == before
+    finally:
+        # Preflight looks in every namespace: the later scenarios on this plane must not see it.
+        kubectl.run("-n", "foreign-istio", "delete", "deployment", "istiod")
 
 
 def test_a_restart_batch_that_cannot_roll_out_stops_the_later_batches(adoption):

@@ -37,10 +37,10 @@ def test_an_istioctl_install_and_another_mesh_are_named():
 
 
 def test_a_helm_install_is_not_foreign_and_its_chart_names_the_version():
-    istiod = obj("istiod", "istio-system", labels={"helm.sh/chart": "istiod-1.30.4-dev.9739e10eb9d7"},
-                 annotations=HELM)
+    istiod = obj("istiod", "istio-system", labels={"helm.sh/chart": "istiod-1.30.4-dev.9739e10eb9d7",
+                                                   "operator.istio.io/component": "Pilot"}, annotations=HELM)
     hook = obj("istio-sidecar-injector", annotations=HELM)
-    crd = obj("gateways.networking.istio.io", labels={"app.kubernetes.io/managed-by": "Helm"})
+    crd = obj("gateways.networking.istio.io", labels={"app.kubernetes.io/managed-by": "Helm"}, annotations=HELM)
     found = footprint.footprint([crd], [hook], [istiod], "1.30.4-dev.9739e10eb9d7")
     assert found["foreign"] == [] and found["skew"] == []
     assert found["istiods"][0]["helm_release"] == "istiod"
@@ -69,3 +69,13 @@ def test_the_injection_check_pod_is_a_clean_copy():
                                  "labels": {"app": "web"}, "annotations": {"a": "b"}}
     assert "nodeName" not in check["spec"] and "status" not in check
     assert pod["spec"]["nodeName"] == "kwok-node-0"  # the input is not changed
+
+
+def test_charts_rendered_by_istioctl_carry_helm_labels_but_no_release():
+    # What `istioctl manifest generate` / `istioctl install` write: the charts' own labels only.
+    rendered = obj("istiod", "istio-system", labels={"app.kubernetes.io/managed-by": "Helm",
+                                                     "helm.sh/chart": "istiod-1.0.0",
+                                                     "operator.istio.io/component": "Pilot"},
+                   spec={"template": {"spec": {"containers": [{"image": "gcr.io/istio-testing/pilot:1.31-dev"}]}}})
+    assert footprint.installer(rendered) == ("istioctl or the Istio operator", None)
+    assert footprint.istiod_version(rendered) == "1.31-dev"

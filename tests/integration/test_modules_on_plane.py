@@ -1,0 +1,192 @@
+"""Each cluster-facing module on the shared plane, for what the playbook tests do not reach:
+probe fixes in batches, restarts the injector cannot help, revision labels kept, what mesh is
+already installed, and the modules the roles call once (access_review, injector_ready, mesh_status,
+strict_mtls's initial policy)."""
+
+import json
+import threading
+import time
+
+import pytest
+import yaml
+
+from conftest import recap_changed
+
+
+def deployment(namespace, name, annotations=None):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}, "annotations": annotations or {}},
+                                  "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1",
+                                                           "ports": [{"containerPort": 8080}],
+                                                           "readinessProbe": {"httpGet": {"path": "/ready",
+                                                                                          "port": 8080}}}]}}}}
+
+
+class GenerationWatch:
+    """Polls a namespace's Deployments and records, per Deployment, when its template changed
+    (generation 2) and when that rollout was complete."""
+
+    def __init__(self, kubectl, namespace):
+        self.kubectl, self.namespace = kubectl, namespace
+        self.changed, self.done = {}, {}
+        self.running = True
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self):
+        while self.running:
+            now = time.monotonic()
+            for item in self.kubectl.json("-n", self.namespace, "get", "deployments")["items"]:
+                name, status = item["metadata"]["name"], item.get("status") or {}
+                if item["metadata"]["generation"] >= 2:
+                    self.changed.setdefault(name, now)
+                    if status.get("observedGeneration", 0) >= 2 and status.get("updatedReplicas") == 1 \
+                            and status.get("availableReplicas") == 1 and status.get("replicas") == 1:
+                        self.done.setdefault(name, now)
+            time.sleep(0.1)
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+
+
+def test_probe_fixes_roll_out_in_batches_and_jobs_are_reported_not_patched(istio, kubectl, namespace, playbook):
+    off = {"sidecar.istio.io/rewriteAppHTTPProbers": "false"}
+    names = ["web-{0:02d}".format(n) for n in range(30)]
+    job_template = deployment(namespace, "nightly", off)["spec"]["template"]
+    job_template["spec"]["restartPolicy"] = "Never"
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "nightly", "namespace": namespace},
+           "spec": {"template": job_template}}
+    kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all([deployment(namespace, n, off) for n in names] + [job]))
+    kubectl.run("-n", namespace, "wait", "--for=condition=Available", "deployment", "--all", "--timeout=180s")
+    job_before = kubectl.json("-n", namespace, "get", "job", "nightly")["spec"]["template"]
+
+    watch = GenerationWatch(kubectl, namespace)
+    try:
+        results, output = playbook.run([{"name": "Fix", "register": "fix", "adoptmesh.istio.probe_convert": {
+            "namespaces": [namespace], "strategy": "rewrite", "apply": True, "batch_size": 10,
+            "rewrite_default": True}}])
+    finally:
+        watch.stop()
+    assert results["fix"]["changed"] is True
+    assert sorted(watch.changed) == names
+    waves = [names[0:10], names[10:20], names[20:30]]
+    for earlier, later in zip(waves, waves[1:]):
+        # Every rollout of a wave is complete before the next wave's templates change.
+        assert max(watch.done[n] for n in earlier) <= min(watch.changed[n] for n in later), (earlier, later)
+        assert max(watch.changed[n] for n in earlier) < min(watch.changed[n] for n in later)
+    codes = dict(((f["workload"], f["code"]) for f in results["fix"]["findings"]))
+    assert codes.get("{0}/Job/nightly".format(namespace)) == "not-patched-immutable"
+    assert kubectl.json("-n", namespace, "get", "job", "nightly")["spec"]["template"] == job_before
+
+
+def test_restarts_the_injector_would_not_help_are_reported_and_not_repeated(istio, kubectl, namespace, playbook):
+    # A namespace pointed at a revision that is not installed: no injector answers for it.
+    kubectl.run("label", "namespace", namespace, "istio.io/rev=ghost")
+    kubectl.run("apply", "-f", "-", input=json.dumps(deployment(namespace, "api")))
+    kubectl.run("-n", namespace, "rollout", "status", "deployment/api", "--timeout=60s")
+    before = kubectl.json("-n", namespace, "get", "deployment", "api")["metadata"]["generation"]
+    task = {"name": "Restart", "register": "restart", "adoptmesh.istio.rollout_restart": {"namespaces": [namespace]}}
+    for dummy in range(2):
+        results, output = playbook.run([task])
+        restart = results["restart"]
+        assert restart["changed"] is False and restart["restarted"] == []
+        reason = restart["refused"]["{0}/Deployment/api".format(namespace)]
+        assert "no control plane of revision 'ghost'" in reason
+        assert "is not restarted" in output
+    assert kubectl.json("-n", namespace, "get", "deployment", "api")["metadata"]["generation"] == before
+
+
+def test_restart_check_mode_is_a_server_side_dry_run(istio, kubectl, namespace, playbook):
+    kubectl.run("apply", "-f", "-", input=json.dumps(deployment(namespace, "api")))
+    kubectl.run("-n", namespace, "rollout", "status", "deployment/api", "--timeout=60s")
+    kubectl.run("label", "namespace", namespace, "istio-injection=enabled")  # after: its pod needs a restart
+    version = kubectl.json("-n", namespace, "get", "deployment", "api")["metadata"]["resourceVersion"]
+    task = {"name": "Restart", "register": "restart", "adoptmesh.istio.rollout_restart": {"namespaces": [namespace]}}
+    results, output = playbook.run([task], check=True)
+    assert results["restart"]["restarted"] == ["{0}/Deployment/api".format(namespace)], results
+    assert kubectl.json("-n", namespace, "get", "deployment", "api")["metadata"]["resourceVersion"] == version
+    results, output = playbook.run([task])
+    assert results["restart"]["changed"] is True
+    results, output = playbook.run([task])
+    assert results["restart"]["changed"] is False
+
+
+def test_a_namespace_on_a_revision_keeps_it_unless_another_is_asked_for(istio, kubectl, namespace, playbook):
+    kubectl.run("label", "namespace", namespace, "istio.io/rev=canary")
+    task = {"name": "Label", "register": "label", "adoptmesh.istio.namespace_injection": {"namespaces": [namespace]}}
+    results, output = playbook.run([task])
+    assert results["label"]["changed"] is False
+    labels = kubectl.json("get", "namespace", namespace)["metadata"]["labels"]
+    assert labels.get("istio.io/rev") == "canary" and "istio-injection" not in labels
+    results, output = playbook.run([dict(task, **{"adoptmesh.istio.namespace_injection": {
+        "namespaces": [namespace], "revision": "default"}})])
+    labels = kubectl.json("get", "namespace", namespace)["metadata"]["labels"]
+    assert results["label"]["changed"] is True and labels.get("istio-injection") == "enabled"
+    assert "istio.io/rev" not in labels
+
+
+@pytest.fixture
+def foreign_webhooks(istio, kubectl, istioctl):
+    """Another mesh's injector, and Istio's injector as `istioctl` renders it (no Helm release),
+    each matching no namespace so that nothing on the plane is affected."""
+    nothing = {"matchLabels": {"adoptmesh-test": "matches-nothing"}}
+    linkerd = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+               "metadata": {"name": "linkerd-proxy-injector-webhook-config"},
+               "webhooks": [{"name": "linkerd-proxy-injector.linkerd.io", "admissionReviewVersions": ["v1"],
+                             "sideEffects": "None", "failurePolicy": "Ignore", "namespaceSelector": nothing,
+                             "clientConfig": {"service": {"name": "linkerd-proxy-injector", "namespace": "linkerd"}},
+                             "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
+                                        "resources": ["pods"]}]}]}
+    rendered = istioctl.run("manifest", "generate", "--set", "revision=external").stdout
+    hook = next(d for d in yaml.safe_load_all(rendered)
+                if d and d["kind"] == "MutatingWebhookConfiguration")
+    for webhook in hook["webhooks"]:
+        webhook.update(namespaceSelector=nothing, objectSelector=nothing, failurePolicy="Ignore")
+    kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all([linkerd, hook]))
+    yield hook["metadata"]["name"]
+    kubectl.run("delete", "mutatingwebhookconfiguration", "linkerd-proxy-injector-webhook-config",
+                hook["metadata"]["name"], check=False)
+
+
+def test_the_footprint_names_helm_istioctl_and_other_meshes(istio, foreign_webhooks, playbook):
+    results, output = playbook.run([{"name": "Footprint", "register": "found",
+                                     "adoptmesh.istio.mesh_footprint": {"version": "1.32.0"}}])
+    found = results["found"]
+    istiod = [d for d in found["istiods"] if d["namespace"] == "istio-system" and d["name"] == "istiod"][0]
+    assert istiod["installed_by"] == "helm" and istiod["helm_release"] == "istiod"
+    assert istiod["version"] == istio
+    assert found["foreign"] == ["MutatingWebhookConfiguration " + foreign_webhooks]
+    assert found["other_meshes"] == [{"mesh": "linkerd", "webhook": "linkerd-proxy-injector-webhook-config"}]
+    assert "peerauthentications.security.istio.io" in found["istio_crds"]
+    assert any("1.32.0 was asked for: 2 minor versions at once" in s for s in found["skew"]), found["skew"]
+
+
+def test_the_modules_the_roles_call_once(istio, kubectl, namespace, playbook):
+    kubectl.run("label", "namespace", namespace, "istio-injection=enabled")
+    results, output = playbook.run([
+        {"name": "Review", "register": "review", "adoptmesh.istio.access_review": {"checks": [
+            {"verb": "list", "resource": "destinationrules", "group": "networking.istio.io"},
+            {"verb": "escalate", "resource": "clusterroles", "group": "rbac.authorization.k8s.io"}]}},
+        {"name": "Injector", "register": "injector", "adoptmesh.istio.injector_ready": {"timeout": 60}},
+        {"name": "Status", "register": "status", "adoptmesh.istio.mesh_status": {"namespaces": [namespace]}},
+        {"name": "Initial", "register": "initial", "adoptmesh.istio.strict_mtls": {"initial": True}},
+    ])
+    assert len(results["review"]["allowed"]) == 2  # the plane's admin may do anything
+    assert results["injector"]["attempts"] >= 1
+    assert results["status"]["namespaces"][namespace]["injection"] is True
+    assert results["status"]["istio_crds"] is True
+    mode = kubectl.json("-n", "istio-system", "get", "peerauthentication", "default")["spec"]["mtls"]["mode"]
+    # Created PERMISSIVE when absent; never changed afterwards, whatever its mode.
+    kubectl.run("-n", "istio-system", "patch", "peerauthentication", "default", "--type=merge", "-p",
+                json.dumps({"spec": {"mtls": {"mode": "STRICT"}}}))
+    try:
+        results, output = playbook.run([{"name": "Initial", "register": "initial",
+                                         "adoptmesh.istio.strict_mtls": {"initial": True}}])
+        assert results["initial"]["changed"] is False and recap_changed(output) == 0
+        assert kubectl.json("-n", "istio-system", "get", "peerauthentication", "default")["spec"]["mtls"]["mode"] == \
+            "STRICT"
+    finally:
+        kubectl.run("-n", "istio-system", "patch", "peerauthentication", "default", "--type=merge", "-p",
+                    json.dumps({"spec": {"mtls": {"mode": mode}}}))
