@@ -15,7 +15,7 @@ import uuid
 import pytest
 import yaml
 
-from conftest import BIN, REPO, recap_changed
+from conftest import REPO
 
 N = "nginx.ingress.kubernetes.io/"
 MODULES = {  # every cluster-facing module with the least arguments it needs
@@ -297,3 +297,18 @@ def test_without_kubernetes_core_offline_modes_work_and_cluster_modes_say_what_i
     assert process.returncode == 0, output
     assert '\\"resources\\": 2' in output and '\\"probes\\": 1' in output, output
     assert "the kubernetes.core collection is required" in output, output
+
+
+def test_the_example_fleet_gives_each_cluster_only_its_own_token(tmp_path):
+    password = tmp_path / "vault-password"
+    password.write_text("example-only\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    process = subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-inventory"), "-i",
+                              os.path.join(REPO, "inventories", "example-fleet"), "--list",
+                              "--vault-password-file", str(password)],
+                             capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert process.returncode == 0, process.stderr
+    hostvars = json.loads(process.stdout)["_meta"]["hostvars"]
+    holders = sorted(host for host, variables in hostvars.items()
+                     if any("not-a-real-token" in json.dumps(value) or "vault" in key for key, value in variables.items()))
+    assert holders == ["prod-eu-2"], holders

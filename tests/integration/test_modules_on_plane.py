@@ -140,8 +140,7 @@ def foreign_webhooks(istio, kubectl, istioctl):
                              "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"],
                                         "resources": ["pods"]}]}]}
     rendered = istioctl.run("manifest", "generate", "--set", "revision=external").stdout
-    hook = next(d for d in yaml.safe_load_all(rendered)
-                if d and d["kind"] == "MutatingWebhookConfiguration")
+    hook = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "MutatingWebhookConfiguration"][0]
     for webhook in hook["webhooks"]:
         webhook.update(namespaceSelector=nothing, objectSelector=nothing, failurePolicy="Ignore")
     kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all([linkerd, hook]))

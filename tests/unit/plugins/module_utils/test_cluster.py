@@ -49,7 +49,7 @@ def test_get_is_none_only_for_not_found():
 def test_apply_always_sends_and_tells_change_from_the_answer():
     client = Client({"PeerAuthentication": {("shop", "default"): policy("STRICT")}})
     cluster = Cluster(client, name="c")
-    desired = {k: v for k, v in policy("STRICT").items()}
+    desired = dict(policy("STRICT"))
     desired["metadata"] = {"name": "default", "namespace": "shop"}
     changed, before, after = cluster.apply(desired)
     assert not changed and len(client.applied) == 1, "the apply is sent even when nothing differs"
