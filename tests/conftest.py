@@ -16,3 +16,17 @@ if not os.path.exists(_LINK):
     os.symlink(REPO, _LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+# Hypothesis profiles: `ci` (the default, what `make test` runs) and `deep` for long local runs:
+#   .venv/bin/pytest tests/unit --hypothesis-profile=deep
+try:
+    from hypothesis import HealthCheck, settings
+
+    # max_examples here is what the fuzz tests (tests/unit/.../test_fuzz.py) run per entry point;
+    # tests with their own @settings keep theirs.
+    settings.register_profile("ci", max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("deep", max_examples=40000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # the integration tier runs without hypothesis too
+    pass

@@ -40,3 +40,11 @@ def field_path(*parts):
         else:
             text = part
     return text
+
+
+
+def too_deep(kind, ref):
+    """The InputError for input nested so deep that walking it exhausted Python's recursion limit.
+    Typed API objects never nest that deep; a module's offline input can. Entry points catch
+    RecursionError and raise this, so the common path pays nothing for the check."""
+    return InputError(kind, ref, "", "nested too deeply to be a Kubernetes object of this kind")

@@ -15,8 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gc
+import ipaddress
 import re
 
+from .errors import InputError, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
 from .ingress_model import CATCH_ALL, EXACT, LITERAL, PREFIX, REGEX, Route
 from .ingress_output import emit
@@ -109,18 +111,86 @@ def ingress_class(ingress):
     return value if isinstance(value, str) and value else None
 
 
+# What Envoy's RE2 engine does not have (PCRE, which ingress-nginx uses, does): lookaround,
+# backreferences, atomic groups, possessive quantifiers, conditionals.
+_RE2_UNSUPPORTED = re.compile(r"\(\?[=!]|\(\?<[=!]|\\[1-9]|\(\?>|\(\?\(|[*+?}]\+")
+
+
+def re2_problem(pattern):
+    """Why a regex cannot run in Envoy (RE2), or None."""
+    try:
+        re.compile(pattern)
+    except (re.error, OverflowError, RecursionError) as error:
+        return "not a valid regular expression: {0}".format(error)
+    found = _RE2_UNSUPPORTED.search(pattern)
+    if found:
+        return "{0!r} is PCRE syntax that Envoy's RE2 engine does not support".format(found.group(0))
+    return None
+
+
+def _metadata_problem(metadata):
+    """Why an Ingress's name or namespace cannot be one the API server accepts, or None."""
+    namespace = metadata.get("namespace")
+    if namespace is not None and not is_dns1123_label(namespace):
+        return "metadata.namespace {0!r} is not a namespace name (a DNS-1123 label)".format(namespace)
+    if not is_dns1123_subdomain(metadata.get("name")):
+        return "metadata.name {0!r} is not an object name (a DNS-1123 subdomain)".format(metadata.get("name"))
+    return None
+
+
+def _check_options(options):
+    """InputError for options that would give objects the API server refuses."""
+    checks = (("gateway_namespace", options.gateway_namespace, is_dns1123_label, "a namespace name"),
+              ("cluster_domain", options.cluster_domain, is_dns1123_subdomain, "a DNS domain"))
+    for field, value, valid, what in checks:
+        if not valid(value):
+            raise InputError("", "options", field, "{0!r} is not {1}".format(value, what))
+    if options.gateway_name is not None and not is_dns1123_subdomain(options.gateway_name):
+        raise InputError("", "options", "gateway_name", "{0!r} is not an object name".format(options.gateway_name))
+    selector = options.gateway_selector
+    if not isinstance(selector, dict) or not selector or not all(
+            isinstance(k, str) and isinstance(v, str) and _LABEL_VALUE.match(v) for k, v in selector.items()):
+        raise InputError("", "options", "gateway_selector", "{0!r} is not a non-empty map of pod labels".format(selector))
+    if options.output_api not in ("istio", "gateway-api"):
+        raise InputError("", "options", "output_api", "{0!r} is not istio or gateway-api".format(options.output_api))
+
+
 def _valid_host(host):
     if host.startswith("*."):
         return is_dns1123_subdomain(host[2:]) and "*" not in host[2:]
     return is_dns1123_subdomain(host)
 
 
+# ASCII digits only: Python's int() and str.isdigit() also take "\u00b2" and other Unicode digits,
+# which ingress-nginx (Go) never reads as numbers. Nine digits keep every value a sane int.
+_DECIMAL = re.compile(r"[0-9]{1,9}\Z")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
+# The redirect codes Envoy (and so a VirtualService) can send.
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+
+def _number(value):
+    """A non-negative decimal written in ASCII digits, or None."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return int(text) if _DECIMAL.match(text) else None
+
+
 def _seconds(value):
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
+    return _number(value)
+
+
+def _source_ranges(value):
+    """(CIDRs as ipaddress normalises them, the parts that are not CIDRs)."""
+    valid, invalid = [], []
+    for part in str(value).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            valid.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            invalid.append(part)
+    return valid, invalid
 
 
 def _truthy(value):
@@ -160,11 +230,10 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings):
         return LITERAL, EXACT, path, [{"uri": {"exact": path}}]
     if use_regex:
         pattern = path[1:] if path.startswith("^") else path
-        try:
-            re.compile(pattern)
-        except (re.error, OverflowError, RecursionError) as error:
-            findings.append(Finding("ingress", ref, ERROR, "invalid-regex", "{0}.path {1!r} is not a valid regular "
-                                    "expression: {2}".format(field, path, error)))
+        problem = re2_problem(pattern)
+        if problem:
+            findings.append(Finding("ingress", ref, ERROR, "invalid-regex", "{0}.path {1!r} cannot be a route regex: "
+                                    "{2}".format(field, path, problem)))
             return None
         # ingress-nginx: case-insensitive, anchored at the start only; Istio regexes match whole paths.
         return REGEX, PREFIX, path, [{"uri": {"regex": "(?i)" + pattern + ".*"}}]
@@ -182,14 +251,16 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings):
 class Translator:
     def __init__(self, options=None):
         self.options = options or Options()
+        _check_options(self.options)
 
     # services --------------------------------------------------------------------------------
     def _index_services(self, services):
         index = {}
         for service in services or []:
             metadata = _as_dict(_as_dict(service).get("metadata"))
-            if metadata.get("name"):
-                index[(metadata.get("namespace") or "default", metadata["name"])] = _as_dict(service.get("spec"))
+            namespace = metadata.get("namespace") or "default"
+            if is_dns1123_label(metadata.get("name")) and is_dns1123_label(namespace):
+                index[(namespace, metadata["name"])] = _as_dict(service.get("spec"))
         return index
 
     def _destination(self, backend, namespace, ref, where, services, findings):
@@ -284,11 +355,17 @@ class Translator:
             options["request_headers"] = {"set": {"host": str(vhost)}}
         for key, default_code in (("permanent-redirect", 301), ("temporal-redirect", 302)):
             if get(NGINX + key):
-                redirect = self._redirect(str(get(NGINX + key)), get(NGINX + key + "-code"), default_code)
+                code = get(NGINX + key + "-code")
+                redirect = self._redirect(str(get(NGINX + key)), code, default_code)
                 if redirect is None:
                     findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
                                             "{0}{1}={2!r} is not an absolute URL or path".format(NGINX, key, get(NGINX + key))))
                 else:
+                    if code is not None and _number(code) not in REDIRECT_CODES:
+                        findings.append(Finding("ingress", ref, WARNING, "invalid-annotation",
+                                                "{0}{1}-code={2!r} is not a redirect code Envoy can send ({3}); "
+                                                "{4} is used".format(NGINX, key, code, ", ".join(
+                                                    str(c) for c in REDIRECT_CODES), default_code)))
                     options["redirect"] = redirect
         # DestinationRule policies, per destination of this Ingress.
         traffic = {}
@@ -325,8 +402,16 @@ class Translator:
                             ("denylist-source-range", False)):
             value = get(NGINX + key)
             if value:
-                ranges = [part.strip() for part in str(value).split(",") if part.strip()]
-                policies.setdefault(("ap", ref), []).append((negate, ranges, hosts))
+                ranges, invalid = _source_ranges(value)
+                if invalid:
+                    # ingress-nginx refuses the whole annotation; a partial list would let through
+                    # (or keep out) traffic the Ingress did not.
+                    findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
+                                            "{0}{1}: {2} not an IP range (CIDR); no source restriction could be "
+                                            "translated".format(NGINX, key, ", ".join(repr(p) for p in invalid))))
+                    continue
+                if ranges:
+                    policies.setdefault(("ap", ref), []).append((negate, ranges, hosts))
         return options
 
     @staticmethod
@@ -350,10 +435,11 @@ class Translator:
 
     @staticmethod
     def _redirect(url, code, default_code):
-        match = re.match(r"^(?:(https?)://([^/]+))?(/.*)?$", url)
+        match = re.match(r"(?:(https?)://([^/\s]+))?(/\S*)?\Z", url)
         if not match or not (match.group(2) or match.group(3)):
             return None
-        redirect = {"redirectCode": int(code) if str(code or "").isdigit() else default_code}
+        number = _number(code)
+        redirect = {"redirectCode": number if number in REDIRECT_CODES else default_code}
         if match.group(1):
             redirect["scheme"] = match.group(1)
         if match.group(2):
@@ -370,6 +456,8 @@ class Translator:
         gc.disable()
         try:
             return self._translate(ingresses, services)
+        except RecursionError:
+            raise too_deep("Ingress", "<input>")
         finally:
             if collecting:
                 gc.enable()
@@ -387,6 +475,12 @@ class Translator:
                                        "index": position})
                 findings.append(Finding("ingress", ref, ERROR, "invalid-ingress",
                                         "input #{0} is not an Ingress object with metadata.name".format(position)))
+                continue
+            metadata = ingress["metadata"]
+            problem = _metadata_problem(metadata)
+            if problem:
+                result.skipped.append({"ingress": ref, "reason": problem, "index": position})
+                findings.append(Finding("ingress", ref, ERROR, "invalid-ingress", problem))
                 continue
             cls = ingress_class(ingress)
             if cls is None and not self.options.include_classless:
@@ -589,8 +683,12 @@ class Translator:
                                              result)
         findings.extend(f for f in scratch if f.code not in ("unsupported-annotation", "annotation-not-translated",
                                                              "tls-without-hosts", "tls-without-secret"))
-        weight = _seconds(annotations.get(NGINX + "canary-weight"))
-        total = _seconds(annotations.get(NGINX + "canary-weight-total")) or 100
+        weight = self._canary_number(annotations, "canary-weight", ref, findings)
+        total = self._canary_number(annotations, "canary-weight-total", ref, findings) or 100
+        if weight is not None and weight > total:
+            findings.append(Finding("ingress", ref, WARNING, "canary-weight-invalid",
+                                    "canary-weight {0} is above canary-weight-total {1}: every request goes to the "
+                                    "canary, as ingress-nginx does".format(weight, total)))
         header = annotations.get(NGINX + "canary-by-header")
         header_value = annotations.get(NGINX + "canary-by-header-value")
         if weight is None and not header:
@@ -603,6 +701,15 @@ class Translator:
                 findings.append(Finding("ingress", ref, ERROR, "canary-without-stable",
                                         "canary for host {0} path {1!r} has no stable Ingress with the same host and "
                                         "path".format(canary.host, canary.path), host=canary.host, path=canary.path))
+                continue
+            if not canary.destinations or not stable.destinations:
+                # One side answers with a redirect (app-root, permanent-redirect...): there is no
+                # backend traffic to split or steer, and the stable route stays as it is.
+                findings.append(Finding("ingress", ref, WARNING, "canary-over-redirect",
+                                        "the {0} route for host {1} path {2!r} is a redirect, so the canary receives no "
+                                        "traffic there".format("canary" if not canary.destinations else "stable",
+                                                               canary.host, canary.path),
+                                        host=canary.host, path=canary.path))
                 continue
             stable.extra_sources.append(ref)
             if header:
@@ -621,6 +728,18 @@ class Translator:
                 if 100.0 * canary_share / total != percent_canary:
                     findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded",
                                             "canary weight {0}/{1} rounded to {2}%".format(weight, total, percent_canary)))
+
+    @staticmethod
+    def _canary_number(annotations, key, ref, findings):
+        raw = annotations.get(NGINX + key)
+        if raw is None:
+            return None
+        number = _number(raw)
+        if number is None:
+            findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
+                                    "{0}{1}={2!r} is not a whole number from 0 to 999999999".format(
+                                        NGINX, key, raw if len(str(raw)) < 40 else str(raw)[:40] + "...")))
+        return number
 
     # output ------------------------------------------------------------------------------------
     def gateway_name(self):

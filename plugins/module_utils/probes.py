@@ -25,13 +25,16 @@ __metaclass__ = type
 
 import copy
 import gc
+import ipaddress
 import json
+import re
 import shlex
+import string
 
-from .errors import InputError, field_path
+from .errors import InputError, field_path, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, sorted_findings
 from .gocompat import parse_go_bool
-from .names import object_ref, stable_name
+from .names import is_dns1123_subdomain, object_ref, stable_name
 
 STRATEGIES = ("audit", "rewrite", "exec", "health_port")
 DEFAULT_STATUS_PORT = 15020
@@ -69,8 +72,16 @@ TEMPLATE_PATHS = {
 
 DEFAULT_EXEC_HTTP = "wget -q -T {timeout} -O /dev/null {url}"
 DEFAULT_EXEC_TCP = "nc -z -w {timeout} {host} {port}"
-DEFAULT_EXEC_GRPC = "grpc_health_probe -addr={host}:{port}{service_flag} -connect-timeout={timeout}s"
+DEFAULT_EXEC_GRPC = "grpc_health_probe -addr={host}:{port} {service_flag} -connect-timeout={timeout}s"
+# The placeholders each exec command template may use.
+EXEC_FIELDS = {
+    "exec_http_command": ("url", "host", "port", "path", "timeout"),
+    "exec_tcp_command": ("host", "port", "timeout"),
+    "exec_grpc_command": ("host", "port", "timeout", "service_flag"),
+}
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+# ASCII digits only, as Go's strconv.Atoi takes them ("\u00b2".isdigit() is true in Python).
+_DECIMAL = re.compile(r"[0-9]{1,9}\Z")
 
 
 # --- reading objects ------------------------------------------------------------------------
@@ -143,7 +154,7 @@ def _port_list(value):
     ports = set()
     for part in value.split(","):
         part = part.strip()
-        if part.isdigit():
+        if _DECIMAL.match(part):
             ports.add(int(part))
     return ports
 
@@ -322,6 +333,8 @@ def _status_port(annotations, mesh_status_port, ref, kind, findings):
     if value is None:
         return mesh_status_port
     try:
+        if not _DECIMAL.match(str(value)):
+            raise ValueError(value)
         return int(value)
     except (TypeError, ValueError):
         findings.append(Finding("workload", ref, ERROR, "status-port-annotation-invalid",
@@ -336,6 +349,13 @@ def preview_rewrite(workload, status_port=DEFAULT_STATUS_PORT, rewrite_default=T
     Returns {"rewrite": bool, "containers": {name: {field: handler}}, "app_probers": str or None}
     where app_probers is the ISTIO_KUBE_APP_PROBERS value (None when Istio adds no such env).
     """
+    try:
+        return _preview_rewrite(workload, status_port, rewrite_default)
+    except RecursionError:
+        raise too_deep(workload.get("kind") if isinstance(workload, dict) else "", object_ref(workload))
+
+
+def _preview_rewrite(workload, status_port, rewrite_default):
     template = pod_template(workload)[0]
     annotations = _template_annotations(template)
     rewrite = _rewrite_enabled(annotations, rewrite_default)
@@ -431,6 +451,48 @@ class InboundCapture:
 CAPTURE_ALL = InboundCapture({})  # a pod without traffic annotations: every inbound port
 
 
+def parse_command_template(option, template):
+    """An exec command template as its words, checked once: a template that is empty, cannot be
+    split like a shell line, or names a placeholder that does not exist is an InputError."""
+    if not isinstance(template, str) or not template.strip():
+        raise InputError("", option, "", "must be a command, such as {0!r}".format(DEFAULT_EXEC_HTTP))
+    try:
+        words = shlex.split(template)
+    except ValueError as error:
+        raise InputError("", option, "", "{0!r} cannot be split into words: {1}".format(template, error))
+    allowed = EXEC_FIELDS[option]
+    for word in words:
+        try:
+            fields = [name for dummy, name, spec, conversion in string.Formatter().parse(word) if name is not None]
+        except ValueError as error:
+            raise InputError("", option, "", "{0!r}: {1}".format(template, error))
+        for name in fields:
+            if name not in allowed:
+                raise InputError("", option, "", "{0!r} names {{{1}}}; the placeholders are {2}".format(
+                    template, name, ", ".join("{" + f + "}" for f in allowed)))
+        if "service_flag" in fields and word != "{service_flag}":
+            raise InputError("", option, "", "{{service_flag}} must be a word of its own in {0!r}".format(template))
+    if "{" in words[0]:
+        raise InputError("", option, "", "the command itself ({0!r}) cannot be a placeholder".format(words[0]))
+    return words
+
+
+def _render(words, **values):
+    """The argument list of a parsed template; a word that formats to nothing is left out."""
+    command = [word.format(**values) for word in words]
+    return [word for word in command if word]
+
+
+def _valid_probe_host(host):
+    if not isinstance(host, str) or not host or host != host.strip():
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return is_dns1123_subdomain(host.lower())
+
+
 class ProbeAuditor:
     """Audits and converts workloads. One instance serves a whole cluster's worth of objects."""
 
@@ -438,9 +500,9 @@ class ProbeAuditor:
                  exec_tcp_command=DEFAULT_EXEC_TCP, exec_grpc_command=DEFAULT_EXEC_GRPC):
         self.status_port = status_port
         self.rewrite_default = rewrite_default
-        self.exec_http_command = exec_http_command
-        self.exec_tcp_command = exec_tcp_command
-        self.exec_grpc_command = exec_grpc_command
+        self.exec_http_command = parse_command_template("exec_http_command", exec_http_command)
+        self.exec_tcp_command = parse_command_template("exec_tcp_command", exec_tcp_command)
+        self.exec_grpc_command = parse_command_template("exec_grpc_command", exec_grpc_command)
 
     # analysis ---------------------------------------------------------------------------------
     def _classify(self, handler_type, action, port, is_hook, container, capture, rewrite, injected):
@@ -666,29 +728,45 @@ class ProbeAuditor:
         preview_source = result.changed_workload or workload
         result.preview = preview_rewrite(preview_source, self.status_port, self.rewrite_default)
 
-    def _exec_command(self, site, port):
+    def _exec_command(self, result, site, port):
+        """The exec probe's argument list: each word of the template formatted on its own, so a
+        value (a host, a path) is always one argument, never split into options."""
         action = site.action
         timeout = site.handler.get("timeoutSeconds") or 1
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1:
+            raise InputError(result.workload.get("kind"), result.ref, self._field(result, site, "timeoutSeconds"),
+                             "{0!r} is not a number of seconds".format(timeout))
         host = action.get("host") or "127.0.0.1"
+        if not _valid_probe_host(host):
+            raise InputError(result.workload.get("kind"), result.ref,
+                             self._field(result, site, site.handler_type + ".host"),
+                             "{0!r} is not a host name or IP address".format(host))
         if site.handler_type == "httpGet":
             scheme = (action.get("scheme") or "HTTP").lower()
             path = action.get("path") or "/"
+            if not isinstance(path, str):
+                raise InputError(result.workload.get("kind"), result.ref,
+                                 self._field(result, site, "httpGet.path"), "must be a string")
             url = "{0}://{1}:{2}{3}".format(scheme, host if ":" not in host else "[" + host + "]", port,
                                             path if path.startswith("/") else "/" + path)
-            command = shlex.split(self.exec_http_command.format(url=url, host=host, port=port, path=path,
-                                                                timeout=timeout))
-            if scheme == "https" and command and command[0] == "wget":
+            command = _render(self.exec_http_command, url=url, host=host, port=port, path=path, timeout=timeout)
+            if scheme == "https" and command[0] == "wget":
                 command.insert(1, "--no-check-certificate")
             for header in action.get("httpHeaders") or []:
-                if command and command[0] == "wget":
+                if command[0] == "wget" and isinstance(header, dict):
                     command[1:1] = ["--header", "{0}: {1}".format(header.get("name"), header.get("value"))]
             return command
         if site.handler_type == "tcpSocket":
-            return shlex.split(self.exec_tcp_command.format(host=host, port=port, timeout=timeout))
+            return _render(self.exec_tcp_command, host=host, port=port, timeout=timeout)
         service = action.get("service")
-        return shlex.split(self.exec_grpc_command.format(
-            host=host, port=port, timeout=timeout,
-            service_flag=" -service={0}".format(shlex.quote(service)) if service else ""))
+        return _render(self.exec_grpc_command, host=host, port=port, timeout=timeout,
+                       service_flag="-service={0}".format(service) if service else "")
+
+    @staticmethod
+    def _field(result, site, name):
+        path = TEMPLATE_PATHS.get(result.workload.get("kind"), ())
+        holder = (site.container_key, site.index) + (("lifecycle",) if site.is_hook else ())
+        return field_path(*(path + ("spec",) + holder + (site.field,) + tuple(name.split("."))))
 
     def _apply_exec(self, result, workload, path, verdicts, annotations):
         binaries = set()
@@ -699,7 +777,7 @@ class ProbeAuditor:
             if port is None:
                 self._report_site(result, row, site.action, "named-port-unresolved", annotations)
                 continue
-            command = self._exec_command(site, port)
+            command = self._exec_command(result, site, port)
             template = self._copy_template(result, workload, path)
             container = template["spec"][site.container_key][site.index]
             holder = container["lifecycle"] if site.is_hook else container
@@ -786,7 +864,10 @@ def process_workloads(workloads, strategy="audit", overrides=None, auditor=None)
             chosen = strategy
             if overrides and isinstance(workload, dict):
                 chosen = overrides.get(workload_ref(workload), overrides.get(object_ref(workload), strategy))
-            results.append(auditor.process(workload, chosen))
+            try:
+                results.append(auditor.process(workload, chosen))
+            except RecursionError:
+                raise too_deep(workload.get("kind") if isinstance(workload, dict) else "", object_ref(workload))
     finally:
         if collecting:
             gc.enable()

@@ -82,6 +82,10 @@ options:
       - Command template for converted HTTP probes. Placeholders C({url}), C({host}), C({port}),
         C({path}), C({timeout}). With C(wget), HTTPS probes get C(--no-check-certificate) and
         headers become C(--header) options.
+      - The template is split into words once, as a shell would split it; each word is then
+        filled in on its own, so a probe's host or path is always part of one argument and can
+        never add options. An empty template, one a shell could not split, or one naming another
+        placeholder fails the task before anything is read.
     type: str
     default: wget -q -T {timeout} -O /dev/null {url}
   exec_tcp_command:
@@ -89,9 +93,11 @@ options:
     type: str
     default: nc -z -w {timeout} {host} {port}
   exec_grpc_command:
-    description: Command template for converted gRPC probes (C({host}), C({port}), C({timeout}), C({service_flag})).
+    description:
+      - Command template for converted gRPC probes (C({host}), C({port}), C({timeout}), C({service_flag})).
+      - C({service_flag}) must be a word of its own; it becomes C(-service=NAME), or nothing without a service.
     type: str
-    default: grpc_health_probe -addr={host}:{port}{service_flag} -connect-timeout={timeout}s
+    default: grpc_health_probe -addr={host}:{port} {service_flag} -connect-timeout={timeout}s
   status_port:
     description:
       - The sidecar agent's status port (Istio C(meshConfig.defaultConfig.statusPort)).
@@ -212,7 +218,8 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import IN
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import rewrite_setting
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, apply_in_order, cluster_module, fail_on_cluster_error, open_cluster)
-from ansible_collections.adoptmesh.istio.plugins.module_utils.probes import ProbeAuditor, STRATEGIES, process_workloads
+from ansible_collections.adoptmesh.istio.plugins.module_utils.probes import (
+    EXEC_FIELDS, ProbeAuditor, STRATEGIES, parse_command_template, process_workloads)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry, surface_findings
 from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
     API_VERSIONS, RolloutFailed, run_batches, split_batches)
@@ -233,7 +240,7 @@ def argument_spec():
         exec_http_command=dict(type="str", default="wget -q -T {timeout} -O /dev/null {url}"),
         exec_tcp_command=dict(type="str", default="nc -z -w {timeout} {host} {port}"),
         exec_grpc_command=dict(type="str",
-                               default="grpc_health_probe -addr={host}:{port}{service_flag} -connect-timeout={timeout}s"),
+                               default="grpc_health_probe -addr={host}:{port} {service_flag} -connect-timeout={timeout}s"),
         status_port=dict(type="int", default=15020),
         rewrite_default=dict(type="bool"),
         istio_namespace=dict(type="str", default="istio-system"),
@@ -254,6 +261,11 @@ def main():
                 key, strategy, ", ".join(STRATEGIES)))
     if params["batch_size"] < 1:
         module.fail_json(msg="batch_size must be at least 1, got {0}".format(params["batch_size"]))
+    for option in EXEC_FIELDS:
+        try:
+            parse_command_template(option, params[option])  # checked before anything is read
+        except InputError as error:
+            module.fail_json(msg=str(error))
     offline = params["workloads"] is not None
     if params["apply"] and offline:
         module.fail_json(msg="apply: true needs a cluster; it cannot be combined with workloads")

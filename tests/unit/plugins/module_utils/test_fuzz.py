@@ -1,0 +1,260 @@
+"""Every entry point of the pure logic against objects an API server accepts, with hostile
+values: the only exception allowed is InputError (a message naming the object and field), and
+the output must be what Istio and Envoy accept.
+
+Examples per entry point come from the Hypothesis profile (tests/conftest.py): `ci`, the default,
+runs 4,000 for each of the five entry points, 20,000 in a `make test`; for a long local run,
+`.venv/bin/pytest tests/unit/plugins/module_utils/test_fuzz.py --hypothesis-profile=deep` runs
+40,000 each, 200,000 in all.
+"""
+
+import ipaddress
+import re
+
+from hypothesis import given, strategies as st
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import mesh, patches, probes
+from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
+
+N = "nginx.ingress.kubernetes.io/"
+
+HOSTILE = ["", " ", "\n", "a\n", "\u00b2", "\uff11\uff12", "1" * 400, "-1", "0", "99999", "308", "30", "30s", "'",
+           '"', "$1", "/$2", "(?=x)", "\\1", "[", "((((", "x -O /etc/passwd", "10.0.0.0/33", "10.0.0.0/8",
+           "junk", "::1/129", "2001:db8::/32", "true", "false", "False", "0x10", "\u212a", "a" * 300, "*",
+           "https://other.example.com/x", "/home", "/", "/a/b", "always", "never", "{url}", "%s", "\x00"]
+hostile_text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=12))
+names = st.one_of(st.sampled_from(["web", "api", "a.b", "A", "ns\n", "x" * 70, "-a", "shop"]), hostile_text)
+hosts = st.one_of(st.sampled_from(["shop.example.com", "*.example.com", "example.com", "a-b.com", "a.b.com",
+                                   "Shop.example.com", "shop.example.com\n", "*", "", "x..y"]), hostile_text)
+ports = st.one_of(st.integers(min_value=-2, max_value=70000), st.sampled_from([10 ** 400, True, "http", "80"]))
+ANNOTATIONS = [N + key for key in (
+    "ssl-redirect", "force-ssl-redirect", "rewrite-target", "use-regex", "app-root", "canary", "canary-weight",
+    "canary-weight-total", "canary-by-header", "canary-by-header-value", "proxy-read-timeout",
+    "proxy-send-timeout", "proxy-connect-timeout", "enable-cors", "cors-allow-origin", "cors-max-age",
+    "backend-protocol", "whitelist-source-range", "denylist-source-range", "affinity", "upstream-vhost",
+    "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
+    "configuration-snippet", "canary-by-cookie")] + ["kubernetes.io/ingress.class", "nginx.org/rewrites"]
+
+
+def nested(depth):
+    value = {"x": 1}
+    for dummy in range(depth):
+        value = {"x": value}
+    return value
+
+
+@st.composite
+def backends(draw):
+    port = draw(st.one_of(st.fixed_dictionaries({"number": ports}), st.fixed_dictionaries({"name": names})))
+    return {"service": {"name": draw(names), "port": port}}
+
+
+@st.composite
+def ingresses(draw, index):
+    paths = [{"path": draw(st.one_of(st.sampled_from(["/", "/api", "/api/", "/old(/|$)(.*)", "", "/a/*", ".*"]),
+                                     hostile_text)),
+              "pathType": draw(st.sampled_from(["Prefix", "Exact", "ImplementationSpecific", None, "Other"])),
+              "backend": draw(backends())}
+             for dummy in range(draw(st.integers(min_value=1, max_value=3)))]
+    rules = [{"host": draw(hosts), "http": {"paths": paths}}]
+    if draw(st.booleans()):
+        rules.append({"host": draw(hosts)})
+    spec = {"ingressClassName": draw(st.sampled_from(["nginx", "istio", None])), "rules": rules}
+    if draw(st.booleans()):
+        spec["tls"] = [{"hosts": draw(st.lists(hosts, max_size=2)), "secretName": draw(st.one_of(st.none(), names))}]
+    if draw(st.integers(min_value=0, max_value=4)) == 0:
+        spec["defaultBackend"] = draw(backends())
+    annotations = draw(st.dictionaries(st.sampled_from(ANNOTATIONS), hostile_text, max_size=5))
+    if draw(st.integers(min_value=0, max_value=20)) == 0:
+        annotations[N + "canary-weight"] = "1" * 401
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": draw(names) or "i{0}".format(index), "namespace": draw(names),
+                         "creationTimestamp": "2026-01-0{0}T00:00:00Z".format(index % 9 + 1),
+                         "annotations": annotations},
+            "spec": spec}
+
+
+@st.composite
+def estates(draw):
+    items = [draw(ingresses(index)) for index in range(draw(st.integers(min_value=1, max_value=4)))]
+    services = [{"metadata": {"name": name, "namespace": namespace},
+                 "spec": {"ports": [{"name": "http", "port": draw(ports)}]}}
+                for name in ("web", "api") for namespace in ("shop", "a.b", "web")]
+    return items, services, draw(st.integers(min_value=0, max_value=30)) == 0
+
+
+RE2_UNSUPPORTED = re.compile(r"\(\?[=!<]|\\[1-9]|\(\?>|\(\?[a-zA-Z]*-")
+ENVOY_REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+
+def check_output(outcome):
+    """What the emitted objects must be, whatever the input."""
+    for resource in outcome["resources"]:
+        metadata = resource["metadata"]
+        assert re.match(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z", metadata["namespace"]), metadata
+        assert re.match(r"[a-z0-9]([-.a-z0-9]*[a-z0-9])?\Z", metadata["name"]), metadata
+        spec = resource.get("spec") or {}
+        for route in spec.get("http") or []:
+            assert route.get("route") != [], route
+            redirect = route.get("redirect")
+            if redirect and "redirectCode" in redirect:
+                assert redirect["redirectCode"] in ENVOY_REDIRECT_CODES, redirect
+            for match in route.get("match") or []:
+                regex = (match.get("uri") or {}).get("regex")
+                if regex is not None:
+                    assert not RE2_UNSUPPORTED.search(regex), regex
+            for destination in route.get("route") or []:
+                assert 0 <= destination.get("weight", 0) <= 100, destination
+        for rule in spec.get("rules") or []:
+            for source in rule.get("from") or []:
+                for block in (source.get("source") or {}).get("remoteIpBlocks") or []:
+                    ipaddress.ip_network(block, strict=False)
+        for host in spec.get("hosts") or []:
+            assert "\n" not in host and host == host.strip(), host
+
+
+@given(estates(), st.sampled_from(["istio", "gateway-api"]))
+def test_ingress_translation_raises_only_input_errors(estate, output_api):
+    ingress_list, services, deep = estate
+    if deep:  # added here, not drawn: Hypothesis could not print it when reporting a failure
+        ingress_list[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["extra"] = nested(2000)
+    try:
+        outcome = Translator(Options(output_api=output_api)).translate(ingress_list, services).as_dict()
+    except InputError:
+        return
+    check_output(outcome)
+
+
+probe_values = st.one_of(st.sampled_from(["/ready", "/a'b", "/x y", "/$(id)", "", "ready"]), hostile_text)
+
+
+@st.composite
+def handlers(draw):
+    kind = draw(st.sampled_from(["httpGet", "tcpSocket", "grpc", "exec"]))
+    port = draw(st.one_of(ports, names))
+    if kind == "httpGet":
+        action = {"port": port, "path": draw(probe_values)}
+        if draw(st.booleans()):
+            action["host"] = draw(st.one_of(st.sampled_from(["localhost", "x -O /etc/passwd", "::1", "a'b"]),
+                                            hostile_text))
+        if draw(st.booleans()):
+            action["scheme"] = draw(st.sampled_from(["HTTP", "HTTPS", "ftp"]))
+        if draw(st.booleans()):
+            action["httpHeaders"] = [{"name": draw(hostile_text), "value": draw(hostile_text)}]
+    elif kind == "tcpSocket":
+        action = {"port": port}
+    elif kind == "grpc":
+        action = {"port": port, "service": draw(st.one_of(st.none(), hostile_text))}
+    else:
+        action = {"command": ["cat", draw(hostile_text)]}
+    handler = {kind: action}
+    if draw(st.booleans()):
+        handler["timeoutSeconds"] = draw(st.one_of(st.integers(min_value=-1, max_value=10 ** 6), hostile_text))
+    return handler
+
+
+@st.composite
+def workloads(draw):
+    containers = []
+    for number in range(draw(st.integers(min_value=1, max_value=2))):
+        container = {"name": "c{0}".format(number),
+                     "ports": [{"name": draw(names), "containerPort": draw(ports)}]}
+        for field in ("readinessProbe", "livenessProbe"):
+            if draw(st.booleans()):
+                container[field] = draw(handlers())
+        if draw(st.booleans()):
+            container["lifecycle"] = {"preStop": draw(handlers())}
+        containers.append(container)
+    keys = [probes.REWRITE_ANNOTATION, probes.STATUS_PORT_ANNOTATION, probes.EXCLUDE_INBOUND_ANNOTATION,
+            probes.INCLUDE_INBOUND_ANNOTATION, probes.INJECT_ANNOTATION, "inject.istio.io/templates",
+            "proxy.istio.io/config", probes.SIDECAR_STATUS_ANNOTATION]
+    annotations = draw(st.dictionaries(st.sampled_from(keys), hostile_text, max_size=4))
+    labels = draw(st.dictionaries(st.sampled_from(["app", probes.INJECT_ANNOTATION]), hostile_text, max_size=2))
+    kind = draw(st.sampled_from(["Deployment", "Pod", "CronJob", "Job"]))
+    template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": {"containers": containers}}
+    metadata = {"name": draw(names) or "w", "namespace": draw(names)}
+    if kind == "Pod":
+        return dict(template, kind="Pod", apiVersion="v1", metadata=dict(metadata, **template["metadata"]))
+    if kind == "CronJob":
+        return {"kind": kind, "metadata": metadata, "spec": {"jobTemplate": {"spec": {"template": template}}}}
+    return {"kind": kind, "metadata": metadata,
+            "spec": {"selector": {"matchLabels": labels}, "template": template}}
+
+
+templates = st.one_of(st.sampled_from([probes.DEFAULT_EXEC_HTTP, probes.DEFAULT_EXEC_TCP, "", "{nope}", "'",
+                                       "wget {url", "curl -fsS {url}", "{url}"]), hostile_text)
+
+
+@given(workloads(), st.sampled_from(probes.STRATEGIES), templates, st.booleans())
+def test_probe_strategies_and_preview_raise_only_input_errors(workload, strategy, template, rewrite_default):
+    try:
+        auditor = probes.ProbeAuditor(rewrite_default=rewrite_default, exec_http_command=template)
+        result = auditor.process(workload, strategy)
+    except InputError:
+        return
+    for resource in [result.changed_workload] if result.changed_workload else []:
+        for site in probes.probe_sites(resource):
+            if site.handler_type == "exec":
+                command = site.action.get("command")
+                assert isinstance(command, list) and all(isinstance(arg, str) for arg in command), command
+                # A probe's host or path never becomes an option of its own.
+                assert "/etc/passwd" not in command, command
+
+
+@given(workloads(), st.booleans(), st.integers(min_value=0, max_value=70000))
+def test_the_rewrite_preview_raises_only_input_errors(workload, rewrite_default, status_port):
+    try:
+        preview = probes.preview_rewrite(workload, status_port=status_port, rewrite_default=rewrite_default)
+    except InputError:
+        return
+    assert preview["app_probers"] is None or isinstance(preview["app_probers"], str)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | hostile_text,
+                           lambda children: st.lists(children, max_size=3) | st.dictionaries(
+                               st.sampled_from(["metadata", "spec", "name", "containers", "ports", "labels", "a"]),
+                               children, max_size=3), max_leaves=12)
+
+
+@given(json_values, json_values)
+def test_patches_raise_nothing(before, after):
+    if isinstance(before, dict) and isinstance(after, dict):
+        patches.strategic_merge_patch(before, after)
+
+
+@st.composite
+def mesh_objects(draw):
+    namespaces = [{"metadata": {"name": draw(names), "labels": draw(st.dictionaries(
+        st.sampled_from([mesh.INJECTION_LABEL, mesh.REVISION_LABEL, mesh.POD_SECURITY_ENFORCE]), hostile_text))}}
+        for dummy in range(draw(st.integers(min_value=0, max_value=3)))]
+    pods = [{"metadata": {"name": draw(names), "namespace": draw(names),
+                          "labels": draw(st.dictionaries(st.sampled_from([mesh.POD_INJECT_LABEL, "pod-template-hash"]),
+                                                         hostile_text)),
+                          "annotations": draw(st.dictionaries(st.sampled_from([mesh.SIDECAR_STATUS]), hostile_text)),
+                          "ownerReferences": [{"kind": draw(st.sampled_from(["ReplicaSet", "Job", "Node"])),
+                                               "name": draw(names), "controller": draw(st.booleans())}]},
+             "spec": {"hostNetwork": draw(st.booleans())},
+             "status": {"phase": draw(st.sampled_from(["Running", "Succeeded", None]))}}
+            for dummy in range(draw(st.integers(min_value=0, max_value=3)))]
+    rules = [{"metadata": {"name": draw(names), "namespace": draw(names)},
+              "spec": {"host": draw(hosts), "trafficPolicy": {"tls": {"mode": draw(st.sampled_from(
+                  ["DISABLE", "SIMPLE", "ISTIO_MUTUAL", None]))}}}}
+             for dummy in range(draw(st.integers(min_value=0, max_value=2)))]
+    services = [{"metadata": {"name": draw(names), "namespace": draw(names)},
+                 "spec": {"ports": [{"name": draw(hostile_text), "appProtocol": draw(hostile_text), "port": draw(ports)}]}}]
+    return namespaces, pods, rules, services
+
+
+@given(mesh_objects())
+def test_mesh_status_logic_raises_nothing(objects):
+    namespaces, pods, rules, services = objects
+    report = mesh.coverage(namespaces, pods)
+    mesh.workloads_to_restart(report)
+    for name, entry in report.items():
+        entry["mtls_mode"] = None
+        mesh.strict_decision(name, entry, [], mesh.tls_disabling_rules(rules, name))
+    mesh.mesh_wide_blockers(report, {}, [])
+    mesh.services_without_protocol(services)
+    for namespace in namespaces:
+        mesh.namespace_label_patch(namespace, revision=namespace["metadata"]["name"])
