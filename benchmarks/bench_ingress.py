@@ -2,7 +2,8 @@
 
 A generated corpus: N Ingresses over N/5 hosts (default 10,000 over 2,000), each with two or
 three paths of mixed types, a quarter with TLS, a fifth with annotations. Reports:
-- offline: Ingresses translated per second and peak memory, for 1k, 10k and 50k (linearity);
+- offline: Ingresses translated per second and peak memory, for 1k, 10k and 50k (linearity), for
+  the Istio API output and the Gateway API output (goal: Gateway API within 2x of Istio's time);
 - on a local plane: the time to LIST the 10,000 Ingresses with the module's own client code,
   the translation time of the listed objects, and their ratio (goal: translation < LIST/10).
 
@@ -55,11 +56,16 @@ def main():
     figures = {"offline": []}
     for size in [int(s) for s in args.sizes.split(",")]:
         ingresses = corpus(size)
-        seconds, result = timed(translate, ingresses, repeat=2)
-        figures["offline"].append({"ingresses": size, "hosts": size // 5, "seconds": round(seconds, 3),
-                                   "ingresses_per_second": round(size / seconds),
-                                   "microseconds_per_ingress": round(1e6 * seconds / size, 1),
-                                   "resources": len(result.resources), "peak_rss_mib": round(peak_rss_mib())})
+        row = {"ingresses": size, "hosts": size // 5}
+        for output_api in ("istio", "gateway-api"):
+            seconds, result = timed(translate, ingresses, repeat=2, output_api=output_api)
+            row[output_api] = {"seconds": round(seconds, 3), "ingresses_per_second": round(size / seconds),
+                               "microseconds_per_ingress": round(1e6 * seconds / size, 1),
+                               "resources": len(result.resources),
+                               "gateways": sum(1 for r in result.resources if r["kind"] == "Gateway")}
+        row["gateway_api_to_istio"] = round(row["gateway-api"]["seconds"] / row["istio"]["seconds"], 2)
+        row["peak_rss_mib"] = round(peak_rss_mib())
+        figures["offline"].append(row)
     if not args.no_cluster:
         plane = start_plane("bench-ingress")
         try:

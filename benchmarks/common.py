@@ -26,12 +26,12 @@ def machine():
     return "{0} cores ({1}), {2:.0f} GiB, Python {3}".format(os.cpu_count(), cpu, memory, platform.python_version())
 
 
-def timed(function, *args, repeat=3):
+def timed(function, *args, repeat=3, **kwargs):
     """Best wall time of `repeat` runs and the last result."""
     best, result = None, None
     for attempt in range(repeat):  # noqa: B007  (only the count matters)
         start = time.perf_counter()
-        result = function(*args)
+        result = function(*args, **kwargs)
         elapsed = time.perf_counter() - start
         best = elapsed if best is None else min(best, elapsed)
     return best, result

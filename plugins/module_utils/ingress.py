@@ -77,6 +77,7 @@ class Translation:
         self.skipped = []
         self.by_ingress = {}
         self.secrets_to_copy = []
+        self.noted = set()  # findings attached to routes once each (ingress_output._note)
 
     @property
     def has_errors(self):

@@ -185,51 +185,81 @@ def _authorization_policies(translator, gateway, namespace, policies):
 
 # --- Kubernetes Gateway API -------------------------------------------------------------------------------------
 
+# The Gateway API allows at most 64 listeners per Gateway.
+MAX_LISTENERS = 64
+
+
 def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result):
-    listeners = [{"name": "http", "port": HTTP_PORT, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}}]
-    https_listeners = {}
+    https = []
     for credential in sorted(tls_servers):
         for host in sorted(tls_servers[credential]["hosts"]):
-            name = "https-" + short_hash(credential + "|" + host)
-            listener = {"name": name, "port": HTTPS_PORT, "protocol": "HTTPS",
+            listener = {"name": "https-" + short_hash(credential + "|" + host), "port": HTTPS_PORT, "protocol": "HTTPS",
                         "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": credential}]},
                         "allowedRoutes": {"namespaces": {"from": "Same"}}}
             if host != "*":
                 listener["hostname"] = host
-            listeners.append(listener)
-            https_listeners.setdefault(host, []).append(name)
-    all_routes = [route for host in hosts for route in routes[host].values()]
-    resources = [{"apiVersion": GATEWAY_API, "kind": "Gateway",
-                  "metadata": _metadata(gateway, namespace, _sources(all_routes)),
-                  "spec": {"gatewayClassName": "istio", "listeners": listeners}}]
-    backend_namespaces = set()
+            https.append((host, listener))
+    # Hostless listeners stay on the first Gateway, beside the HTTP listener, so a route attached
+    # to that Gateway as a whole reaches them as before; the rest follow in a stable order.
+    https.sort(key=lambda entry: (entry[0] != "*", entry[0], entry[1]["name"]))
+    http = {"name": "http", "port": HTTP_PORT, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}}
+    groups = [[http]]
+    https_listeners, gateway_of = {}, {}
+    for host, listener in https:
+        if len(groups[-1]) == MAX_LISTENERS:
+            groups.append([])
+        groups[-1].append(listener)
+        https_listeners.setdefault(host, []).append(listener["name"])
+    names = [gateway] + [stable_name("{0}-{1}".format(gateway, number), exact="{0}|{1}".format(gateway, number))
+                         for number in range(2, len(groups) + 1)]
+    for name, group in zip(names, groups):
+        for listener in group:
+            gateway_of[listener["name"]] = name
+    # Each Gateway names the Ingresses it serves: all of them for the first (its HTTP listener
+    # takes every host), only those of its listeners' hosts for the others, so the annotations and
+    # the per-Ingress `produced` lists grow with the routes, not with routes times Gateways.
+    group_hosts = [set(l.get("hostname", "*") for l in group if l["protocol"] == "HTTPS") for group in groups]
+    resources = []
+    for number, (name, group) in enumerate(zip(names, groups)):
+        served = hosts if number == 0 else sorted(h for h in group_hosts[number] if h in routes)
+        sources = _sources(route for host in served for route in routes[host].values())
+        resources.append({"apiVersion": GATEWAY_API, "kind": "Gateway", "metadata": _metadata(name, namespace, sources),
+                          "spec": {"gatewayClassName": "istio", "listeners": group}})
+    if len(groups) > 1:
+        result.findings.append(Finding("ingress", "*", INFO, "gateways-split",
+                                       "{0} listeners are split over {1} Gateways ({2} at most each, the Gateway API's "
+                                       "limit)".format(1 + len(https), len(groups), MAX_LISTENERS)))
+    backend_namespaces = {}  # namespace -> the Ingresses whose backends are there
     for host in hosts:
         ordered = _sorted_routes(routes[host])
         plain = [_gateway_rule(route, False, result, backend_namespaces, namespace) for route in ordered]
         secure = [_gateway_rule(route, True, result, backend_namespaces, namespace) for route in ordered]
         sources = _sources(routes[host].values())
         base = stable_name(host_name_part(host), exact=host)
+        elsewhere = [{"name": gateway_of[s], "sectionName": s} for s in https_listeners.get(host, [])
+                     if gateway_of[s] != gateway]
         if plain == secure or host not in https_listeners:
-            resources.append(_http_route(base, namespace, gateway, host, None, [r for r in plain if r], sources))
-        else:
-            resources.append(_http_route(base + "-http", namespace, gateway, host, ["http"],
+            resources.append(_http_route(base, namespace, [{"name": gateway}] + elsewhere, host,
                                          [r for r in plain if r], sources))
-            resources.append(_http_route(base, namespace, gateway, host, https_listeners[host],
+        else:
+            resources.append(_http_route(base + "-http", namespace, [{"name": gateway, "sectionName": "http"}], host,
+                                         [r for r in plain if r], sources))
+            resources.append(_http_route(base, namespace, [{"name": gateway_of[s], "sectionName": s}
+                                                           for s in https_listeners[host]], host,
                                          [r for r in secure if r], sources))
     for backend_namespace in sorted(backend_namespaces):
         # Routes in the gateway namespace may only reach Services elsewhere with their consent.
         resources.append({"apiVersion": GATEWAY_API_BETA, "kind": "ReferenceGrant",
                           "metadata": _metadata(stable_name("from-" + namespace + "-httproutes",
                                                             exact=namespace + "|" + backend_namespace),
-                                                backend_namespace, _sources(all_routes)),
+                                                backend_namespace, backend_namespaces[backend_namespace]),
                           "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
                                              "namespace": namespace}],
                                    "to": [{"group": "", "kind": "Service"}]}})
     return resources
 
 
-def _http_route(name, namespace, gateway, host, sections, rules, sources):
-    parents = [{"name": gateway}] if not sections else [{"name": gateway, "sectionName": s} for s in sections]
+def _http_route(name, namespace, parents, host, rules, sources):
     spec = {"parentRefs": parents, "rules": rules}
     if host != "*":
         spec["hostnames"] = [host]
@@ -286,7 +316,7 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace):
             ref = {"name": service, "port": port}
             if backend_namespace != namespace:
                 ref["namespace"] = backend_namespace
-                backend_namespaces.add(backend_namespace)
+                backend_namespaces.setdefault(backend_namespace, set()).update(_sources([route]))
             if weight is not None:
                 ref["weight"] = weight
             refs.append(ref)
@@ -304,5 +334,7 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace):
 
 def _note(result, route, severity, code, message):
     finding = Finding("ingress", route.source, severity, code, message, host=route.host, path=route.path)
-    if finding not in result.findings:
+    key = (route.source, code, message, route.host, route.path)
+    if key not in result.noted:  # a set, not a scan of every finding: linear in the routes
+        result.noted.add(key)
         result.findings.append(finding)

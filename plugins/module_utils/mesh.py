@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from .gocompat import parse_go_bool
 
 INJECTION_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
@@ -88,6 +87,14 @@ def namespace_injection_enabled(namespace):
     return labels.get(INJECTION_LABEL) == "enabled" or bool(labels.get(REVISION_LABEL))
 
 
+def opts_out(labels, annotations):
+    """Whether a pod opts out of injection as Istio reads it: the label (else the legacy
+    annotation) is exactly "false"; any other value, "False" and "0" included, lets the
+    namespace decide."""
+    value = labels.get(POD_INJECT_LABEL) if POD_INJECT_LABEL in labels else annotations.get(POD_INJECT_LABEL)
+    return value == "false"
+
+
 def pod_sidecar(pod, namespace):
     """(has a sidecar, why not) for one pod."""
     annotations = _annotations(pod)
@@ -96,8 +103,7 @@ def pod_sidecar(pod, namespace):
     spec = pod.get("spec") or {}
     if spec.get("hostNetwork"):
         return False, "hostNetwork pods are never injected"
-    opt_out = _labels(pod).get(POD_INJECT_LABEL, annotations.get(POD_INJECT_LABEL))
-    if parse_go_bool(opt_out) is False:
+    if opts_out(_labels(pod), annotations):
         return False, "the pod opts out (sidecar.istio.io/inject: false)"
     if namespace is None or not namespace_injection_enabled(namespace):
         return False, "its namespace is not labelled for injection"
@@ -345,9 +351,7 @@ def jobs_that_may_not_finish(workloads, namespaces, to_be_meshed=()):
         template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") if kind == "CronJob" \
             else spec.get("template")
         template_metadata = (template or {}).get("metadata") or {}
-        opt_out = (template_metadata.get("labels") or {}).get(
-            POD_INJECT_LABEL, (template_metadata.get("annotations") or {}).get(POD_INJECT_LABEL))
-        if parse_go_bool(opt_out) is False:
+        if opts_out(template_metadata.get("labels") or {}, template_metadata.get("annotations") or {}):
             continue
         found.append("{0}/{1}/{2}".format(metadata.get("namespace"), kind, metadata.get("name")))
     return sorted(found)

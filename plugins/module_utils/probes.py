@@ -45,6 +45,10 @@ INJECT_ANNOTATION = "sidecar.istio.io/inject"
 SIDECAR_STATUS_ANNOTATION = "sidecar.istio.io/status"
 EXCLUDE_INBOUND_ANNOTATION = "traffic.sidecar.istio.io/excludeInboundPorts"
 INCLUDE_INBOUND_ANNOTATION = "traffic.sidecar.istio.io/includeInboundPorts"
+PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
+TEMPLATES_ANNOTATION = "inject.istio.io/templates"
+# Istio's own injection templates that set sidecar.istio.io/rewriteAppHTTPProbers: "false".
+BUILTIN_TEMPLATES_WITHOUT_REWRITE = frozenset(("grpc-agent", "grpc-simple"))
 PROXY_CONTAINER = "istio-proxy"
 APP_PROBERS_ENV = "ISTIO_KUBE_APP_PROBERS"
 
@@ -82,6 +86,7 @@ EXEC_FIELDS = {
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
 # ASCII digits only, as Go's strconv.Atoi takes them ("\u00b2".isdigit() is true in Python).
 _DECIMAL = re.compile(r"[0-9]{1,9}\Z")
+_STATUS_PORT_IN_YAML = re.compile(r"(?m)^\s*statusPort\s*:\s*[\"']?([0-9]{1,9})[\"']?\s*$")
 
 
 # --- reading objects ------------------------------------------------------------------------
@@ -328,10 +333,26 @@ def _rewritten_handler(site, status_port):
     return handler
 
 
+def _proxy_config_status_port(annotations):
+    """statusPort from the pod's proxy.istio.io/config (JSON or YAML), or None."""
+    text = annotations.get(PROXY_CONFIG_ANNOTATION)
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text).get("statusPort")
+    except (ValueError, AttributeError):
+        found = _STATUS_PORT_IN_YAML.search(text)
+        value = found.group(1) if found else None
+    return int(value) if value is not None and _DECIMAL.match(str(value)) else None
+
+
 def _status_port(annotations, mesh_status_port, ref, kind, findings):
+    """The port the injector rewrites probes to: status.sidecar.istio.io/port, else the pod's
+    proxy.istio.io/config statusPort, else the mesh's."""
     value = annotations.get(STATUS_PORT_ANNOTATION)
     if value is None:
-        return mesh_status_port
+        configured = _proxy_config_status_port(annotations)
+        return mesh_status_port if configured is None else configured
     try:
         if not _DECIMAL.match(str(value)):
             raise ValueError(value)
@@ -343,47 +364,103 @@ def _status_port(annotations, mesh_status_port, ref, kind, findings):
         return 0
 
 
-def preview_rewrite(workload, status_port=DEFAULT_STATUS_PORT, rewrite_default=True):
+def preview_rewrite(workload, status_port=DEFAULT_STATUS_PORT, rewrite_default=True,
+                    templates_without_rewrite=None):
     """What the injector will do to the probes of a workload's pods.
 
-    Returns {"rewrite": bool, "containers": {name: {field: handler}}, "app_probers": str or None}
-    where app_probers is the ISTIO_KUBE_APP_PROBERS value (None when Istio adds no such env).
+    Returns {"rewrite": bool, "injected": bool, "containers": {name: {field: handler}},
+    "app_probers": str or None} where app_probers is the ISTIO_KUBE_APP_PROBERS value (None when
+    Istio adds no such env). status_port is the mesh's (meshConfig.defaultConfig.statusPort); a
+    pod's own annotations may move it. templates_without_rewrite names the injection templates
+    that turn the rewrite off (default: Istio's built-in grpc-agent and grpc-simple).
     """
+    if templates_without_rewrite is None:
+        templates_without_rewrite = BUILTIN_TEMPLATES_WITHOUT_REWRITE
     try:
-        return _preview_rewrite(workload, status_port, rewrite_default)
+        return _preview_rewrite(workload, status_port, rewrite_default, templates_without_rewrite)
     except RecursionError:
         raise too_deep(workload.get("kind") if isinstance(workload, dict) else "", object_ref(workload))
 
 
-def _preview_rewrite(workload, status_port, rewrite_default):
+def _preview_rewrite(workload, status_port, rewrite_default, templates_without_rewrite):
     template = pod_template(workload)[0]
     annotations = _template_annotations(template)
-    rewrite = _rewrite_enabled(annotations, rewrite_default)
+    if not _injected(template):
+        return {"rewrite": False, "injected": False, "containers": {}, "app_probers": None}
+    rewrite = _rewrite_enabled(annotations, rewrite_default, templates_without_rewrite)
     containers = {}
     probers = {}
     if rewrite:
         ignored = []
         target = _status_port(annotations, status_port, workload_ref(workload), workload.get("kind"), ignored)
         for site in probe_sites(workload):
+            # "Already rewritten" is judged against the mesh's status port, as the injector does.
             prober = _agent_prober(site, status_port)
             if prober is not None:
                 probers[site.url] = prober
             if site.handler_type in ("httpGet", "tcpSocket", "grpc"):
                 containers.setdefault(site.container["name"], {})[site.kind] = _rewritten_handler(site, target)
     app_probers = _go_json(dict(sorted(probers.items()))) if probers else None
-    return {"rewrite": rewrite, "containers": containers, "app_probers": app_probers}
+    if rewrite and app_probers is not None and SIDECAR_STATUS_ANNOTATION in annotations:
+        app_probers = _merge_existing_probers(template, probers, app_probers)
+    return {"rewrite": rewrite, "injected": True, "containers": containers, "app_probers": app_probers}
+
+
+def _merge_existing_probers(template, probers, app_probers):
+    """A pod injected before keeps its sidecar's ISTIO_KUBE_APP_PROBERS entries, which win over
+    the new ones (the injector's mergeOrAppendProbers); an unreadable value is left as it was."""
+    existing = None
+    for container in (template.get("spec") or {}).get("containers") or []:
+        if isinstance(container, dict) and container.get("name") == PROXY_CONTAINER:
+            for env in container.get("env") or []:
+                if isinstance(env, dict) and env.get("name") == APP_PROBERS_ENV:
+                    existing = env.get("value")
+    if existing is None:
+        return app_probers
+    try:
+        parsed = json.loads(existing)
+        if not isinstance(parsed, dict):
+            raise ValueError(existing)
+    except (TypeError, ValueError):
+        return existing
+    merged = dict(probers)
+    for url, prober in parsed.items():
+        merged[url] = _normalised_prober(prober)
+    return _go_json(dict(sorted(merged.items())))
+
+
+def _normalised_prober(prober):
+    """An ISTIO_KUBE_APP_PROBERS entry as Go re-encodes it (field order of Istio's Prober)."""
+    if not isinstance(prober, dict):
+        return prober
+    result = {}
+    if isinstance(prober.get("httpGet"), dict):
+        result["httpGet"] = _http_get_for_agent(prober["httpGet"])
+    if isinstance(prober.get("tcpSocket"), dict):
+        result["tcpSocket"] = _tcp_for_agent(prober["tcpSocket"])
+    if isinstance(prober.get("grpc"), dict):
+        result["grpc"] = _grpc_for_agent(prober["grpc"])
+    if isinstance(prober.get("timeoutSeconds"), int) and prober["timeoutSeconds"]:
+        result["timeoutSeconds"] = prober["timeoutSeconds"]
+    return result
 
 
 def _injected(template):
-    """False when the pod template opts out of injection (label or legacy annotation)."""
+    """False when the pod template opts out of injection. Istio reads only "true" and "false"
+    (the label wins over the legacy annotation); any other value means the namespace decides."""
     metadata = template.get("metadata") or {}
-    for source in (metadata.get("labels") or {}, metadata.get("annotations") or {}):
-        if parse_go_bool(source.get(INJECT_ANNOTATION)) is False:
-            return False
-    return True
+    labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
+    value = labels.get(INJECT_ANNOTATION) if INJECT_ANNOTATION in labels else annotations.get(INJECT_ANNOTATION)
+    return value != "false"
 
 
-def _rewrite_enabled(annotations, rewrite_default):
+def _rewrite_enabled(annotations, rewrite_default, templates_without_rewrite=BUILTIN_TEMPLATES_WITHOUT_REWRITE):
+    """Whether the injector rewrites this pod's probes: its annotation, else the global setting;
+    an injection template that turns the rewrite off (Istio's grpc-agent and grpc-simple set
+    the annotation to "false" themselves) wins over both."""
+    chosen = str(annotations.get(TEMPLATES_ANNOTATION) or "")
+    if templates_without_rewrite and any(name.strip() in templates_without_rewrite for name in chosen.split(",")):
+        return False
     value = parse_go_bool(annotations.get(REWRITE_ANNOTATION))
     return rewrite_default if value is None else value
 
@@ -497,9 +574,11 @@ class ProbeAuditor:
     """Audits and converts workloads. One instance serves a whole cluster's worth of objects."""
 
     def __init__(self, status_port=DEFAULT_STATUS_PORT, rewrite_default=True, exec_http_command=DEFAULT_EXEC_HTTP,
-                 exec_tcp_command=DEFAULT_EXEC_TCP, exec_grpc_command=DEFAULT_EXEC_GRPC):
+                 exec_tcp_command=DEFAULT_EXEC_TCP, exec_grpc_command=DEFAULT_EXEC_GRPC, templates_without_rewrite=None):
         self.status_port = status_port
         self.rewrite_default = rewrite_default
+        self.templates_without_rewrite = (BUILTIN_TEMPLATES_WITHOUT_REWRITE if templates_without_rewrite is None
+                                          else frozenset(templates_without_rewrite))
         self.exec_http_command = parse_command_template("exec_http_command", exec_http_command)
         self.exec_tcp_command = parse_command_template("exec_tcp_command", exec_tcp_command)
         self.exec_grpc_command = parse_command_template("exec_grpc_command", exec_grpc_command)
@@ -600,7 +679,7 @@ class ProbeAuditor:
         result = WorkloadResult(workload, strategy)
         annotations = _template_annotations(template)
         if annotations:
-            rewrite = _rewrite_enabled(annotations, self.rewrite_default)
+            rewrite = _rewrite_enabled(annotations, self.rewrite_default, self.templates_without_rewrite)
             capture = InboundCapture(annotations)
             _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
         else:
@@ -726,7 +805,8 @@ class ProbeAuditor:
             elif code == "rewritten" and site.action.get("scheme") == "HTTPS":
                 self._report_site(result, row, site.action, code, annotations)
         preview_source = result.changed_workload or workload
-        result.preview = preview_rewrite(preview_source, self.status_port, self.rewrite_default)
+        result.preview = preview_rewrite(preview_source, self.status_port, self.rewrite_default,
+                                         self.templates_without_rewrite)
 
     def _exec_command(self, result, site, port):
         """The exec probe's argument list: each word of the template formatted on its own, so a

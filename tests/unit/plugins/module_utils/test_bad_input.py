@@ -172,3 +172,25 @@ def test_non_ascii_digits_in_port_annotations_are_not_ports(value):
     result = probes.ProbeAuditor().process(workload, "audit")
     assert result.blocking  # 8080 is still captured: the annotation names no port
     assert "status-port-annotation-invalid" in [f.code for f in result.findings]
+
+
+def test_gateway_api_output_splits_listeners_over_gateways_of_at_most_64():
+    items = [ingress("i{0}".format(n), rule("h{0}.example.com".format(n), path("/", "web")),
+                     tls=[{"hosts": ["h{0}.example.com".format(n)], "secretName": "tls-{0}".format(n % 3)}])
+             for n in range(150)]
+    items.append(ingress("plain", rule("plain.example.com", path("/", "web"))))
+    outcome = translate(*items, output_api="gateway-api")
+    gateways = dict((r["metadata"]["name"], r) for r in outcome["resources"] if r["kind"] == "Gateway")
+    assert len(gateways) == 3 and all(len(g["spec"]["listeners"]) <= 64 for g in gateways.values())
+    listener_gateway = dict((l["name"], name) for name, g in gateways.items() for l in g["spec"]["listeners"])
+    assert list(listener_gateway).count("http") == 1
+    attached = set()
+    for route in (r for r in outcome["resources"] if r["kind"] == "HTTPRoute"):
+        for parent in route["spec"]["parentRefs"]:
+            assert parent["name"] in gateways
+            if "sectionName" in parent:
+                assert listener_gateway[parent["sectionName"]] == parent["name"], parent
+                attached.add(parent["sectionName"])
+    assert attached >= set(listener_gateway) - {"http"}  # every HTTPS listener has its route
+    assert ("info", "gateways-split") in codes(outcome)
+    assert translate(*items, output_api="gateway-api") == outcome  # the same grouping every time
