@@ -13,12 +13,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 from .cluster import ClusterError
 from .mesh import (SYSTEM_NAMESPACES, coverage, jobs_that_may_not_finish, mesh_wide_blockers,
                    meshed_namespaces, peer_authentication_modes, services_without_protocol, strict_decision,
                    tls_disabling_rules, workloads_to_restart)
-from .probes import ProbeAuditor, process_workloads
+from .probes import BUILTIN_TEMPLATES_WITHOUT_REWRITE, ProbeAuditor, process_workloads
 
 PEER_AUTHENTICATION = ("security.istio.io/v1", "PeerAuthentication")
 DESTINATION_RULE = ("networking.istio.io/v1", "DestinationRule")
@@ -27,6 +28,7 @@ DESTINATION_RULE = ("networking.istio.io/v1", "DestinationRule")
 GATE_WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
                        ("apps/v1", "ReplicaSet"), ("batch/v1", "Job"), ("batch/v1", "CronJob"))
 INJECTOR_CONFIGMAP = "istio-sidecar-injector"
+_REWRITE_OFF = re.compile(r"sidecar\.istio\.io/rewriteAppHTTPProbers\"?\s*:\s*\"?(false|False|FALSE|0|f|F)\b")
 
 
 def istio_served(cluster):
@@ -69,29 +71,49 @@ def read_status_and_pods(cluster, names, root_namespace):
     return status, pods, peer_authentications
 
 
-def injector_values(cluster, istio_namespace, revision=None):
-    """The values istiod's injector runs with (its ConfigMap), or None when there is none."""
-    name = INJECTOR_CONFIGMAP + ("-" + revision if revision and revision != "default" else "")
-    config_map = cluster.get("v1", "ConfigMap", name, istio_namespace)
-    if config_map is None:
-        return None
-    try:
-        return json.loads((config_map.get("data") or {}).get("values") or "{}")
-    except ValueError as error:
-        raise ClusterError("cluster {0}: ConfigMap {1}/{2}: data.values is not JSON: {3}".format(
-            cluster.name, istio_namespace, name, error))
-
-
 def rewrite_setting(cluster, istio_namespace, revision=None):
     """(rewrite default, None) from the installed injector, or (None, why it is unknown).
     The chart's value is sidecarInjectorWebhook.rewriteAppHTTPProbe (true unless turned off)."""
-    values = injector_values(cluster, istio_namespace, revision)
-    if values is None:
-        return None, "the probe rewrite setting of Istio{0}: ConfigMap {1}/{2}{3} not found".format(
-            " revision " + revision if revision else "", istio_namespace, INJECTOR_CONFIGMAP,
-            "-" + revision if revision else "")
+    settings = injector_settings(cluster, istio_namespace, revision)
+    return settings["rewrite_default"], settings["unknown"]
+
+
+def injector_settings(cluster, istio_namespace, revision=None):
+    """What the installed injector does to probes: {"rewrite_default": bool or None,
+    "templates_without_rewrite": names of its injection templates that turn the rewrite off
+    (Istio's grpc-agent and grpc-simple, and any of the user's that set the annotation to
+    "false"), "unknown": why the setting could not be read, or None}."""
+    name = INJECTOR_CONFIGMAP + ("-" + revision if revision and revision != "default" else "")
+    config_map = cluster.get("v1", "ConfigMap", name, istio_namespace)
+    if config_map is None:
+        return {"rewrite_default": None, "templates_without_rewrite": set(BUILTIN_TEMPLATES_WITHOUT_REWRITE),
+                "unknown": "the probe rewrite setting of Istio{0}: ConfigMap {1}/{2} not found".format(
+                    " revision " + revision if revision else "", istio_namespace, name)}
+    data = config_map.get("data") or {}
+    try:
+        values = json.loads(data.get("values") or "{}")
+    except ValueError as error:
+        raise ClusterError("cluster {0}: ConfigMap {1}/{2}: data.values is not JSON: {3}".format(
+            cluster.name, istio_namespace, name, error))
     setting = (values.get("sidecarInjectorWebhook") or {}).get("rewriteAppHTTPProbe", True)
-    return bool(setting), None
+    return {"rewrite_default": bool(setting), "unknown": None,
+            "templates_without_rewrite": set(BUILTIN_TEMPLATES_WITHOUT_REWRITE) | templates_turning_rewrite_off(
+                data.get("config") or "")}
+
+
+def templates_turning_rewrite_off(config_text):
+    """Names of the injector config's templates (its `templates:` map) whose text sets
+    sidecar.istio.io/rewriteAppHTTPProbers to "false"."""
+    found = set()
+    try:
+        import yaml
+        templates = (yaml.safe_load(config_text) or {}).get("templates") or {}
+    except Exception:  # an injector config this cannot read: only the built-in names are known
+        return found
+    for template_name, text in templates.items() if isinstance(templates, dict) else ():
+        if isinstance(text, str) and _REWRITE_OFF.search(text):
+            found.add(str(template_name))
+    return found
 
 
 def _template_audited_elsewhere(workload):
@@ -119,14 +141,17 @@ def gate_workloads(cluster, namespaces, pods):
 
 
 def blocking_probes(workloads, rewrite_by_namespace):
-    """{namespace: [probe rows that would fail under STRICT, with their workload]}."""
+    """{namespace: [probe rows that would fail under STRICT, with their workload]}.
+    rewrite_by_namespace: {namespace: (rewrite default, templates that turn it off) or None}."""
     auditors, blocking = {}, {}
     for workload in workloads:
         namespace = workload["metadata"]["namespace"]
-        rewrite = rewrite_by_namespace.get(namespace)
-        if rewrite is None:
+        setting = rewrite_by_namespace.get(namespace)
+        if setting is None:
             continue  # unknown: the namespace is kept out as unverified
-        auditor = auditors.setdefault(rewrite, ProbeAuditor(rewrite_default=rewrite))
+        if setting not in auditors:
+            auditors[setting] = ProbeAuditor(rewrite_default=setting[0], templates_without_rewrite=setting[1])
+        auditor = auditors[setting]
         for result in process_workloads([workload], "audit", auditor=auditor):
             for row in result.blocking:
                 blocking.setdefault(namespace, []).append(dict(row, workload=result.ref))
@@ -159,19 +184,21 @@ def strict_gate(cluster, names, root_namespace="istio-system", force=(), rewrite
         for name in candidates:
             unverified[name].append(str(error))
 
-    rewrite_by_namespace = {}
+    rewrite_by_namespace = {}  # namespace -> (rewrite default, templates that turn it off)
     settings = {}
     for name in candidates:
         revision = report[name].get("revision")
-        if rewrite_default is not None:
-            rewrite_by_namespace[name] = rewrite_default
-            continue
         if revision not in settings:
-            settings[revision] = rewrite_setting(cluster, istio_namespace, revision)
-        value, why = settings[revision]
-        if why:
-            unverified[name].append(why)
-        rewrite_by_namespace[name] = value
+            settings[revision] = injector_settings(cluster, istio_namespace, revision)
+        found = settings[revision]
+        if rewrite_default is not None:
+            rewrite_by_namespace[name] = (rewrite_default, frozenset(found["templates_without_rewrite"]))
+            continue
+        if found["unknown"]:
+            unverified[name].append(found["unknown"])
+            rewrite_by_namespace[name] = None
+        else:
+            rewrite_by_namespace[name] = (found["rewrite_default"], frozenset(found["templates_without_rewrite"]))
 
     workloads, unreadable = gate_workloads(cluster, candidates, pods)
     for name, reasons in unreadable.items():

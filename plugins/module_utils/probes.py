@@ -347,12 +347,11 @@ def _proxy_config_status_port(annotations):
 
 
 def _status_port(annotations, mesh_status_port, ref, kind, findings):
-    """The port the injector rewrites probes to: status.sidecar.istio.io/port, else the pod's
-    proxy.istio.io/config statusPort, else the mesh's."""
+    """The port the injector rewrites probes to: status.sidecar.istio.io/port, else the given
+    one (the mesh's, or the pod's proxy.istio.io/config statusPort)."""
     value = annotations.get(STATUS_PORT_ANNOTATION)
     if value is None:
-        configured = _proxy_config_status_port(annotations)
-        return mesh_status_port if configured is None else configured
+        return mesh_status_port
     try:
         if not _DECIMAL.match(str(value)):
             raise ValueError(value)
@@ -392,31 +391,42 @@ def _preview_rewrite(workload, status_port, rewrite_default, templates_without_r
     probers = {}
     if rewrite:
         ignored = []
-        target = _status_port(annotations, status_port, workload_ref(workload), workload.get("kind"), ignored)
+        # The injector works with the pod's proxy config merged over the mesh's: its statusPort
+        # decides which probes count as already rewritten; status.sidecar.istio.io/port, when
+        # set, is where the rest are rewritten to.
+        configured = _proxy_config_status_port(annotations)
+        pod_status_port = status_port if configured is None else configured
+        target = _status_port(annotations, pod_status_port, workload_ref(workload), workload.get("kind"), ignored)
         for site in probe_sites(workload):
-            # "Already rewritten" is judged against the mesh's status port, as the injector does.
-            prober = _agent_prober(site, status_port)
+            prober = _agent_prober(site, pod_status_port)
             if prober is not None:
                 probers[site.url] = prober
             if site.handler_type in ("httpGet", "tcpSocket", "grpc"):
                 containers.setdefault(site.container["name"], {})[site.kind] = _rewritten_handler(site, target)
     app_probers = _go_json(dict(sorted(probers.items()))) if probers else None
-    if rewrite and app_probers is not None and SIDECAR_STATUS_ANNOTATION in annotations:
-        app_probers = _merge_existing_probers(template, probers, app_probers)
+    existing = _existing_probers(template, annotations)
+    if existing is not None:
+        app_probers = _merge_existing_probers(existing, probers) if probers else existing
     return {"rewrite": rewrite, "injected": True, "containers": containers, "app_probers": app_probers}
 
 
-def _merge_existing_probers(template, probers, app_probers):
-    """A pod injected before keeps its sidecar's ISTIO_KUBE_APP_PROBERS entries, which win over
-    the new ones (the injector's mergeOrAppendProbers); an unreadable value is left as it was."""
-    existing = None
-    for container in (template.get("spec") or {}).get("containers") or []:
+def _existing_probers(template, annotations):
+    """The ISTIO_KUBE_APP_PROBERS value of a pod injected before (its sidecar stays), or None."""
+    if SIDECAR_STATUS_ANNOTATION not in annotations:
+        return None
+    found = None
+    for container in ((template.get("spec") or {}).get("containers") or []) + \
+            ((template.get("spec") or {}).get("initContainers") or []):
         if isinstance(container, dict) and container.get("name") == PROXY_CONTAINER:
             for env in container.get("env") or []:
-                if isinstance(env, dict) and env.get("name") == APP_PROBERS_ENV:
-                    existing = env.get("value")
-    if existing is None:
-        return app_probers
+                if isinstance(env, dict) and env.get("name") == APP_PROBERS_ENV and isinstance(env.get("value"), str):
+                    found = env["value"]
+    return found
+
+
+def _merge_existing_probers(existing, probers):
+    """New probers merged with a pod's existing ones, which win (the injector's
+    mergeOrAppendProbers); an unreadable existing value is left as it was."""
     try:
         parsed = json.loads(existing)
         if not isinstance(parsed, dict):

@@ -215,7 +215,7 @@ summary:
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import INFO, WARNING, count_by_severity
-from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import rewrite_setting
+from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import injector_settings
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, apply_in_order, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.probes import (
@@ -271,15 +271,17 @@ def main():
         module.fail_json(msg="apply: true needs a cluster; it cannot be combined with workloads")
     cluster = None
     try:
-        rewrite_default = params["rewrite_default"]
+        rewrite_default, templates = params["rewrite_default"], None
         if offline:
             workloads = params["workloads"]
         else:
             cluster = open_cluster(module, params["field_manager"])
+            installed = injector_settings(cluster, params["istio_namespace"])
+            templates = installed["templates_without_rewrite"]
             if rewrite_default is None:
-                rewrite_default, unknown = rewrite_setting(cluster, params["istio_namespace"])
-                if unknown:
-                    module.warn("could not read {0}; assuming Istio's default (rewrite on)".format(unknown))
+                rewrite_default = installed["rewrite_default"]
+                if installed["unknown"]:
+                    module.warn("could not read {0}; assuming Istio's default (rewrite on)".format(installed["unknown"]))
             workloads = []
             for kind in params["kinds"]:
                 workloads.extend(cluster.list(API_VERSIONS[kind], kind, params["namespaces"], params["label_selectors"]))
@@ -287,7 +289,7 @@ def main():
                                rewrite_default=True if rewrite_default is None else rewrite_default,
                                exec_http_command=params["exec_http_command"],
                                exec_tcp_command=params["exec_tcp_command"],
-                               exec_grpc_command=params["exec_grpc_command"])
+                               exec_grpc_command=params["exec_grpc_command"], templates_without_rewrite=templates)
         results = process_workloads(workloads, params["strategy"], params["overrides"], auditor)
         changed, diffs = False, []
         if params["apply"]:

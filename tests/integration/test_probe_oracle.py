@@ -96,7 +96,14 @@ def random_workload(rng, index):
         annotations[probes.REWRITE_ANNOTATION] = rng.choice(["true", "maybe"])
     if rng.random() < 0.1:
         annotations[probes.STATUS_PORT_ANNOTATION] = "15999"
-    template = {"metadata": {"labels": {"app": "w{0}".format(index)}}, "spec": {"containers": containers}}
+    if rng.random() < 0.1:  # the pod's own proxy config moves the status port too
+        annotations[probes.PROXY_CONFIG_ANNOTATION] = rng.choice(['{"statusPort": 15030}', "statusPort: 15031\n"])
+    if rng.random() < 0.1:  # Istio's gRPC templates turn the rewrite off
+        annotations[probes.TEMPLATES_ANNOTATION] = rng.choice(["sidecar,grpc-agent", "sidecar"])
+    labels = {"app": "w{0}".format(index)}
+    if rng.random() < 0.1:  # only "false" opts out; Istio ignores Go-style booleans here
+        labels[probes.INJECT_ANNOTATION] = rng.choice(["false", "False", "0"])
+    template = {"metadata": {"labels": labels}, "spec": {"containers": containers}}
     if annotations:
         template["metadata"]["annotations"] = annotations
     return {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -145,6 +152,8 @@ def observed(injected):
 def expected(workload, preview):
     containers = {}
     for container in workload["spec"]["template"]["spec"]["containers"]:
+        if container["name"] == probes.PROXY_CONTAINER:
+            continue
         handlers = dict((field, container[field]) for field in PROBE_FIELDS if field in container)
         for hook, handler in (container.get("lifecycle") or {}).items():
             handlers["lifecycle." + hook] = handler
@@ -176,3 +185,32 @@ def test_preview_of_the_rewrite_strategy_output_equals_kube_inject(injector_file
     injected = kube_inject(injector_files, fixed, tmp_path)
     for workload, result, output in zip(fixed, results, injected):
         assert expected(workload, result.preview) == observed(output), workload["metadata"]["name"]
+
+
+def test_preview_of_already_injected_manifests_equals_a_second_kube_inject(injector_files, tmp_path):
+    """Injecting an injected manifest again (after a probe was added, and with the sidecar's
+    probers changed by hand) keeps the sidecar's existing ISTIO_KUBE_APP_PROBERS entries, which
+    win over the new ones; the preview says the same."""
+    rng = random.Random(99)
+    workloads = [random_workload(rng, index) for index in range(150)]
+    first = kube_inject(injector_files, workloads, tmp_path)
+    again = []
+    for number, injected in enumerate(first):
+        spec = injected["spec"]["template"]["spec"]
+        app = [c for c in spec["containers"] if c["name"] != probes.PROXY_CONTAINER][0]
+        if number % 2 == 0 and "livenessProbe" not in app:
+            app["livenessProbe"] = {"httpGet": {"path": "/added", "port": 8080}, "timeoutSeconds": 3}
+        for container in spec["containers"]:
+            for env in container.get("env") or []:
+                if env["name"] == probes.APP_PROBERS_ENV and number % 3 == 0:
+                    current = json.loads(env["value"])
+                    current["/app-health/{0}/readyz".format(app["name"])] = {"tcpSocket": {"port": 7070}}
+                    env["value"] = json.dumps(current)
+        again.append(without_nulls(injected))
+    reinjected = kube_inject(injector_files, again, tmp_path)
+    mismatches = []
+    for workload, result in zip(again, reinjected):
+        preview = probes.preview_rewrite(workload)
+        if expected(workload, preview) != observed(result):
+            mismatches.append((workload["metadata"]["name"], expected(workload, preview), observed(result)))
+    assert not mismatches, json.dumps(mismatches[:2], indent=1)

@@ -194,3 +194,53 @@ def test_gateway_api_output_splits_listeners_over_gateways_of_at_most_64():
     assert attached >= set(listener_gateway) - {"http"}  # every HTTPS listener has its route
     assert ("info", "gateways-split") in codes(outcome)
     assert translate(*items, output_api="gateway-api") == outcome  # the same grouping every time
+
+
+def preview_of(annotations=None, labels=None, containers=None, **kwargs):
+    template = {"metadata": {"labels": dict({"app": "web"}, **(labels or {})), "annotations": annotations or {}},
+                "spec": {"containers": containers or [{"name": "web", "readinessProbe": {
+                    "httpGet": {"path": "/ready", "port": 8080}}}]}}
+    return probes.preview_rewrite({"kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+                                   "spec": {"template": template}}, **kwargs)
+
+
+def test_preview_follows_the_injector_on_opt_outs_templates_and_status_ports():
+    assert preview_of(labels={probes.INJECT_ANNOTATION: "false"})["injected"] is False
+    assert preview_of(labels={probes.INJECT_ANNOTATION: "false"})["app_probers"] is None
+    assert preview_of(labels={probes.INJECT_ANNOTATION: "False"})["rewrite"] is True  # not an opt-out to Istio
+    assert preview_of(annotations={probes.TEMPLATES_ANNOTATION: "sidecar,grpc-agent"})["rewrite"] is False
+    assert preview_of(annotations={probes.TEMPLATES_ANNOTATION: "sidecar,mine"},
+                      templates_without_rewrite={"mine"})["rewrite"] is False
+    for config in ('{"statusPort": 15030}', "concurrency: 2\nstatusPort: 15030\n"):
+        handler = preview_of(annotations={probes.PROXY_CONFIG_ANNOTATION: config})["containers"]["web"]["readinessProbe"]
+        assert handler["httpGet"]["port"] == 15030
+    both = preview_of(annotations={probes.PROXY_CONFIG_ANNOTATION: '{"statusPort": 15030}',
+                                   probes.STATUS_PORT_ANNOTATION: "15040"})
+    assert both["containers"]["web"]["readinessProbe"]["httpGet"]["port"] == 15040
+
+
+def test_the_audit_reports_a_grpc_template_pod_as_not_rewritten():
+    workload = probe_workload({"httpGet": {"path": "/", "port": 8080}}, {probes.TEMPLATES_ANNOTATION: "grpc-agent"})
+    result = probes.ProbeAuditor().process(workload, "audit")
+    assert [f.code for f in result.findings] == ["rewrite-disabled"]
+
+
+def test_an_injected_pods_existing_probers_win_and_unreadable_ones_stay():
+    proxy = {"name": "istio-proxy", "env": [{"name": probes.APP_PROBERS_ENV, "value":
+                                             '{"/app-health/web/readyz":{"httpGet":{"port":7070,"path":"/old"}}}'}]}
+    app = {"name": "web", "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+           "livenessProbe": {"httpGet": {"path": "/live", "port": 8080}}}
+    merged = preview_of(annotations={probes.SIDECAR_STATUS_ANNOTATION: "{}"}, containers=[app, proxy])
+    assert merged["app_probers"] == ('{"/app-health/web/livez":{"httpGet":{"path":"/live","port":8080}},'
+                                     '"/app-health/web/readyz":{"httpGet":{"path":"/old","port":7070}}}')
+    proxy["env"][0]["value"] = "not json"
+    assert preview_of(annotations={probes.SIDECAR_STATUS_ANNOTATION: "{}"},
+                      containers=[app, proxy])["app_probers"] == "not json"
+
+
+def test_user_templates_that_turn_the_rewrite_off_are_found_in_the_injector_config():
+    from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import templates_turning_rewrite_off
+    config = ("policy: enabled\ntemplates:\n  sidecar: |\n    metadata: {}\n  quiet: |\n    metadata:\n"
+              "      annotations:\n        sidecar.istio.io/rewriteAppHTTPProbers: \"false\"\n")
+    assert templates_turning_rewrite_off(config) == {"quiet"}
+    assert templates_turning_rewrite_off("not: [yaml") == set()
