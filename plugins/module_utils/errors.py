@@ -42,7 +42,6 @@ def field_path(*parts):
     return text
 
 
-
 def too_deep(kind, ref):
     """The InputError for input nested so deep that walking it exhausted Python's recursion limit.
     Typed API objects never nest that deep; a module's offline input can. Entry points catch
