@@ -26,6 +26,11 @@ from .names import is_dns1123_label, is_dns1123_subdomain, stable_name
 
 NGINX = "nginx.ingress.kubernetes.io/"
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+# Annotation prefixes of other Ingress controllers (NGINX Inc., Traefik, HAProxy, Kong, AWS, GKE,
+# Contour): never silently ignored.
+OTHER_CONTROLLER_DOMAINS = ("nginx.org", "traefik.ingress.kubernetes.io", "haproxy.org", "haproxy.router.openshift.io",
+                            "konghq.com", "alb.ingress.kubernetes.io", "ingress.kubernetes.io",
+                            "projectcontour.io", "ingress.gcp.kubernetes.io", "networking.gke.io")
 
 # ingress-nginx annotations this translation keeps (everything else under NGINX is reported).
 HANDLED = frozenset((
@@ -43,6 +48,20 @@ PARTIAL = {
     "canary-by-cookie": "cookie-based canary routing has no VirtualService equivalent here",
     "canary-by-header-pattern": "regex header canary routing is not translated",
 }
+# ingress-nginx annotations whose loss would let through requests the Ingress refused (auth,
+# client certificates, source limits, rate limits, a WAF) or stop serving a host or protocol:
+# an error, so `apply` refuses unless the user accepts the loss.
+ACCESS_LOST = (
+    ("auth-", "authentication would be lost: requests it refused would reach the backend"),
+    ("limit-", "a rate or connection limit would be lost"),
+    ("global-rate-limit", "a rate limit would be lost"),
+    ("enable-modsecurity", "the web application firewall would be lost"),
+    ("modsecurity-", "the web application firewall would be lost"),
+    ("enable-owasp-core-rules", "the web application firewall would be lost"),
+    ("satisfy", "the combination of authentication and source limits would be lost"),
+    ("ssl-passthrough", "TLS passthrough would stop: the host would no longer be served as before"),
+    ("from-to-www-redirect", "the redirect between the www and bare host would stop"),
+)
 CORS_DEFAULTS = {
     "cors-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
     "cors-allow-headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
@@ -321,8 +340,16 @@ class Translator:
                     findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
                                             "{0}: {1}".format(key, PARTIAL[short])))
                 elif short not in HANDLED:
-                    findings.append(Finding("ingress", ref, WARNING, "unsupported-annotation",
-                                            "{0} is not translated; its behaviour is lost".format(key)))
+                    lost = next((why for prefix, why in ACCESS_LOST if short.startswith(prefix)), None)
+                    if lost:
+                        findings.append(Finding("ingress", ref, ERROR, "access-control-lost",
+                                                "{0} is not translated: {1}".format(key, lost)))
+                    else:
+                        findings.append(Finding("ingress", ref, WARNING, "unsupported-annotation",
+                                                "{0} is not translated; its behaviour is lost".format(key)))
+            elif "/" in key and key.split("/", 1)[0].endswith(OTHER_CONTROLLER_DOMAINS):
+                findings.append(Finding("ingress", ref, WARNING, "other-controller-annotation",
+                                        "{0} belongs to another Ingress controller; it is not translated".format(key)))
         ssl_redirect = get(NGINX + "ssl-redirect")
         force = _truthy(get(NGINX + "force-ssl-redirect"))
         options["force_https"] = force

@@ -162,17 +162,22 @@ def expected(workload, preview):
     return preview["app_probers"], containers
 
 
-def test_rewrite_preview_equals_istioctl_kube_inject(injector_files, tmp_path):
-    rng = random.Random(20261126)
-    workloads = [random_workload(rng, index) for index in range(300)]
-    injected = kube_inject(injector_files, workloads, tmp_path)
-    assert len(injected) == len(workloads)
+def assert_previews_equal(workloads, injected):
+    """Each workload's preview against what kube-inject made of it; the first two differences shown."""
     mismatches = []
     for workload, result in zip(workloads, injected):
         preview = probes.preview_rewrite(workload)
         if expected(workload, preview) != observed(result):
             mismatches.append((workload["metadata"]["name"], expected(workload, preview), observed(result)))
     assert not mismatches, json.dumps(mismatches[:2], indent=1)
+
+
+def test_rewrite_preview_equals_istioctl_kube_inject(injector_files, tmp_path):
+    rng = random.Random(20261126)
+    workloads = [random_workload(rng, index) for index in range(300)]
+    injected = kube_inject(injector_files, workloads, tmp_path)
+    assert len(injected) == len(workloads)
+    assert_previews_equal(workloads, injected)
 
 
 def test_preview_of_the_rewrite_strategy_output_equals_kube_inject(injector_files, tmp_path):
@@ -208,9 +213,4 @@ def test_preview_of_already_injected_manifests_equals_a_second_kube_inject(injec
                     env["value"] = json.dumps(current)
         again.append(without_nulls(injected))
     reinjected = kube_inject(injector_files, again, tmp_path)
-    mismatches = []
-    for workload, result in zip(again, reinjected):
-        preview = probes.preview_rewrite(workload)
-        if expected(workload, preview) != observed(result):
-            mismatches.append((workload["metadata"]["name"], expected(workload, preview), observed(result)))
-    assert not mismatches, json.dumps(mismatches[:2], indent=1)
+    assert_previews_equal(again, reinjected)

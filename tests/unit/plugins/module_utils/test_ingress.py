@@ -620,3 +620,22 @@ def test_generated_corpus_every_path_is_routed_or_has_an_error():
         host = item["spec"]["rules"][0]["host"]
         entry = item["spec"]["rules"][0]["http"]["paths"][0]
         assert where(result, host, entry["path"] + "/x") == "{0}.shop:80".format(entry["backend"]["service"]["name"])
+
+
+@pytest.mark.parametrize("annotation,value", [
+    ("auth-type", "basic"), ("auth-secret", "shop/htpasswd"), ("auth-url", "http://auth.shop.svc/verify"),
+    ("auth-tls-verify-client", "on"), ("limit-rps", "10"), ("ssl-passthrough", "true"),
+    ("from-to-www-redirect", "true"), ("enable-modsecurity", "true")])
+def test_annotations_whose_loss_opens_or_drops_traffic_are_errors(annotation, value):
+    result = translate([ingress("web", rule("shop.example.com", path("/", "web")), annotations={N + annotation: value})])
+    lost = [f for f in result.findings if f.code == "access-control-lost"]
+    assert len(lost) == 1 and lost[0].severity == "error" and annotation in lost[0].message
+    assert result.has_errors  # so apply refuses unless allow_errors
+
+
+def test_other_controllers_annotations_are_named():
+    result = translate([ingress("web", rule("shop.example.com", path("/", "web")),
+                                annotations={"nginx.org/rewrites": "serviceName=web rewrite=/",
+                                             "konghq.com/strip-path": "true", "example.com/team": "shop"})])
+    named = sorted(f.message.split(" ")[0] for f in result.findings if f.code == "other-controller-annotation")
+    assert named == ["konghq.com/strip-path", "nginx.org/rewrites"]
