@@ -24,6 +24,9 @@ options:
 notes:
   - Fails closed - a read that fails for any reason other than NotFound (403, timeout, a broken
     connection) fails the task, naming the cluster, the resource and the API server's reason.
+  - A task that fails after some of its writes went through still returns C(changed=true),
+    C(written) (each C(Kind namespace/name) the API server accepted) and, where known,
+    C(not_written). Policies are written before the routes they guard.
   - A O(kubeconfig) given as a dictionary is used as is; only its credentials (tokens, keys,
     passwords) are hidden from the output, not every value in it.
 """
