@@ -27,7 +27,8 @@ import json
 import time
 
 from .cluster import ClusterError
-from .mesh import POD_INJECT_LABEL, RESTARTED_AT, REVISION_LABEL, SIDECAR_STATUS, rollout_state
+from .mesh import (POD_INJECT_LABEL, RESTARTED_AT, REVISION_LABEL, SIDECAR_STATUS, pod_owner, rollout_state,
+                   workloads_to_restart)
 
 API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "Pod": "v1"}
@@ -124,6 +125,20 @@ def wait_for_batch(cluster, batch, timeout):
             time.sleep(interval)
             interval = min(0.5, interval * 2)
     return pending, failed
+
+
+def restart_candidates(coverage_report, pods):
+    """{`namespace/Kind/name`: one of its pods without a sidecar} for every workload a restart
+    would bring into the mesh (the pod is what the injector is asked about)."""
+    planned = workloads_to_restart(coverage_report)
+    candidates = {}
+    for pod in pods:
+        metadata = pod.get("metadata") or {}
+        namespace, owner = metadata.get("namespace"), pod_owner(pod)
+        if owner not in planned.get(namespace, ()) or SIDECAR_STATUS in (metadata.get("annotations") or {}):
+            continue
+        candidates.setdefault("{0}/{1}".format(namespace, owner), pod)
+    return candidates
 
 
 def _check_pod(pod):

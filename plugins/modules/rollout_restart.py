@@ -73,12 +73,11 @@ refused:
   type: dict
 """
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import pod_owner, workloads_to_restart
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status_and_pods
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
-    API_VERSIONS, RolloutFailed, injection_refusals, restart_patch, run_batches, split_batches)
+    API_VERSIONS, RolloutFailed, injection_refusals, restart_candidates, restart_patch, run_batches, split_batches)
 
 
 def main():
@@ -92,13 +91,7 @@ def main():
     try:
         cluster = open_cluster(module)
         status, pods, dummy = read_status_and_pods(cluster, params["namespaces"], "istio-system")
-        planned = workloads_to_restart(status["namespaces"])
-        sample = {}
-        for pod in pods:
-            ref = "{0}/{1}".format(pod["metadata"]["namespace"], pod_owner(pod))
-            if ref not in sample and pod["metadata"]["namespace"] in planned and \
-                    pod_owner(pod) in planned[pod["metadata"]["namespace"]]:
-                sample[ref] = pod
+        sample = restart_candidates(status["namespaces"], pods)
         revisions = dict((name, entry["revision"]) for name, entry in status["namespaces"].items())
         refused = injection_refusals(cluster, sample, revisions)
         for ref, reason in sorted(refused.items()):

@@ -79,3 +79,17 @@ def test_charts_rendered_by_istioctl_carry_helm_labels_but_no_release():
                    spec={"template": {"spec": {"containers": [{"image": "gcr.io/istio-testing/pilot:1.31-dev"}]}}})
     assert footprint.installer(rendered) == ("istioctl or the Istio operator", None)
     assert footprint.istiod_version(rendered) == "1.31-dev"
+
+
+def test_restart_candidates_are_sampled_from_pods_without_a_sidecar():
+    def pod(name, injected):
+        annotations = {"sidecar.istio.io/status": "{}"} if injected else {}
+        return {"metadata": {"name": name, "namespace": "shop", "labels": {"pod-template-hash": "abc"},
+                             "annotations": annotations,
+                             "ownerReferences": [{"kind": "ReplicaSet", "name": "web-abc", "controller": True}]},
+                "status": {"phase": "Running"}}
+    report = {"shop": {"injection": True, "without_sidecar": [
+        {"pod": "web-2", "owner": "Deployment/web", "reason": "created before injection was enabled: restart"}]}}
+    candidates = rollout.restart_candidates(report, [pod("web-1", True), pod("web-2", False)])
+    assert list(candidates) == ["shop/Deployment/web"]
+    assert candidates["shop/Deployment/web"]["metadata"]["name"] == "web-2"
