@@ -368,8 +368,12 @@ class Translator:
             if get(NGINX + key) is not None:
                 seconds = _seconds(get(NGINX + key))
                 if seconds is None:
-                    findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
-                                            "{0}{1}={2!r} is not a number of seconds".format(NGINX, key, get(NGINX + key))))
+                    # ingress-nginx reads these as whole seconds and ignores anything else ("30s"):
+                    # its default applies, as it does here without the annotation.
+                    findings.append(Finding("ingress", ref, WARNING, "invalid-annotation",
+                                            "{0}{1}={2!r} is not a whole number of seconds; ingress-nginx ignores it "
+                                            "and keeps its default, and so does this translation".format(
+                                                NGINX, key, get(NGINX + key))))
                 else:
                     options["timeout"] = max(options.get("timeout", 0), seconds)
         if "timeout" in options:
@@ -401,8 +405,10 @@ class Translator:
         if connect is not None:
             seconds = _seconds(connect)
             if seconds is None:
-                findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
-                                        "{0}proxy-connect-timeout={1!r} is not a number of seconds".format(NGINX, connect)))
+                findings.append(Finding("ingress", ref, WARNING, "invalid-annotation",
+                                        "{0}proxy-connect-timeout={1!r} is not a whole number of seconds; ingress-nginx "
+                                        "ignores it and keeps its default, and so does this translation".format(
+                                            NGINX, connect)))
             else:
                 traffic["connectionPool"] = {"tcp": {"connectTimeout": "{0}s".format(seconds)}}
         protocol = str(get(NGINX + "backend-protocol") or "").upper()

@@ -639,3 +639,14 @@ def test_other_controllers_annotations_are_named():
                                              "konghq.com/strip-path": "true", "example.com/team": "shop"})])
     named = sorted(f.message.split(" ")[0] for f in result.findings if f.code == "other-controller-annotation")
     assert named == ["konghq.com/strip-path", "nginx.org/rewrites"]
+
+
+@pytest.mark.parametrize("annotation", ["proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout"])
+def test_timeouts_nginx_would_ignore_are_a_warning_and_ignored_here_too(annotation):
+    # ingress-nginx reads these as whole seconds; "30s" is ignored and its default applies.
+    result = translate([ingress("web", rule("shop.example.com", path("/", "web")), annotations={N + annotation: "30s"})])
+    found = [f for f in result.findings if f.code == "invalid-annotation"]
+    assert [f.severity for f in found] == ["warning"] and not result.has_errors
+    assert "ingress-nginx ignores it" in found[0].message
+    for resource in result.resources:
+        assert "timeout" not in str(resource.get("spec")).lower() or resource["kind"] == "Gateway"
