@@ -76,9 +76,11 @@ class Options:
 
     def __init__(self, ingress_classes=("nginx", "istio"), include_classless=False, gateway_namespace="istio-ingress",
                  gateway_selector=None, gateway_name=None, cluster_domain="cluster.local", output_api="istio",
-                 default_backend_on_ingress_hosts=False, known_secrets=None):
+                 default_backend_on_ingress_hosts=False, known_secrets=None, classless_controller="nginx"):
         self.ingress_classes = tuple(ingress_classes)
         self.include_classless = include_classless
+        # Whose semantics a classless Ingress is translated with: the controller that served it.
+        self.classless_controller = classless_controller
         self.gateway_namespace = gateway_namespace
         self.gateway_selector = dict(gateway_selector or {"istio": "ingressgateway"})
         self.gateway_name = gateway_name
@@ -171,6 +173,9 @@ def _check_options(options):
     if not isinstance(selector, dict) or not selector or not all(
             isinstance(k, str) and isinstance(v, str) and _LABEL_VALUE.match(v) for k, v in selector.items()):
         raise InputError("", "options", "gateway_selector", "{0!r} is not a non-empty map of pod labels".format(selector))
+    if options.classless_controller not in ("nginx", "istio"):
+        raise InputError("", "options", "classless_controller", "{0!r} is not nginx or istio".format(
+            options.classless_controller))
     if options.output_api not in ("istio", "gateway-api"):
         raise InputError("", "options", "output_api", "{0!r} is not istio or gateway-api".format(options.output_api))
 
@@ -520,6 +525,10 @@ class Translator:
             if cls is None and not self.options.include_classless:
                 result.skipped.append({"ingress": ref, "reason": "no ingress class (include_classless is false)"})
                 continue
+            if cls is None:
+                findings.append(Finding("ingress", ref, INFO, "classless-semantics",
+                                        "no ingress class: translated with the semantics of {0} (classless_controller)"
+                                        .format(self.options.classless_controller)))
             if cls is not None and cls not in self.options.ingress_classes:
                 result.skipped.append({"ingress": ref, "reason": "class {0!r} is not in {1}".format(
                     cls, list(self.options.ingress_classes))})
@@ -585,7 +594,7 @@ class Translator:
     def _ingress_routes(self, ingress, ref, annotations, age, services, findings, tls_servers, policies, result):
         spec = ingress["spec"]
         namespace = _as_dict(ingress["metadata"]).get("namespace") or "default"
-        cls = ingress_class(ingress) or "nginx"
+        cls = ingress_class(ingress) or self.options.classless_controller
         produced = []
         destinations = set()
         rule_hosts = []

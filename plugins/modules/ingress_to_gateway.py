@@ -68,6 +68,13 @@ options:
     description: Also translate Ingresses without any class.
     type: bool
     default: false
+  classless_controller:
+    description:
+      - The controller that served the Ingresses without a class (with O(include_classless)), whose
+        semantics their translation follows (paths, defaults). An C(info) finding names it on each.
+    type: str
+    choices: [nginx, istio]
+    default: nginx
   gateway_namespace:
     description: Namespace of the ingress gateway pods; the generated objects and the TLS Secrets go there.
     type: str
@@ -199,6 +206,7 @@ def argument_spec():
         label_selectors=dict(type="list", elements="str", default=[]),
         ingress_classes=dict(type="list", elements="str", default=["nginx", "istio"]),
         include_classless=dict(type="bool", default=False),
+        classless_controller=dict(type="str", choices=["nginx", "istio"], default="nginx"),
         gateway_namespace=dict(type="str", default="istio-ingress"),
         gateway_selector=dict(type="dict", default={"istio": "ingressgateway"}),
         gateway_name=dict(type="str"),
@@ -243,6 +251,7 @@ def main():
             cluster = open_cluster(module, params["field_manager"])
             ingresses, services, known = read_cluster(cluster, params)
         options = Options(ingress_classes=params["ingress_classes"], include_classless=params["include_classless"],
+                          classless_controller=params["classless_controller"],
                           gateway_namespace=params["gateway_namespace"], gateway_selector=params["gateway_selector"],
                           gateway_name=params["gateway_name"], cluster_domain=params["cluster_domain"],
                           output_api=params["output_api"],

@@ -650,3 +650,16 @@ def test_timeouts_nginx_would_ignore_are_a_warning_and_ignored_here_too(annotati
     assert "ingress-nginx ignores it" in found[0].message
     for resource in result.resources:
         assert "timeout" not in str(resource.get("spec")).lower() or resource["kind"] == "Gateway"
+
+
+def test_classless_ingresses_follow_the_controller_the_user_names():
+    # An ImplementationSpecific "/api" is a segment prefix to ingress-nginx, an exact path to Istio.
+    classless = ingress("web", rule("shop.example.com", path("/api", "web", path_type="ImplementationSpecific")),
+                        cls=None)
+    for controller, request_path, expected in (("nginx", "/api/v1", "web.shop:80"), ("istio", "/api/v1", None),
+                                               ("istio", "/api", "web.shop:80")):
+        result = translate([classless], include_classless=True, classless_controller=controller)
+        infos = [f.message for f in result.findings if f.code == "classless-semantics"]
+        assert infos == ["no ingress class: translated with the semantics of {0} (classless_controller)".format(
+            controller)]
+        assert where(result, "shop.example.com", request_path) == expected, (controller, request_path)
