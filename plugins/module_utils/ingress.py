@@ -648,8 +648,16 @@ class Translator:
             rewrite = options.get("rewrite")
             if rewrite:
                 route.rewrite = self._rewrite(rewrite, route)
+        if app_root is not None and not re.match(r"/\S*\Z", str(app_root)):
+            # ingress-nginx takes only a path here and ignores anything else (an absolute URL).
+            findings.append(Finding("ingress", ref, WARNING, "app-root-ignored",
+                                    "{0}app-root={1!r} is not a path; ingress-nginx ignores it, and so does this "
+                                    "translation".format(NGINX, app_root)))
+            app_root = None
         if app_root:
             for host in sorted(set(rule_hosts)):
+                # ingress-nginx answers / with the redirect even when the Ingress routes an Exact /.
+                produced = [r for r in produced if not (r.host == host and r.kind == EXACT and r.path == "/")]
                 route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], ref, age)
                 route.redirect = {"uri": str(app_root), "redirectCode": 302}
                 produced.append(route)

@@ -663,3 +663,17 @@ def test_classless_ingresses_follow_the_controller_the_user_names():
         assert infos == ["no ingress class: translated with the semantics of {0} (classless_controller)".format(
             controller)]
         assert where(result, "shop.example.com", request_path) == expected, (controller, request_path)
+
+
+def test_app_root_redirects_even_over_the_ingress_own_exact_root():
+    result = translate([ingress("w", rule("a.com", path("/", "web", path_type="Exact"), path("/x", "web")),
+                                annotations={N + "app-root": "/home"})])
+    assert where(result, "a.com", "/") == "redirect http://a.com/home"
+    assert where(result, "a.com", "/x") == "web.shop:80"
+    assert "route-conflict" not in [f.code for f in result.findings]
+
+
+def test_an_absolute_url_app_root_is_ignored_with_a_finding():
+    result = translate([ingress("w", rule("a.com", path("/", "web")), annotations={N + "app-root": "https://b.com/x"})])
+    assert where(result, "a.com", "/") == "web.shop:80"
+    assert [(f.severity, f.code) for f in result.findings] == [("warning", "app-root-ignored")]
