@@ -286,11 +286,11 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace):
     rule = {"matches": [_gateway_match(route)]}
     filters = []
     if route.https_redirect and not secure:
-        filters.append({"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}})
-        _note(result, route, INFO, "redirect-code-301", "HTTP to HTTPS redirect uses 301 (ingress-nginx uses 308); "
-              "Gateway API's standard channel offers 301 and 302")
+        # 308, as ingress-nginx answers; HTTPRoute v1 accepts 301, 302, 303, 307 and 308.
+        filters.append({"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 308}})
     elif route.redirect:
-        redirect = {"statusCode": 301 if route.redirect.get("redirectCode") == 301 else 302}
+        code = route.redirect.get("redirectCode")
+        redirect = {"statusCode": code if code in (301, 302, 303, 307, 308) else 302}
         if route.redirect.get("scheme"):
             redirect["scheme"] = route.redirect["scheme"]
         if route.redirect.get("authority"):

@@ -677,3 +677,18 @@ def test_an_absolute_url_app_root_is_ignored_with_a_finding():
     result = translate([ingress("w", rule("a.com", path("/", "web")), annotations={N + "app-root": "https://b.com/x"})])
     assert where(result, "a.com", "/") == "web.shop:80"
     assert [(f.severity, f.code) for f in result.findings] == [("warning", "app-root-ignored")]
+
+
+def test_gateway_api_redirects_keep_the_source_status_code():
+    tls = [{"hosts": ["a.com"], "secretName": "a-tls"}]
+    result = translate([ingress("w", rule("a.com", path("/", "web")), tls=tls),
+                        ingress("m", rule("b.com", path("/", "web")),
+                                annotations={N + "permanent-redirect": "https://c.com/", N + "permanent-redirect-code": "308"})],
+                       output_api="gateway-api")
+    codes_by_host = {}
+    for route in (r for r in result.resources if r["kind"] == "HTTPRoute"):
+        for rule_ in route["spec"]["rules"]:
+            for item in rule_.get("filters") or []:
+                if item["type"] == "RequestRedirect":
+                    codes_by_host[route["spec"]["hostnames"][0]] = item["requestRedirect"]["statusCode"]
+    assert codes_by_host == {"a.com": 308, "b.com": 308}
