@@ -198,8 +198,10 @@ def test_probe_strategies_and_preview_raise_only_input_errors(workload, strategy
             if site.handler_type == "exec":
                 command = site.action.get("command")
                 assert isinstance(command, list) and all(isinstance(arg, str) for arg in command), command
-                # A probe's host or path never becomes an option of its own.
-                assert "/etc/passwd" not in command, command
+                # A probe's host or path never becomes an argument of its own (the template, the
+                # user's own choice, may of course name anything).
+                if "/etc/passwd" not in str(template):
+                    assert "/etc/passwd" not in command, command
 
 
 @given(workloads(), st.booleans(), st.integers(min_value=0, max_value=70000))
