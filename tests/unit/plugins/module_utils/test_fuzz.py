@@ -3,7 +3,8 @@ values: the only exception allowed is InputError (a message naming the object an
 the output must be what Istio and Envoy accept.
 
 Examples per entry point come from the Hypothesis profile (tests/conftest.py): `ci`, the default,
-runs 4,000 for each of the five entry points, 20,000 in a `make test`; for a long local run,
+runs 4,000 for each of the five entry points, 20,000 in a `make test`, the same ones every run
+(derandomized, so a red build is never chance); for a long local run, with new examples each time,
 `.venv/bin/pytest tests/unit/plugins/module_utils/test_fuzz.py --hypothesis-profile=deep` runs
 40,000 each, 200,000 in all.
 """
