@@ -246,13 +246,8 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings):
                 field, path)))
             return None
         return LITERAL, EXACT, path, [{"uri": {"exact": path}}]
-    if path_type in (None, "ImplementationSpecific") and ingress_cls == "istio":
-        if path in ("", "*", "/*", ".*"):
-            return CATCH_ALL, PREFIX, "/", [{"uri": {"prefix": "/"}}]
-        if path.endswith("/*") or path.endswith(".*"):
-            prefix = path[:-2] or "/"
-            return LITERAL, PREFIX, prefix, [{"uri": {"prefix": prefix}}]
-        return LITERAL, EXACT, path, [{"uri": {"exact": path}}]
+    if ingress_cls == "istio":
+        return _istio_class_path(path, path_type)
     if use_regex:
         pattern = path[1:] if path.startswith("^") else path
         problem = re2_problem(pattern)
@@ -271,6 +266,39 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings):
         return CATCH_ALL, PREFIX, "/", [{"uri": {"prefix": "/"}}]
     # Prefix is per path segment: /foo matches /foo, /foo/ and /foo/bar, never /foobar.
     return LITERAL, PREFIX, trimmed, [{"uri": {"exact": trimmed}}, {"uri": {"prefix": trimmed + "/"}}]
+
+
+def _istio_class_annotations(annotations, ref, findings):
+    """Istio's Ingress support reads no ingress-nginx annotation: they are dropped, with a finding."""
+    ignored = sorted(k for k in annotations if k.startswith(NGINX))
+    if ignored:
+        findings.append(Finding("ingress", ref, INFO, "annotations-ignored-by-class",
+                                "class istio: Istio's Ingress support ignores {0}, so the translation does too".format(
+                                    ", ".join(ignored))))
+    return dict((k, v) for k, v in annotations.items() if not k.startswith(NGINX))
+
+
+def _istio_class_path(path, path_type):
+    """A path as istiod's own Ingress support compiles it (pilot/pkg/config/kube/ingress).
+
+    Exact stays exact. Prefix, and an ImplementationSpecific path ending in `/*` or `.*`, is a
+    prefix that istiod matches per path segment (`/api/*` takes /api and /api/x, never /apix),
+    except `/`, a plain prefix. `""`, `*`, `/*` and `.*` match everything; any other path is exact.
+    Routes are ordered by the length of that match string, longest first, exact before prefix at
+    equal length, then oldest first; the fifth element is that length.
+    """
+    if path_type == "Exact":
+        return LITERAL, EXACT, path, [{"uri": {"exact": path}}], len(path)
+    if path_type != "Prefix":
+        if path in ("", "*", "/*", ".*"):
+            return CATCH_ALL, PREFIX, "/", [{}], 0
+        if not (path.endswith("/*") or path.endswith(".*")):
+            return LITERAL, EXACT, path, [{"uri": {"exact": path}}], len(path)
+        path = path[:-2]
+    if path == "/":
+        return LITERAL, PREFIX, "/", [{"uri": {"prefix": "/"}}], 1
+    trimmed = path[:-1] if path.endswith("/") else path
+    return LITERAL, PREFIX, trimmed, [{"uri": {"exact": trimmed}}, {"uri": {"prefix": trimmed + "/"}}], len(path)
 
 
 class Translator:
@@ -551,6 +579,8 @@ class Translator:
             ref = _ref(ingress)
             annotations = dict((k, v) for k, v in _as_dict(_as_dict(ingress["metadata"]).get("annotations")).items()
                                if isinstance(k, str))
+            if (ingress_class(ingress) or self.options.classless_controller) == "istio":
+                annotations = _istio_class_annotations(annotations, ref, findings)
             if _truthy(annotations.get(NGINX + "canary")):
                 canaries.append(ingress)
                 continue
@@ -623,11 +653,16 @@ class Translator:
                 if destination is None:
                     continue
                 destinations.add(destination)
-                category, kind, path, matches = shape
-                produced.append(Route(host, category, kind, path, matches, [(destination[0], destination[1], None)],
-                                      ref, age))
+                category, kind, path, matches = shape[:4]
+                route = Route(host, category, kind, path, matches, [(destination[0], destination[1], None)], ref, age)
+                if len(shape) > 4:
+                    route.rank = shape[4]
+                produced.append(route)
         default_backend = spec.get("defaultBackend")
-        if default_backend is not None:
+        if default_backend is not None and cls == "istio":
+            findings.append(Finding("ingress", ref, INFO, "default-backend-ignored",
+                                    "spec.defaultBackend is ignored, as Istio's Ingress support ignores it (class istio)"))
+        elif default_backend is not None:
             destination = self._destination(default_backend, namespace, ref, "spec.defaultBackend", services, findings)
             if destination is not None:
                 destinations.add(destination)
@@ -636,6 +671,8 @@ class Translator:
         has_tls = self._tls(spec, ref, namespace, rule_hosts, findings, tls_servers, result)
         options = self._route_options(annotations, ref, has_tls, findings, policies, sorted(destinations),
                                       sorted(set(rule_hosts)))
+        if cls == "istio":
+            options["ssl_redirect"] = False  # Istio's Ingress support serves plain HTTP beside HTTPS
         app_root = annotations.get(NGINX + "app-root")
         for route in produced:
             # ingress-nginx redirects hosts it serves with TLS unless told not to, and every host

@@ -35,6 +35,7 @@ class Route:
         self.cors = None
         self.request_headers = None
         self.extra_sources = []
+        self.rank = None  # the length routes are ordered by, when it is not the path's (class istio)
 
     def key(self):
         return (self.category, self.kind, self.path, self.headers)
@@ -42,4 +43,5 @@ class Route:
     def sort_key(self):
         # First match wins: literals longest first (Exact before Prefix at equal length), then
         # regexes, then catch-alls; header routes before the route they refine; oldest first.
-        return (self.category, -len(self.path or ""), self.kind, 0 if self.headers else 1, self.age)
+        rank = len(self.path or "") if self.rank is None else self.rank
+        return (self.category, -rank, self.kind, 0 if self.headers else 1, self.age)

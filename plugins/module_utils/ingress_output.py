@@ -47,13 +47,11 @@ def emit(translator, routes, tls_servers, policies, result):
     all_routes = [route for host in hosts for route in routes[host].values()]
     if not all_routes:
         return
-    redirect_everything = all(route.https_redirect or route.redirect for route in all_routes) and any(
-        route.https_redirect for route in all_routes)
     _check_tls_overlap(tls_servers, result)
     if options.output_api == "gateway-api":
         resources = _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result)
     else:
-        resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, redirect_everything, result)
+        resources = _istio(gateway, namespace, options, hosts, routes, tls_servers)
     resources += _destination_rules(namespace, policies, result)
     resources += _authorization_policies(translator, gateway, namespace, policies)
     result.resources.extend(resources)
@@ -78,27 +76,59 @@ def _check_tls_overlap(tls_servers, result):
 
 # --- Istio API ------------------------------------------------------------------------------------------
 
-def _istio(gateway, namespace, options, hosts, routes, tls_servers, redirect_everything, result):
-    all_routes = [route for host in hosts for route in routes[host].values()]
-    http_server = {"port": {"number": HTTP_PORT, "name": "http", "protocol": "HTTP"}, "hosts": hosts}
-    if redirect_everything:
-        http_server["tls"] = {"httpsRedirect": True}
-    servers = [http_server]
-    for credential in sorted(tls_servers):
-        servers.append({"port": {"number": HTTPS_PORT, "name": "https-" + short_hash(credential), "protocol": "HTTPS"},
-                        "hosts": sorted(tls_servers[credential]["hosts"]),
-                        "tls": {"mode": "SIMPLE", "credentialName": credential}})
-    resources = [{"apiVersion": ISTIO_NETWORKING, "kind": "Gateway",
-                  "metadata": _metadata(gateway, namespace, _sources(all_routes)),
-                  "spec": {"selector": dict(sorted(options.gateway_selector.items())), "servers": servers}}]
+def _covers(wildcard, host):
+    """True when the wildcard host `*` or `*.example.com` also names `host`."""
+    if wildcard == host or not wildcard.startswith("*"):
+        return False
+    return wildcard == "*" or host.endswith(wildcard[1:])
+
+
+def _istio_gateway_groups(gateway, hosts):
+    """Which Gateway each host's VirtualService binds to: [(gateway name, hosts)].
+
+    istiod appends the routes of a VirtualService for `*.example.com` to the virtual host of every
+    other host of the same Gateway it covers (`a.example.com`), in the VirtualServices' creation
+    order, so a wildcard's catch-all could shadow the exact host's routes. A wildcard that covers,
+    or is covered by, another host of the Gateway therefore gets a Gateway of its own.
+    """
+    groups = [(gateway, [h for h in hosts if not h.startswith("*")])]
+    for wildcard in (h for h in hosts if h.startswith("*")):
+        if any(_covers(wildcard, h) or _covers(h, wildcard) for h in groups[0][1]):
+            groups.append((stable_name("{0}-{1}".format(gateway, host_name_part(wildcard)),
+                                       exact="{0}|{1}".format(gateway, wildcard)), [wildcard]))
+        else:
+            groups[0][1].append(wildcard)
+    return [(name, sorted(members)) for name, members in groups if members]
+
+
+def _istio(gateway, namespace, options, hosts, routes, tls_servers):
+    groups = _istio_gateway_groups(gateway, hosts)
+    gateway_of = dict((host, name) for name, members in groups for host in members)
+    resources = []
+    for name, members in groups:
+        # No `tls.httpsRedirect` on this server, even when every route redirects: Istio answers that
+        # with 301, and ingress-nginx's HTTPS redirect is a 308, kept by per-route redirects.
+        servers = [{"port": {"number": HTTP_PORT, "name": "http", "protocol": "HTTP"}, "hosts": members}]
+        for credential in sorted(tls_servers):
+            # A TLS host without routes stays on the first Gateway.
+            tls_hosts = sorted(h for h in tls_servers[credential]["hosts"] if gateway_of.get(h, gateway) == name)
+            if tls_hosts:
+                servers.append({"port": {"number": HTTPS_PORT, "name": "https-" + short_hash(credential),
+                                         "protocol": "HTTPS"},
+                                "hosts": tls_hosts, "tls": {"mode": "SIMPLE", "credentialName": credential}})
+        group_routes = [route for host in members for route in routes[host].values()]
+        resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "Gateway",
+                          "metadata": _metadata(name, namespace, _sources(group_routes)),
+                          "spec": {"selector": dict(sorted(options.gateway_selector.items())), "servers": servers}})
     for host in hosts:
         http = []
         for route in _sorted_routes(routes[host]):
-            http.extend(_istio_http_routes(route, redirect_everything))
+            http.extend(_istio_http_routes(route))
         name = stable_name(host_name_part(host), exact=host)
         resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "VirtualService",
                           "metadata": _metadata(name, namespace, _sources(routes[host].values())),
-                          "spec": {"hosts": [host], "gateways": ["{0}/{1}".format(namespace, gateway)], "http": http}})
+                          "spec": {"hosts": [host], "gateways": ["{0}/{1}".format(namespace, gateway_of[host])],
+                                   "http": http}})
     return resources
 
 
@@ -114,9 +144,9 @@ def _matches(route, port=None):
     return [m for m in matches if m] or None
 
 
-def _istio_http_routes(route, redirect_everything):
+def _istio_http_routes(route):
     entries = []
-    if route.https_redirect and not redirect_everything:
+    if route.https_redirect:
         # Only plain HTTP is redirected; the same VirtualService also serves the HTTPS server.
         entries.append({"match": _matches(route, HTTP_PORT), "redirect": {"scheme": "https", "redirectCode": 308}})
     entry = {}
@@ -231,9 +261,10 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
                                        "limit)".format(1 + len(https), len(groups), MAX_LISTENERS)))
     backend_namespaces = {}  # namespace -> the Ingresses whose backends are there
     for host in hosts:
-        ordered = _sorted_routes(routes[host])
-        plain = [_gateway_rule(route, False, result, backend_namespaces, namespace) for route in ordered]
-        secure = [_gateway_rule(route, True, result, backend_namespaces, namespace) for route in ordered]
+        ordered = _reachable(_sorted_routes(routes[host]))
+        regex_host = any(route.category == REGEX for route in ordered)
+        plain = [_gateway_rule(route, False, result, backend_namespaces, namespace, regex_host) for route in ordered]
+        secure = [_gateway_rule(route, True, result, backend_namespaces, namespace, regex_host) for route in ordered]
         sources = _sources(routes[host].values())
         base = stable_name(host_name_part(host), exact=host)
         elsewhere = [{"name": gateway_of[s], "sectionName": s} for s in https_listeners.get(host, [])
@@ -267,8 +298,37 @@ def _http_route(name, namespace, parents, host, rules, sources):
             "spec": spec}
 
 
-def _gateway_match(route):
-    if route.category == CATCH_ALL:
+def _literal_covers(route, path):
+    """True when `route`, a literal or catch-all, takes every request for exactly `path`."""
+    for match in route.matches:
+        uri = match.get("uri")
+        if uri is None or uri.get("exact") == path or ("prefix" in uri and path.startswith(uri["prefix"])):
+            return True
+    return False
+
+
+def _reachable(ordered):
+    """The routes, less Exact ones that an earlier route already takes.
+
+    Istio ranks Gateway API rules Exact > PathPrefix > RegularExpression whatever their order, so an
+    Exact path the source controller shadows (istiod's own Ingress ranks Prefix `/ab/` above Exact
+    `/ab`) would win there. Left out, the request goes where the source sends it.
+    """
+    kept = []
+    for route in ordered:
+        if route.kind == EXACT and route.category != REGEX and any(
+                earlier.category != REGEX and earlier.headers in (None, route.headers)
+                and _literal_covers(earlier, route.path) for earlier in kept):
+            continue
+        kept.append(route)
+    return kept
+
+
+def _gateway_match(route, regex_host):
+    if route.category == CATCH_ALL and regex_host:
+        # A PathPrefix `/` would outrank every RegularExpression rule; as a regex it stays last.
+        path = {"type": "RegularExpression", "value": "/.*"}
+    elif route.category == CATCH_ALL:
         path = {"type": "PathPrefix", "value": "/"}
     elif route.category == REGEX:
         path = {"type": "RegularExpression", "value": route.matches[0]["uri"]["regex"]}
@@ -282,8 +342,8 @@ def _gateway_match(route):
     return match
 
 
-def _gateway_rule(route, secure, result, backend_namespaces, namespace):
-    rule = {"matches": [_gateway_match(route)]}
+def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_host):
+    rule = {"matches": [_gateway_match(route, regex_host)]}
     filters = []
     if route.https_redirect and not secure:
         # 308, as ingress-nginx answers; HTTPRoute v1 accepts 301, 302, 303, 307 and 308.

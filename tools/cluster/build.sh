@@ -70,4 +70,16 @@ build kube "$(kube_ldflags)" \
 build kwok "$(kwok_ldflags)" sigs.k8s.io/kwok/cmd/kwok
 build helm "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm
 build istio "$(istio_ldflags)" istio.io/istio/istioctl/cmd/istioctl istio.io/istio/pilot/cmd/pilot-discovery
+
+# The routing oracle: Istio's own config generation and traffic simulator, compiled from the same
+# pinned module as pilot-discovery (tools/cluster/go/istio/routeoracle, docs/ingress-translation.md).
+oracle_stamp=$( { cat "$here/go/istio/go.mod" "$here/go/istio/go.sum" "$here"/go/istio/routeoracle/*.go; go version; } \
+  | sha256sum | cut -c1-16)
+if [[ -x $out/route-oracle && -f $out/.stamp-route-oracle && $(cat "$out/.stamp-route-oracle") == "$oracle_stamp" ]]; then
+  echo "build: route-oracle is up to date"
+else
+  echo "build: route-oracle (istio.io/istio/pilot/test/xds, pilot/pkg/simulation)"
+  (cd "$here/go/istio" && go test -c -ldflags "-s -w" -o "$out/route-oracle" ./routeoracle)
+  echo "$oracle_stamp" > "$out/.stamp-route-oracle"
+fi
 echo "build: binaries in $out"

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator
 from ansible_collections.adoptmesh.istio.plugins.module_utils.names import is_dns1123_label
 
+from . import route_cases
 from .route_evaluator import evaluate
 
 N = "nginx.ingress.kubernetes.io/"
@@ -59,11 +60,14 @@ def service(name, namespace="shop", ports=(("http", 80),)):
 
 
 def translate(ingresses, services=None, **options):
-    return translator.translate(ingresses, services, **options)
+    result = translator.translate(ingresses, services, **options)
+    route_cases.remember_inputs(result, ingresses, services, options)
+    return result
 
 
 def where(result, host, request_path, scheme="http", headers=None):
     outcome = evaluate(result.resources, host, request_path, headers=headers, scheme=scheme)
+    route_cases.record(result, host, request_path, scheme, headers, outcome)
     if outcome.kind == "route":
         return outcome.service
     if outcome.kind == "redirect":
@@ -211,13 +215,37 @@ def test_rule7_prefix_with_trailing_slash_is_the_same_prefix():
 
 @pytest.mark.parametrize("ingress_path,request_path,expected", [
     ("/*", "/anything", "svc.shop:80"), ("", "/anything", "svc.shop:80"), (".*", "/x", "svc.shop:80"),
-    ("/api/*", "/api/x", "svc.shop:80"), ("/api/*", "/apix", "svc.shop:80"),  # Istio legacy: plain prefix
-    ("/api.*", "/api/x", "svc.shop:80"), ("/exact", "/exact", "svc.shop:80"), ("/exact", "/exact/x", None),
+    # istiod turns `/api/*` and `/api.*` into the prefix /api, which it matches per path segment.
+    ("/api/*", "/api/x", "svc.shop:80"), ("/api/*", "/api", "svc.shop:80"), ("/api/*", "/apix", None),
+    ("/api.*", "/api/x", "svc.shop:80"), ("/api.*", "/apix", None), ("/exact", "/exact", "svc.shop:80"), ("/exact", "/exact/x", None),
 ])
 def test_rule8_istio_class_implementation_specific_paths(ingress_path, request_path, expected):
     result = translate([ingress("a", rule("example.com", path(ingress_path, "svc", path_type="ImplementationSpecific")),
                                 cls="istio")])
     assert where(result, "example.com", request_path) == expected
+
+
+def test_class_istio_orders_routes_by_the_length_of_istios_match_string():
+    # istiod ranks Prefix /ab/ (4 characters) above Exact /ab (3): /ab goes to the prefix's backend.
+    result = translate([ingress("a", rule("example.com", path("/ab", "exact", path_type="Exact"),
+                                          path("/ab/", "prefix", path_type="Prefix")), cls="istio")])
+    assert where(result, "example.com", "/ab") == "prefix.shop:80"
+    # Prefix / (1 character) comes before a match-everything `*` (none), whichever is older.
+    result = translate([ingress("a", rule("example.com", path("*", "star", path_type="ImplementationSpecific"),
+                                          path("/", "root", path_type="Prefix")), cls="istio")])
+    assert where(result, "example.com", "/x") == "root.shop:80"
+
+
+def test_class_istio_ignores_nginx_annotations_tls_redirects_and_default_backends():
+    result = translate([ingress("a", rule("a.com", path("/", "web")), cls="istio", tls=[{"hosts": ["a.com"],
+                                                                                          "secretName": "cert"}],
+                                annotations={N + "force-ssl-redirect": "true", N + "rewrite-target": "/x"},
+                                default_backend=backend("fallback"))])
+    assert where(result, "a.com", "/page") == "web.shop:80"  # plain HTTP is served, not redirected
+    assert evaluate(result.resources, "a.com", "/page").path == "/page"
+    assert where(result, "elsewhere.com", "/") is None
+    assert ("shop/a", "info", "annotations-ignored-by-class") in codes(result)
+    assert ("shop/a", "info", "default-backend-ignored") in codes(result)
 
 
 def test_rule8_nginx_implementation_specific_is_prefix_and_missing_path_type_is_reported():
@@ -319,11 +347,13 @@ def test_wildcard_and_apex_hosts_route_separately():
 
 # --- rule 14: ingress-nginx annotations ----------------------------------------------------------------------------
 
-def test_ssl_redirect_on_every_route_becomes_the_servers_https_redirect():
+def test_ssl_redirect_on_every_route_answers_308_as_ingress_nginx_does():
     result = translate([ingress("a", rule("a.com", path("/", "a")), tls=[{"hosts": ["a.com"], "secretName": "c"}],
                                 namespace="istio-ingress")])
-    assert result.resources[0]["spec"]["servers"][0]["tls"] == {"httpsRedirect": True}
+    # Not the server's httpsRedirect: Istio answers that with 301.
+    assert "tls" not in result.resources[0]["spec"]["servers"][0]
     assert where(result, "a.com", "/x") == "redirect https://a.com/x"
+    assert evaluate(result.resources, "a.com", "/x").code == 308
     assert where(result, "a.com", "/x", scheme="https") == "a.istio-ingress:80"
 
 

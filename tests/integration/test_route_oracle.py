@@ -1,0 +1,155 @@
+"""Every translation test, judged by the Envoy configuration istiod generates.
+
+The unit tests of the translator (tests/unit/.../test_ingress.py) state, rule by rule, where the
+source controller sends a request and check the translation with the in-repo evaluator. Here the
+same tests run once more with recording on; every request they routed is then answered by
+istiod's own config generation (route-oracle: pilot/test/xds + pilot/pkg/simulation from the
+pinned Istio module) and by Envoy's matching on the RouteConfiguration it served. The answers must
+be the in-repo evaluator's, for the Istio objects and for the Gateway API objects alike.
+"""
+
+import collections
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import route_oracle
+from route_oracle import Request, Verdict
+
+REPO = route_oracle.REPO
+UNIT_TESTS = os.path.join(REPO, "tests", "unit", "plugins", "module_utils", "test_ingress.py")
+COLLECTIONS = os.path.join(REPO, ".build", "collections")
+sys.path.insert(0, COLLECTIONS)
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator  # noqa: E402
+
+
+def recorded_verdict(line):
+    verdict = line["verdict"]
+    if verdict["kind"] == "route":
+        return Verdict("route", tuple(tuple(d) for d in verdict["destinations"]))
+    if verdict["kind"] == "redirect":
+        return Verdict("redirect", verdict["location"], verdict["code"])
+    return Verdict("none")
+
+
+def oracle_verdict(answer, index):
+    outcome = answer.envoy(index)
+    if outcome.kind == "route":
+        return Verdict("route", tuple(sorted((route_oracle.cluster_target(c), w) for c, w in outcome.clusters)))
+    if outcome.kind == "redirect":
+        return Verdict("redirect", outcome.location, outcome.code)
+    return Verdict("none")
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    target = tmp_path_factory.mktemp("routes") / "cases.jsonl"
+    env = dict(os.environ, ADOPTMESH_ROUTE_CASES=str(target))
+    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", UNIT_TESTS],
+                               cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len({line["test"] for line in lines}) >= 40, "the translation tests recorded too few requests"
+    return lines
+
+
+def grouped(lines, resources_of):
+    """One oracle case per distinct set of objects, with every request asked of it."""
+    groups = collections.OrderedDict()
+    for line in lines:
+        resources = resources_of(line)
+        if resources is None:
+            continue
+        key = json.dumps(resources, sort_keys=True)
+        groups.setdefault(key, (resources, []))[1].append(line)
+    return list(groups.values())
+
+
+def judge(groups):
+    cases = []
+    for number, (resources, lines) in enumerate(groups):
+        requests = [Request(**line["request"]) for line in lines]
+        cases.append(route_oracle.case("case-{0}".format(number), resources, requests))
+    answers = route_oracle.run(cases)
+    disagreements, simulator, judged = [], [], 0
+    for (resources, lines), answer in zip(groups, answers):
+        for index, line in enumerate(lines):
+            expected, got = recorded_verdict(line), oracle_verdict(answer, index)
+            if expected != got:
+                disagreements.append("{0}: {1}: in-repo {2}, istiod {3}".format(
+                    line["test"], answer.requests[index], expected, got))
+            agrees = answer.simulation_agrees(index)
+            judged += agrees is not None
+            if agrees is False:
+                simulator.append("{0}: {1}: envoy {2}, simulation {3}".format(
+                    line["test"], answer.requests[index], got, answer.simulated[index]))
+    requests = sum(len(lines) for _, lines in groups)
+    # The simulator judges virtual hosts with plain prefix and exact matches only; the Gateway API
+    # output's path-separated prefixes leave it fewer.
+    assert judged > requests // 4, "Istio's simulator judged only {0} of {1} requests".format(judged, requests)
+    return disagreements, simulator
+
+
+def test_every_translation_test_routes_the_same_through_istiod(recorded):
+    disagreements, simulator = judge(grouped(recorded, lambda line: line["resources"]))
+    assert not simulator, "the Envoy evaluator and Istio's simulator disagree:\n" + "\n".join(simulator[:20])
+    assert not disagreements, "{0} requests:\n{1}".format(len(disagreements), "\n".join(disagreements[:30]))
+
+
+def gateway_api_resources(line):
+    inputs = line["inputs"]
+    if inputs is None:
+        return None
+    options = dict(inputs["options"], output_api="gateway-api")
+    istio = translator.translate(inputs["ingresses"], inputs["services"], **inputs["options"])
+    result = translator.translate(inputs["ingresses"], inputs["services"], **options)
+    errors = [f for f in result.findings if f.severity == "error"]
+    istio_errors = [f for f in istio.findings if f.severity == "error"]
+    if len(errors) > len(istio_errors):
+        return None  # the Gateway API cannot say this; the translation refuses it with an error
+    return result.resources
+
+
+def test_every_translation_test_routes_the_same_through_istiod_as_gateway_api(recorded):
+    groups = grouped(recorded, gateway_api_resources)
+    assert len(groups) > 100
+    disagreements, simulator = judge(groups)
+    assert not simulator, "the Envoy evaluator and Istio's simulator disagree:\n" + "\n".join(simulator[:20])
+    assert not disagreements, "{0} requests:\n{1}".format(len(disagreements), "\n".join(disagreements[:30]))
+
+
+def _class(ingress):
+    annotations = ingress["metadata"].get("annotations") or {}
+    return annotations.get(translator.CLASS_ANNOTATION) or ingress.get("spec", {}).get("ingressClassName")
+
+
+def test_class_istio_translations_route_as_istios_own_ingress_support(recorded):
+    """For class `istio` the source controller is istiod itself: its Ingress support is the oracle."""
+    groups = collections.OrderedDict()
+    for line in recorded:
+        inputs = line["inputs"]
+        if inputs is None or not inputs["ingresses"] or any(_class(i) != "istio" for i in inputs["ingresses"]):
+            continue
+        key = json.dumps(inputs, sort_keys=True)
+        groups.setdefault(key, (inputs, []))[1].append(line)
+    assert len(groups) >= 3, "too few class istio tests recorded"
+    source_cases, translated_cases = [], []
+    for number, (inputs, lines) in enumerate(groups.values()):
+        requests = [Request(**line["request"]) for line in lines]
+        source_cases.append(route_oracle.istio_ingress_case("source-{0}".format(number), inputs["ingresses"],
+                                                            inputs["services"], requests))
+        translated_cases.append(route_oracle.case("translated-{0}".format(number), lines[0]["resources"], requests))
+    answers = route_oracle.run(source_cases + translated_cases)
+    sources, translations = answers[:len(source_cases)], answers[len(source_cases):]
+    disagreements = []
+    for (inputs, lines), source, translation in zip(groups.values(), sources, translations):
+        for index, line in enumerate(lines):
+            expected, got = oracle_verdict(source, index), oracle_verdict(translation, index)
+            if expected != got:
+                disagreements.append("{0}: {1}: istiod's Ingress support {2}, translation {3}".format(
+                    line["test"], source.requests[index], expected, got))
+    assert not disagreements, "\n".join(disagreements)

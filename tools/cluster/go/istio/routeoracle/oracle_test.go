@@ -1,0 +1,153 @@
+// Package routeoracle runs Istio's own config generation on a set of objects and reports the
+// Envoy routing a gateway proxy receives, so that the collection's translations are judged by
+// istiod's code rather than by a reading of the documentation.
+//
+// It is a Go test because Istio's in-process discovery server (pilot/test/xds) and traffic
+// simulator (pilot/pkg/simulation) take a *testing.T. The build compiles it once with
+// `go test -c` into .build/bin/route-oracle; callers run that binary with
+// ROUTE_ORACLE_INPUT and ROUTE_ORACLE_OUTPUT naming JSON files:
+//
+//	input:  [{"id", "config": "<Istio / Gateway API YAML>", "kube": "<Services, Pods... YAML>",
+//	          "proxy": {"namespace", "labels", "ip"}, "calls": [{"host", "port", "path", "tls", "sni"}]}]
+//	output: [{"id", "error", "routes": [<RouteConfiguration as proto JSON>],
+//	          "calls": [{"listener", "filter_chain", "route_config", "virtual_host", "route", "cluster",
+//	                     "error"}]}]
+package routeoracle
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/pkg/simulation"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/log"
+)
+
+type proxySpec struct {
+	Namespace string            `json:"namespace"`
+	Labels    map[string]string `json:"labels"`
+	IP        string            `json:"ip"`
+}
+
+type call struct {
+	Host    string            `json:"host"`
+	Port    int               `json:"port"`
+	Path    string            `json:"path"`
+	TLS     bool              `json:"tls"`
+	SNI     string            `json:"sni"`
+	Headers map[string]string `json:"headers"`
+}
+
+type oracleCase struct {
+	ID     string    `json:"id"`
+	Config string    `json:"config"`
+	Kube   string    `json:"kube"`
+	Proxy  proxySpec `json:"proxy"`
+	Calls  []call    `json:"calls"`
+}
+
+type callResult struct {
+	Listener    string `json:"listener"`
+	FilterChain string `json:"filter_chain"`
+	RouteConfig string `json:"route_config"`
+	VirtualHost string `json:"virtual_host"`
+	Route       string `json:"route"`
+	Cluster     string `json:"cluster"`
+	Error       string `json:"error"`
+}
+
+type caseResult struct {
+	ID     string            `json:"id"`
+	Error  string            `json:"error,omitempty"`
+	Routes []json.RawMessage `json:"routes"`
+	Calls  []callResult      `json:"calls"`
+}
+
+func TestOracle(t *testing.T) {
+	inputPath, outputPath := os.Getenv("ROUTE_ORACLE_INPUT"), os.Getenv("ROUTE_ORACLE_OUTPUT")
+	if inputPath == "" || outputPath == "" {
+		t.Skip("ROUTE_ORACLE_INPUT and ROUTE_ORACLE_OUTPUT name the cases and the answers")
+	}
+	// istiod logs every config event at info; the answers are what matters here.
+	for _, scope := range log.Scopes() {
+		scope.SetOutputLevel(log.ErrorLevel)
+	}
+	raw, err := os.ReadFile(inputPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []oracleCase
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatalf("reading %s: %v", inputPath, err)
+	}
+	results := make([]caseResult, 0, len(cases))
+	for _, c := range cases {
+		results = append(results, runCase(t, c))
+	}
+	out, err := json.Marshal(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(outputPath, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runCase answers one case in a subtest, so that istiod rejecting the objects (a t.Fatal inside
+// Istio's test helpers) is reported as that case's error instead of ending the run.
+func runCase(t *testing.T, c oracleCase) caseResult {
+	result := caseResult{ID: c.ID, Routes: []json.RawMessage{}, Calls: []callResult{}}
+	passed := t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(c.ID), func(t *testing.T) {
+		s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{ConfigString: c.Config, KubernetesObjectString: c.Kube})
+		labels := c.Proxy.Labels
+		proxy := &model.Proxy{
+			Type:            model.Router,
+			Labels:          labels,
+			ConfigNamespace: c.Proxy.Namespace,
+			Metadata:        &model.NodeMetadata{Labels: labels, Namespace: c.Proxy.Namespace},
+		}
+		if c.Proxy.IP != "" {
+			proxy.IPAddresses = []string{c.Proxy.IP}
+		}
+		sim := simulation.NewSimulation(t, s, s.SetupProxy(proxy))
+		for _, rc := range sim.Routes {
+			encoded, err := protojson.Marshal(rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			result.Routes = append(result.Routes, encoded)
+		}
+		for _, in := range c.Calls {
+			sc := simulation.Call{
+				Port: in.Port, Path: in.Path, HostHeader: in.Host, Protocol: simulation.HTTP,
+				CallMode: simulation.CallModeGateway, TLS: simulation.Plaintext, Sni: in.SNI,
+			}
+			if in.TLS {
+				sc.TLS = simulation.TLS
+				if in.SNI != "" && in.Path == "" {
+					// SNI without a request: a TLS stream the gateway passes through.
+					sc.Protocol = simulation.TCP
+				}
+			}
+			r := sim.Run(sc)
+			cr := callResult{
+				Listener: r.ListenerMatched, FilterChain: r.FilterChainMatched,
+				RouteConfig: r.RouteConfigMatched, VirtualHost: r.VirtualHostMatched, Route: r.RouteMatched, Cluster: r.ClusterMatched,
+			}
+			if r.Error != nil {
+				cr.Error = r.Error.Error()
+			}
+			result.Calls = append(result.Calls, cr)
+		}
+	})
+	if !passed {
+		result.Error = fmt.Sprintf("istiod did not accept case %s (see the test log)", c.ID)
+	}
+	return result
+}
