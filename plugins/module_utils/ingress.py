@@ -222,11 +222,30 @@ def _truthy(value):
     return str(value).strip().lower() == "true"
 
 
-def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings):
+def _regex_hosts(ingresses, annotations_of):
+    """Hosts whose every path ingress-nginx renders as a case-insensitive regex (`location ~*`).
+
+    ingress-nginx does so for every path of a host, from every Ingress on it, as soon as one
+    Ingress on that host (not a canary) sets `use-regex: "true"` or a `rewrite-target`.
+    """
+    hosts = set()
+    for ingress in ingresses:
+        annotations = annotations_of[_ref(ingress)]
+        if _truthy(annotations.get(NGINX + "canary")):
+            continue
+        if _truthy(annotations.get(NGINX + "use-regex")) or annotations.get(NGINX + "rewrite-target"):
+            for rule in _as_list(_as_dict(ingress.get("spec")).get("rules")):
+                host = _as_dict(rule).get("host") or "*"
+                if isinstance(host, str):
+                    hosts.add(host)
+    return hosts
+
+
+def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host_regex=False):
     """(category, kind, path, [uri matches]) for one Ingress path, or None with a finding."""
     path = path_spec.get("path")
     path_type = path_spec.get("pathType")
-    use_regex = _truthy(annotations.get(NGINX + "use-regex"))
+    use_regex = host_regex or _truthy(annotations.get(NGINX + "use-regex"))
     if path is None or path == "":
         path = "/" if ingress_cls != "istio" else ""
     if not isinstance(path, str):
@@ -305,6 +324,7 @@ class Translator:
     def __init__(self, options=None):
         self.options = options or Options()
         _check_options(self.options)
+        self._regex_hosts = set()
 
     # services --------------------------------------------------------------------------------
     def _index_services(self, services):
@@ -389,14 +409,8 @@ class Translator:
         options["ssl_redirect"] = ssl_redirect is None or _truthy(ssl_redirect)
         target = get(NGINX + "rewrite-target")
         if target is not None:
-            use_regex = _truthy(get(NGINX + "use-regex"))
-            if re.search(r"\$\d", str(target)) and not use_regex:
-                findings.append(Finding("ingress", ref, WARNING, "rewrite-capture-without-regex",
-                                        "rewrite-target {0!r} uses $N but use-regex is not \"true\"; the captures are "
-                                        "kept literally".format(target)))
-                options["rewrite"] = ("full", str(target))
-            else:
-                options["rewrite"] = ("regex" if use_regex else "full", str(target))
+            # A rewrite-target makes every path of the host a regex (_regex_hosts), so $N captures work.
+            options["rewrite"] = ("regex", str(target))
         for key in ("proxy-read-timeout", "proxy-send-timeout"):
             if get(NGINX + key) is not None:
                 seconds = _seconds(get(NGINX + key))
@@ -575,12 +589,18 @@ class Translator:
         policies = {}
         default_route = None
         canaries = []
+        annotations_of = {}
         for ingress in selected:
             ref = _ref(ingress)
             annotations = dict((k, v) for k, v in _as_dict(_as_dict(ingress["metadata"]).get("annotations")).items()
                                if isinstance(k, str))
             if (ingress_class(ingress) or self.options.classless_controller) == "istio":
                 annotations = _istio_class_annotations(annotations, ref, findings)
+            annotations_of[ref] = annotations
+        self._regex_hosts = _regex_hosts(selected, annotations_of)
+        for ingress in selected:
+            ref = _ref(ingress)
+            annotations = annotations_of[ref]
             if _truthy(annotations.get(NGINX + "canary")):
                 canaries.append(ingress)
                 continue
@@ -645,7 +665,8 @@ class Translator:
             for path_index, path_spec in enumerate(_as_list(http.get("paths"))):
                 path_field = "{0}.http.paths[{1}]".format(field, path_index)
                 path_spec = _as_dict(path_spec)
-                shape = _path_routes(cls, annotations, path_spec, ref, path_field, findings)
+                shape = _path_routes(cls, annotations, path_spec, ref, path_field, findings,
+                                     host in self._regex_hosts)
                 if shape is None:
                     continue
                 destination = self._destination(path_spec.get("backend"), namespace, ref, path_field + ".backend",
@@ -708,7 +729,17 @@ class Translator:
             pattern = route.matches[0]["uri"]["regex"]
             flags = "(?i)" if pattern.startswith("(?i)") else ""
             anchored = flags + "^" + pattern[len(flags):] + "$"
-            return {"uriRegexRewrite": {"match": anchored, "rewrite": re.sub(r"\$(\d)", r"\\\1", target)}}
+            try:
+                groups = re.compile(anchored).groups
+            except re.error:
+                groups = 9  # RE2 syntax Python lacks; the pattern was checked by re2_problem already
+
+            def capture(match):
+                # nginx substitutes an empty string for a group the regex does not have.
+                number = int(match.group(1))
+                return "\\" + str(number) if number <= groups else ""
+
+            return {"uriRegexRewrite": {"match": anchored, "rewrite": re.sub(r"\$(\d)", capture, target)}}
         # nginx replaces the whole path when the location matches.
         return {"uriRegexRewrite": {"match": "^.*$", "rewrite": target}}
 

@@ -44,4 +44,6 @@ class Route:
         # First match wins: literals longest first (Exact before Prefix at equal length), then
         # regexes, then catch-alls; header routes before the route they refine; oldest first.
         rank = len(self.path or "") if self.rank is None else self.rank
-        return (self.category, -rank, self.kind, 0 if self.headers else 1, self.age)
+        # ingress-nginx orders regex locations by length, then by path in reverse order.
+        reverse = tuple(-ord(c) for c in self.path or "") if self.category == REGEX else ()
+        return (self.category, -rank, self.kind, 0 if self.headers else 1, reverse, self.age)

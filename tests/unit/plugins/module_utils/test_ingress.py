@@ -169,27 +169,52 @@ def test_rule4_one_virtualservice_per_host_gathering_two_namespaces():
 # --- rules 5-8: matching and order -----------------------------------------------------------------
 
 ORDER_CASES = [
-    # (request path, expected service) under ingress-nginx semantics
+    # (request path, expected service) under ingress-nginx semantics, no regex on the host
     ("/", "root.shop:80"), ("/other", "root.shop:80"),
     ("/api", "api.shop:80"), ("/api/", "api.shop:80"), ("/api/users", "api.shop:80"),
     ("/apix", "root.shop:80"),  # Prefix is per segment
+    ("/API", "root.shop:80"),  # and case-sensitive
     ("/api/v1", "v1exact.shop:80"), ("/api/v1/", "v1.shop:80"), ("/api/v1/x", "v1.shop:80"),
-    ("/static/app.js", "static.shop:80"), ("/STATIC/app.js", "static.shop:80"),  # regex, case-insensitive
 ]
+
+# The same host once another Ingress on it sets use-regex: every path is `location ~* "^path"`,
+# tried longest first.
+REGEX_HOST_CASES = [
+    ("/", "root.shop:80"), ("/other", "root.shop:80"),
+    ("/api", "api.shop:80"), ("/api/users", "api.shop:80"),
+    ("/apix", "api.shop:80"), ("/API/users", "api.shop:80"),  # not per segment, any case
+    ("/api/v1", "v1exact.shop:80"), ("/api/v1/", "v1.shop:80"), ("/api/v1/x", "v1.shop:80"),
+    ("/static/app.js", "static.shop:80"), ("/STATIC/app.js", "static.shop:80"),
+]
+
+
+def _order_ingresses():
+    return [ingress("a", rule("example.com", path("/", "root"), path("/api", "api"), path("/api/v1/", "v1"),
+                              path("/api/v1", "v1exact", path_type="Exact")))]
 
 
 @pytest.mark.parametrize("request_path,expected", ORDER_CASES)
 def test_rules5_to_7_order_and_prefix_segments(request_path, expected):
-    result = translate([
-        ingress("a", rule("example.com", path("/", "root"), path("/api", "api"), path("/api/v1/", "v1"),
-                          path("/api/v1", "v1exact", path_type="Exact"))),
+    assert where(translate(_order_ingresses()), "example.com", request_path) == expected
+
+
+@pytest.mark.parametrize("request_path,expected", REGEX_HOST_CASES)
+def test_rules5_to_7_order_on_a_host_with_a_regex(request_path, expected):
+    result = translate(_order_ingresses() + [
         ingress("b", rule("example.com", path("/static/.+\\.js", "static", path_type="ImplementationSpecific")),
-                annotations={N + "use-regex": "true"}, created="2024-01-02T00:00:00Z"),
-    ])
+                annotations={N + "use-regex": "true"}, created="2024-01-02T00:00:00Z")])
     assert where(result, "example.com", request_path) == expected
 
 
-def test_rule5_virtualservice_lists_literals_longest_first_then_regex_then_catch_all():
+def test_rule5_virtualservice_lists_literals_longest_first_exact_first_then_catch_all():
+    result = translate([ingress("a", rule("example.com", path("/", "root"), path("/a", "a"), path("/a/b", "ab"),
+                                          path("/a/b", "abx", path_type="Exact")))])
+    http = [r for r in result.resources if r["kind"] == "VirtualService"][0]["spec"]["http"]
+    services = [entry["route"][0]["destination"]["host"].split(".")[0] for entry in http]
+    assert services == ["abx", "ab", "a", "root"]
+
+
+def test_rule5_on_a_regex_host_every_path_is_a_regex_longest_first():
     result = translate([
         ingress("a", rule("example.com", path("/", "root"), path("/a", "a"), path("/a/b", "ab"),
                           path("/a/b", "abx", path_type="Exact"))),
@@ -197,7 +222,8 @@ def test_rule5_virtualservice_lists_literals_longest_first_then_regex_then_catch
                 annotations={N + "use-regex": "true"})])
     http = [r for r in result.resources if r["kind"] == "VirtualService"][0]["spec"]["http"]
     services = [entry["route"][0]["destination"]["host"].split(".")[0] for entry in http]
-    assert services == ["abx", "ab", "a", "re", "root"]
+    # Exact /a/b is `~* "^/a/b"` like the Prefix before it, which nginx tries first: abx never answers.
+    assert services == ["re", "ab", "a", "root"]
 
 
 def test_rule6_exact_keeps_the_trailing_slash_significant():
@@ -396,9 +422,44 @@ def test_rewrite_target_with_regex_captures():
     assert "uriRegexRewrite" in entry["rewrite"] and "uri" not in entry["rewrite"]
 
 
-def test_rewrite_capture_without_use_regex_is_reported():
-    result = translate([ingress("a", rule("a.com", path("/api", "svc")), annotations={N + "rewrite-target": "/$1"})])
-    assert ("shop/a", "warning", "rewrite-capture-without-regex") in codes(result)
+def test_rewrite_target_alone_makes_the_path_a_regex_with_captures():
+    # ingress-nginx renders `location ~* "^/api(/|$)(.*)"` for a rewrite-target even without use-regex.
+    result = translate([ingress("a", rule("a.com", path("/api(/|$)(.*)", "svc", path_type="ImplementationSpecific")),
+                                annotations={N + "rewrite-target": "/$2"})])
+    assert evaluate(result.resources, "a.com", "/API/users").path == "/users"
+    # A group the regex does not have is empty, as nginx substitutes it.
+    result = translate([ingress("a", rule("a.com", path("/api", "svc")), annotations={N + "rewrite-target": "/x$1"})])
+    assert evaluate(result.resources, "a.com", "/api/users").path == "/x"
+
+
+def test_use_regex_on_one_ingress_makes_every_path_of_the_host_a_case_insensitive_regex():
+    plain = ingress("plain", rule("a.com", path("/static", "static"), path("/exact", "exact", path_type="Exact")),
+                    created="2024-01-01T00:00:00Z")
+    regex = ingress("regex", rule("a.com", path("/api/v[0-9]+", "api", path_type="ImplementationSpecific")),
+                    annotations={N + "use-regex": "true"}, created="2024-02-01T00:00:00Z")
+    other = ingress("other", rule("b.com", path("/static", "b-static")), created="2024-01-01T00:00:00Z")
+    result = translate([plain, regex, other])
+    # `~* "^/static"`: any case, and not per path segment.
+    assert where(result, "a.com", "/STATIC/app.js") == "static.shop:80"
+    assert where(result, "a.com", "/staticfiles") == "static.shop:80"
+    # Exact becomes `~* "^/exact"` too.
+    assert where(result, "a.com", "/exact/more") == "exact.shop:80"
+    assert where(result, "a.com", "/API/V2") == "api.shop:80"
+    # Another host keeps literal, case-sensitive, per-segment prefixes.
+    assert where(result, "b.com", "/STATIC") is None
+    assert where(result, "b.com", "/staticfiles") is None
+
+
+def test_regex_paths_are_tried_longest_first_then_in_reverse_order():
+    result = translate([ingress("a", rule("a.com", path("/a.*", "short", path_type="ImplementationSpecific"),
+                                          path("/ab.*", "long", path_type="ImplementationSpecific"),
+                                          path("/b.*", "b", path_type="ImplementationSpecific"),
+                                          path("/a/.", "a-slash", path_type="ImplementationSpecific")),
+                                annotations={N + "use-regex": "true"})])
+    assert where(result, "a.com", "/abc") == "long.shop:80"
+    # `/a/.` and `/ab.*` have the same length: the later in reverse order (`/ab.*` > `/a/.`) is first.
+    assert where(result, "a.com", "/a/x") == "a-slash.shop:80"
+    assert where(result, "a.com", "/ax") == "short.shop:80"
 
 
 def test_app_root_redirects_only_the_exact_root():
