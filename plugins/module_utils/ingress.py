@@ -832,12 +832,17 @@ class Translator:
                 continue
             stable.extra_sources.append(ref)
             if header:
-                route = Route(stable.host, stable.category, stable.kind, stable.path, stable.matches,
-                              canary.destinations, ref, stable.age)
-                route.headers = (str(header), str(header_value) if header_value else "always")
-                for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect"):
-                    setattr(route, attribute, getattr(stable, attribute))
-                routes[stable.host][route.key()] = route
+                steered = [(str(header_value) if header_value else "always", canary.destinations)]
+                if not header_value and weight is not None:
+                    # ingress-nginx: `never` sends to the stable backend, whatever the weight says.
+                    steered.append(("never", list(stable.destinations)))
+                for value, destinations in steered:
+                    route = Route(stable.host, stable.category, stable.kind, stable.path, stable.matches,
+                                  destinations, ref, stable.age)
+                    route.headers = (str(header), value)
+                    for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect"):
+                        setattr(route, attribute, getattr(stable, attribute))
+                    routes[stable.host][route.key()] = route
             if weight is not None:
                 canary_share = min(weight, total)
                 base = [(fqdn, port, None) for fqdn, port, _w in stable.destinations if _w is None or _w > 0]

@@ -30,7 +30,8 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as 
 def recorded_verdict(line):
     verdict = line["verdict"]
     if verdict["kind"] == "route":
-        return Verdict("route", tuple(tuple(d) for d in verdict["destinations"]))
+        # A destination of weight 0 gets no request; istiod leaves it out.
+        return Verdict("route", tuple(tuple(d) for d in verdict["destinations"] if d[1] > 0))
     if verdict["kind"] == "redirect":
         return Verdict("redirect", verdict["location"], verdict["code"])
     return Verdict("none")

@@ -499,6 +499,17 @@ def test_canary_by_header_routes_before_the_stable_route(value, header_value, ex
     assert where(result, "a.com", "/") == "v1.shop:80"
 
 
+@pytest.mark.parametrize("header_value,expected", [("never", "v1.shop:80"), ("always", "v2.shop:80"),
+                                                   ("other", "v2.shop:80"), (None, "v2.shop:80")])
+def test_canary_by_header_never_wins_over_the_weight(header_value, expected):
+    annotations = {N + "canary": "true", N + "canary-by-header": "X-Canary", N + "canary-weight": "100"}
+    result = translate([ingress("stable", rule("a.com", path("/", "v1"))),
+                        ingress("canary", rule("a.com", path("/", "v2")), annotations=annotations,
+                                created="2024-02-01T00:00:00Z")])
+    headers = {"X-Canary": header_value} if header_value else None
+    assert where(result, "a.com", "/", headers=headers) == expected
+
+
 def test_canary_without_stable_is_an_error_and_cookie_canaries_are_reported():
     result = translate([ingress("canary", rule("a.com", path("/", "v2")),
                                 annotations={N + "canary": "true", N + "canary-weight": "10",
