@@ -581,7 +581,7 @@ class Translator:
                 continue
             selected.append(ingress)
         # Oldest first: conflicts are won by the oldest Ingress, as ingress-nginx does.
-        selected.sort(key=lambda i: (str(_as_dict(i["metadata"]).get("creationTimestamp") or ""), _ref(i)))
+        selected.sort(key=self._age_order)
         ages = dict((_ref(ingress), age) for age, ingress in enumerate(selected))
 
         routes = {}  # host -> {key: Route}
@@ -633,7 +633,7 @@ class Translator:
                                 if any(r.source == default_route.source for r in bucket.values()))
             for host in hosts:
                 bucket = routes.setdefault(host, {})
-                if (CATCH_ALL, PREFIX, "/", None) not in bucket:
+                if (CATCH_ALL, PREFIX, "/", None, None) not in bucket:
                     route = Route(host, CATCH_ALL, PREFIX, "/", [{}], default_route.destinations, default_route.source,
                                   default_route.age + len(ages))
                     route.https_redirect = default_route.https_redirect
@@ -721,6 +721,14 @@ class Translator:
                 produced.append(route)
         result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced)}
         return produced
+
+    def _age_order(self, ingress):
+        metadata = _as_dict(ingress["metadata"])
+        created = str(metadata.get("creationTimestamp") or "")
+        if (ingress_class(ingress) or self.options.classless_controller) == "istio":
+            # istiod breaks ties of creation time by name, then namespace.
+            return (created, str(metadata.get("name")), str(metadata.get("namespace") or "default"))
+        return (created, _ref(ingress))
 
     @staticmethod
     def _rewrite(rewrite, route):

@@ -38,7 +38,8 @@ class Route:
         self.rank = None  # the length routes are ordered by, when it is not the path's (class istio)
 
     def key(self):
-        return (self.category, self.kind, self.path, self.headers)
+        # The rank too: istiod's Ingress keeps Prefix /a/ and ImplementationSpecific /a/* apart.
+        return (self.category, self.kind, self.path, self.headers, self.rank)
 
     def sort_key(self):
         # First match wins: literals longest first (Exact before Prefix at equal length), then

@@ -47,7 +47,7 @@ def emit(translator, routes, tls_servers, policies, result):
     all_routes = [route for host in hosts for route in routes[host].values()]
     if not all_routes:
         return
-    _check_tls_overlap(tls_servers, result)
+    tls_servers = _check_tls_overlap(tls_servers, result)
     if options.output_api == "gateway-api":
         resources = _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result)
     else:
@@ -63,15 +63,28 @@ def emit(translator, routes, tls_servers, policies, result):
 
 
 def _check_tls_overlap(tls_servers, result):
+    """The TLS servers with each host kept by one Secret only, and a finding for each host dropped.
+
+    Two gateway servers on 443 that name the same host conflict: istiod then drops the later server
+    whole, with every other host it carries, and the Gateway API marks both listeners conflicted.
+    """
     owners = {}
+    kept = {}
     for credential in sorted(tls_servers):
-        for host in sorted(tls_servers[credential]["hosts"]):
+        entry = tls_servers[credential]
+        hosts = set()
+        for host in sorted(entry["hosts"]):
             if host in owners and owners[host] != credential:
-                for source in sorted(tls_servers[credential]["sources"]):
+                for source in sorted(entry["sources"]):
                     result.findings.append(Finding("ingress", source, WARNING, "tls-host-conflict",
                                                    "host {0} has certificates from two Secrets ({1}, {2}); the gateway "
-                                                   "serves only one".format(host, owners[host], credential), host=host))
-            owners.setdefault(host, credential)
+                                                   "serves only {1}".format(host, owners[host], credential), host=host))
+                continue
+            owners[host] = credential
+            hosts.add(host)
+        if hosts:
+            kept[credential] = dict(entry, hosts=hosts)
+    return kept
 
 
 # --- Istio API ------------------------------------------------------------------------------------------
@@ -101,6 +114,28 @@ def _istio_gateway_groups(gateway, hosts):
     return [(name, sorted(members)) for name, members in groups if members]
 
 
+def _covered_elsewhere(members, credential, tls_servers, gateway_of, name):
+    """Hosts of this Gateway without a certificate of their own whose wildcard certificate is on another.
+
+    ingress-nginx serves `a.example.com` over HTTPS with a `*.example.com` certificate. Once that
+    wildcard has a Gateway of its own, istiod would send `a.example.com` to the wildcard's routes;
+    listing the host in this Gateway's server for the same Secret keeps it on its own routes.
+    """
+    owned = set(h for entry in tls_servers.values() for h in entry["hosts"])
+    covered = []
+    for host in members:
+        if host in owned:
+            continue
+        wildcards = [w for w in owned if _covers(w, host)]
+        if not wildcards:
+            continue
+        best = max(wildcards, key=len)
+        if credential in [c for c in sorted(tls_servers) if best in tls_servers[c]["hosts"]][:1] \
+                and gateway_of.get(best) not in (None, name):
+            covered.append(host)
+    return covered
+
+
 def _istio(gateway, namespace, options, hosts, routes, tls_servers):
     groups = _istio_gateway_groups(gateway, hosts)
     gateway_of = dict((host, name) for name, members in groups for host in members)
@@ -111,7 +146,8 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers):
         servers = [{"port": {"number": HTTP_PORT, "name": "http", "protocol": "HTTP"}, "hosts": members}]
         for credential in sorted(tls_servers):
             # A TLS host without routes stays on the first Gateway.
-            tls_hosts = sorted(h for h in tls_servers[credential]["hosts"] if gateway_of.get(h, gateway) == name)
+            tls_hosts = [h for h in tls_servers[credential]["hosts"] if gateway_of.get(h, gateway) == name]
+            tls_hosts = sorted(tls_hosts + _covered_elsewhere(members, credential, tls_servers, gateway_of, name))
             if tls_hosts:
                 servers.append({"port": {"number": HTTPS_PORT, "name": "https-" + short_hash(credential),
                                          "protocol": "HTTPS"},
@@ -229,17 +265,28 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
             if host != "*":
                 listener["hostname"] = host
             https.append((host, listener))
+    # Routes of hosts that a wildcard covers are merged by hostname across a listener (Gateway API
+    # semantics): `*.example.com`'s rules would answer what `a.example.com`'s do not. ingress-nginx
+    # picks one server per host, so then every host gets listeners of its own.
+    tls_hosts = set(h for entry in tls_servers.values() for h in entry["hosts"])
+    per_host = any(_covers(w, h) for w in set(hosts) | tls_hosts for h in set(hosts) | tls_hosts)
+    http = [("*", {"name": "http", "port": HTTP_PORT, "protocol": "HTTP",
+                   "allowedRoutes": {"namespaces": {"from": "Same"}}})]
+    if per_host:
+        http = [(host, dict({"name": "http" if host == "*" else "http-" + short_hash(host), "port": HTTP_PORT,
+                             "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                            **({} if host == "*" else {"hostname": host}))) for host in hosts]
     # Hostless listeners stay on the first Gateway, beside the HTTP listener, so a route attached
     # to that Gateway as a whole reaches them as before; the rest follow in a stable order.
     https.sort(key=lambda entry: (entry[0] != "*", entry[0], entry[1]["name"]))
-    http = {"name": "http", "port": HTTP_PORT, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}}
-    groups = [[http]]
-    https_listeners, gateway_of = {}, {}
-    for host, listener in https:
+    http.sort(key=lambda entry: (entry[0] != "*", entry[0]))
+    groups = [[]]
+    listeners_of, gateway_of = {}, {}
+    for host, listener in http + https:
         if len(groups[-1]) == MAX_LISTENERS:
             groups.append([])
         groups[-1].append(listener)
-        https_listeners.setdefault(host, []).append(listener["name"])
+        listeners_of.setdefault((host, listener["protocol"]), []).append(listener["name"])
     names = [gateway] + [stable_name("{0}-{1}".format(gateway, number), exact="{0}|{1}".format(gateway, number))
                          for number in range(2, len(groups) + 1)]
     for name, group in zip(names, groups):
@@ -248,17 +295,21 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
     # Each Gateway names the Ingresses it serves: all of them for the first (its HTTP listener
     # takes every host), only those of its listeners' hosts for the others, so the annotations and
     # the per-Ingress `produced` lists grow with the routes, not with routes times Gateways.
-    group_hosts = [set(l.get("hostname", "*") for l in group if l["protocol"] == "HTTPS") for group in groups]
+    group_hosts = [set(l.get("hostname", "*") for l in group) for group in groups]
     resources = []
     for number, (name, group) in enumerate(zip(names, groups)):
-        served = hosts if number == 0 else sorted(h for h in group_hosts[number] if h in routes)
+        served = hosts if number == 0 and not per_host else sorted(h for h in group_hosts[number] if h in routes)
         sources = _sources(route for host in served for route in routes[host].values())
         resources.append({"apiVersion": GATEWAY_API, "kind": "Gateway", "metadata": _metadata(name, namespace, sources),
                           "spec": {"gatewayClassName": "istio", "listeners": group}})
     if len(groups) > 1:
         result.findings.append(Finding("ingress", "*", INFO, "gateways-split",
                                        "{0} listeners are split over {1} Gateways ({2} at most each, the Gateway API's "
-                                       "limit)".format(1 + len(https), len(groups), MAX_LISTENERS)))
+                                       "limit)".format(len(http) + len(https), len(groups), MAX_LISTENERS)))
+
+    def refs(names_):
+        return [{"name": gateway_of[n], "sectionName": n} for n in names_]
+
     backend_namespaces = {}  # namespace -> the Ingresses whose backends are there
     for host in hosts:
         ordered = _reachable(_sorted_routes(routes[host]))
@@ -267,17 +318,27 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
         secure = [_gateway_rule(route, True, result, backend_namespaces, namespace, regex_host) for route in ordered]
         sources = _sources(routes[host].values())
         base = stable_name(host_name_part(host), exact=host)
-        elsewhere = [{"name": gateway_of[s], "sectionName": s} for s in https_listeners.get(host, [])
-                     if gateway_of[s] != gateway]
-        if plain == secure or host not in https_listeners:
-            resources.append(_http_route(base, namespace, [{"name": gateway}] + elsewhere, host,
-                                         [r for r in plain if r], sources))
+        secure_listeners = listeners_of.get((host, "HTTPS"), [])
+        if per_host and not secure_listeners:
+            # Served over HTTPS through the most specific wildcard certificate that covers it.
+            covering = [w for w in tls_hosts if _covers(w, host)]
+            if covering:
+                secure_listeners = listeners_of[(max(covering, key=len), "HTTPS")]
+        if per_host:
+            plain_parents = refs(listeners_of[(host, "HTTP")])
         else:
-            resources.append(_http_route(base + "-http", namespace, [{"name": gateway, "sectionName": "http"}], host,
-                                         [r for r in plain if r], sources))
-            resources.append(_http_route(base, namespace, [{"name": gateway_of[s], "sectionName": s}
-                                                           for s in https_listeners[host]], host,
-                                         [r for r in secure if r], sources))
+            plain_parents = [{"name": gateway, "sectionName": "http"}]
+        if plain == secure or not secure_listeners:
+            if per_host:
+                parents = plain_parents + refs(secure_listeners)
+            else:
+                parents = [{"name": gateway}] + [r for r in refs(secure_listeners) if r["name"] != gateway]
+            resources.append(_http_route(base, namespace, parents, host, [r for r in plain if r], sources))
+        else:
+            resources.append(_http_route(base + "-http", namespace, plain_parents, host, [r for r in plain if r],
+                                         sources))
+            resources.append(_http_route(base, namespace, refs(secure_listeners), host, [r for r in secure if r],
+                                         sources))
     for backend_namespace in sorted(backend_namespaces):
         # Routes in the gateway namespace may only reach Services elsewhere with their consent.
         resources.append({"apiVersion": GATEWAY_API_BETA, "kind": "ReferenceGrant",
