@@ -251,6 +251,21 @@ class Answer:
         return envoy_routes.evaluate(self.route_configurations[name], request.host, request.path,
                                      headers=request.headers, scheme=request.scheme, tls=request.scheme == "https")
 
+    def virtual_host_sources(self, index):
+        """(domains of the virtual host that answered request `index`, names of the objects its routes came from)."""
+        request, simulated = self.requests[index], self.simulated[index]
+        name = simulated["route_config"]
+        if not name:
+            return [], set()
+        vh = envoy_routes.virtual_host_for(self.route_configurations[name], request.host)
+        if vh is None:
+            return [], set()
+        sources = set()
+        for route in vh.get("routes", []):
+            config = route.get("metadata", {}).get("filterMetadata", {}).get("istio", {}).get("config", "")
+            sources.add(config.rsplit("/", 1)[-1])
+        return vh.get("domains", []), sources
+
     def verdict(self, index):
         outcome = self.envoy(index)
         if outcome.kind == "route":

@@ -109,6 +109,28 @@ def ingress_sets(draw):
     return cls, ingresses
 
 
+SOURCE = "istiod's Ingress support"
+
+
+def istio_ingress_merges_hosts(answer, index):
+    """True where istiod's own Ingress support answers an HTTPS request with another host's routes.
+
+    istiod binds each host's routes to the Gateway of the oldest Ingress that names the host, and
+    a certificate's server takes, by intersection, the routes of `*` and of wildcards that cover
+    its hosts, ahead of the host's own when their names sort first; or the certificate chosen by
+    SNI belongs to an Ingress whose Gateway does not carry the host at all. The translation keeps
+    each host on its own routes (docs/ingress-translation.md, "class istio over HTTPS").
+    """
+    request = answer.requests[index]
+    if request.scheme != "https":
+        return False
+    domains, sources = answer.virtual_host_sources(index)
+    if request.host not in domains:
+        return True
+    prefix = request.host.replace(".", "-") + "-"
+    return any(not source.startswith(prefix) for source in sources if source)
+
+
 def in_repo_verdict(resources, request):
     outcome = route_evaluator.evaluate(resources, request.host, request.path, headers=request.headers,
                                        scheme=request.scheme)
@@ -159,18 +181,27 @@ def test_generated_corpus_routes_the_same_in_repo_and_through_istiod():
             checks.append(("gateway api objects", number, expected))
         if cls == "istio" and not _errors(istio_output):
             cases.append(route_oracle.istio_ingress_case("source-{0}".format(number), ingresses, None, requests))
-            checks.append(("istiod's Ingress support", number, expected))
+            checks.append((SOURCE, number, expected))
     assert len(cases) >= SETS * 2, "the corpus must put at least {0} translations through istiod".format(SETS * 2)
     answers = route_oracle.run(cases)
-    failures = []
+    failures, merged = [], 0
     for (what, number, expected), answer in zip(checks, answers):
         for index, request in enumerate(answer.requests):
             got = oracle_verdict(answer, index)
-            if got != expected[index]:
-                failures.append((what, number, request, expected[index], got))
+            if got == expected[index]:
+                continue
+            if what == SOURCE and istio_ingress_merges_hosts(answer, index):
+                merged += 1  # a documented difference (docs/ingress-translation.md), counted below
+                continue
+            failures.append((what, number, request, expected[index], got))
     report = ["set {1} ({0}): {2}: in-repo {3}, istiod {4}\n  ingresses: {5}".format(
         what, number, request, expected, got, corpus[number][1]) for what, number, request, expected, got in failures[:8]]
     assert not failures, "{0} requests judged differently:\n{1}".format(len(failures), "\n".join(report))
+    # Those differences need HTTPS on a host that several class istio Ingresses share, with a
+    # wildcard among them; the generator draws that often (about 6 % of its requests), real
+    # estates far less. The bound catches a classification that would hide everything.
+    source_requests = sum(len(c["requests"]) for c in cases if c["id"].startswith("source-"))
+    assert merged < source_requests // 10, "{0} of {1}".format(merged, source_requests)
 
 
 def test_the_corpus_reaches_every_feature():
