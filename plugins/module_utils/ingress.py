@@ -41,7 +41,8 @@ HANDLED = frozenset((
     "cors-allow-credentials", "cors-max-age", "backend-protocol", "whitelist-source-range",
     "allowlist-source-range", "denylist-source-range", "affinity", "session-cookie-name",
     "session-cookie-path", "session-cookie-max-age", "upstream-vhost", "permanent-redirect",
-    "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
+    "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code", "x-forwarded-prefix",
+    "from-to-www-redirect",
 ))
 # Handled as a finding naming the lost behaviour, more precise than "unsupported".
 PARTIAL = {
@@ -60,7 +61,6 @@ ACCESS_LOST = (
     ("enable-owasp-core-rules", "the web application firewall would be lost"),
     ("satisfy", "the combination of authentication and source limits would be lost"),
     ("ssl-passthrough", "TLS passthrough would stop: the host would no longer be served as before"),
-    ("from-to-www-redirect", "the redirect between the www and bare host would stop"),
 )
 CORS_DEFAULTS = {
     "cors-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
@@ -325,6 +325,7 @@ class Translator:
         self.options = options or Options()
         _check_options(self.options)
         self._regex_hosts = set()
+        self._www_hosts = []
 
     # services --------------------------------------------------------------------------------
     def _index_services(self, services):
@@ -429,9 +430,16 @@ class Translator:
                                     "whole request".format(options["timeout"])))
         if _truthy(get(NGINX + "enable-cors")):
             options["cors"] = self._cors(annotations)
+        headers = {}
         vhost = get(NGINX + "upstream-vhost")
         if vhost:
-            options["request_headers"] = {"set": {"host": str(vhost)}}
+            headers["host"] = str(vhost)
+        prefix = get(NGINX + "x-forwarded-prefix")
+        if prefix:
+            # ingress-nginx sends the annotation's value as X-Forwarded-Prefix to the backend.
+            headers["x-forwarded-prefix"] = str(prefix)
+        if headers:
+            options["request_headers"] = {"set": headers}
         for key, default_code in (("permanent-redirect", 301), ("temporal-redirect", 302)):
             if get(NGINX + key):
                 code = get(NGINX + key + "-code")
@@ -598,6 +606,7 @@ class Translator:
                 annotations = _istio_class_annotations(annotations, ref, findings)
             annotations_of[ref] = annotations
         self._regex_hosts = _regex_hosts(selected, annotations_of)
+        self._www_hosts = []
         for ingress in selected:
             ref = _ref(ingress)
             annotations = annotations_of[ref]
@@ -626,6 +635,7 @@ class Translator:
                 bucket[route.key()] = route
         for ingress in canaries:
             self._apply_canary(ingress, routes, services_index, findings, result, ages)
+        self._www_redirects(routes, findings)
         if default_route is not None:
             hosts = ["*"]
             if self.options.default_backend_on_ingress_hosts:
@@ -719,8 +729,26 @@ class Translator:
                 route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], ref, age)
                 route.redirect = {"uri": str(app_root), "redirectCode": 302}
                 produced.append(route)
+        if _truthy(annotations.get(NGINX + "from-to-www-redirect")):
+            self._www_hosts.extend((host, ref, age) for host in sorted(set(rule_hosts)) if not host.startswith("*"))
         result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced)}
         return produced
+
+    def _www_redirects(self, routes, findings):
+        """from-to-www-redirect: the other name (www. added or removed) answers 308 to the Ingress's host.
+
+        As ingress-nginx does, only when no Ingress serves the other name itself.
+        """
+        for host, ref, age in self._www_hosts:
+            other = host[4:] if host.startswith("www.") else "www." + host
+            if other in routes:
+                findings.append(Finding("ingress", ref, INFO, "www-redirect-skipped",
+                                        "from-to-www-redirect: {0} is served by an Ingress, so it does not redirect to "
+                                        "{1}".format(other, host), host=other))
+                continue
+            route = Route(other, CATCH_ALL, PREFIX, "/", [{}], [], ref, age)
+            route.redirect = {"authority": host, "redirectCode": 308}
+            routes[other] = {route.key(): route}
 
     def _age_order(self, ingress):
         metadata = _as_dict(ingress["metadata"])

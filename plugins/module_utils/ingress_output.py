@@ -416,7 +416,8 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
             redirect["scheme"] = route.redirect["scheme"]
         if route.redirect.get("authority"):
             redirect["hostname"] = route.redirect["authority"].split(":")[0]
-        redirect["path"] = {"type": "ReplaceFullPath", "replaceFullPath": route.redirect.get("uri", "/")}
+        if "uri" in route.redirect:
+            redirect["path"] = {"type": "ReplaceFullPath", "replaceFullPath": route.redirect["uri"]}
         filters.append({"type": "RequestRedirect", "requestRedirect": redirect})
     else:
         if route.rewrite:
@@ -429,8 +430,10 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
                       "rewrite with regex captures on {0}{1} has no Gateway API equivalent; use output_api istio".format(
                           route.host, route.path))
         if route.request_headers:
+            names = {"host": "Host", "x-forwarded-prefix": "X-Forwarded-Prefix"}
             filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": {
-                "set": [{"name": "Host", "value": route.request_headers["set"]["host"]}]}})
+                "set": [{"name": names.get(name, name), "value": value}
+                        for name, value in sorted(route.request_headers["set"].items())]}})
         refs = []
         for fqdn, port, weight in route.destinations:
             service, backend_namespace = fqdn.split(".")[:2]

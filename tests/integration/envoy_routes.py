@@ -24,8 +24,9 @@ REDIRECT_CODES = {"MOVED_PERMANENTLY": 301, "FOUND": 302, "SEE_OTHER": 303, "TEM
 
 
 class EnvoyOutcome:
-    def __init__(self, kind, clusters=None, location=None, code=None, route=None, virtual_host=None):
+    def __init__(self, kind, clusters=None, location=None, code=None, route=None, virtual_host=None, headers=None):
         self.kind = kind  # route | redirect | direct | none
+        self.headers = headers or {}  # request headers set on the way to the backend (lower-case names)
         self.clusters = clusters or []  # [(cluster, weight)]
         self.location = location
         self.code = code
@@ -208,7 +209,12 @@ def evaluate(route_configuration, host, full_path, headers=None, scheme="http", 
                 clusters = [(action["cluster"], 100)]
             else:
                 clusters = [(c["name"], int(c.get("weight", 0))) for c in action["weightedClusters"]["clusters"]]
-            return EnvoyOutcome("route", clusters=clusters, route=route.get("name"), virtual_host=vh["name"])
+            headers = dict((h["header"]["key"].lower(), h["header"]["value"])
+                           for h in route.get("requestHeadersToAdd", []))
+            if "hostRewriteLiteral" in action:
+                headers["host"] = action["hostRewriteLiteral"]
+            return EnvoyOutcome("route", clusters=clusters, route=route.get("name"), virtual_host=vh["name"],
+                                headers=headers)
         if "redirect" in route:
             location, code = _redirect(route["redirect"], scheme, host, full_path, match)
             return EnvoyOutcome("redirect", location=location, code=code, route=route.get("name"),

@@ -154,3 +154,22 @@ def test_class_istio_translations_route_as_istios_own_ingress_support(recorded):
                 disagreements.append("{0}: {1}: istiod's Ingress support {2}, translation {3}".format(
                     line["test"], source.requests[index], expected, got))
     assert not disagreements, "\n".join(disagreements)
+
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_request_headers_and_www_redirects_are_what_envoy_receives(output_api):
+    n = "nginx.ingress.kubernetes.io/"
+    ingresses = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                  "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2024-01-01T00:00:00Z",
+                               "annotations": {n + "x-forwarded-prefix": "/shop", n + "upstream-vhost": "internal.local",
+                                               n + "from-to-www-redirect": "true"}},
+                  "spec": {"ingressClassName": "nginx", "rules": [{"host": "www.shop.com", "http": {"paths": [
+                      {"path": "/", "pathType": "Prefix",
+                       "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}]
+    result = translator.translate(ingresses, None, output_api=output_api)
+    requests = [Request("www.shop.com", "/cart"), Request("shop.com", "/cart?x=1")]
+    answer = route_oracle.run([route_oracle.case("headers", result.resources, requests)])[0]
+    served = answer.envoy(0)
+    assert route_oracle.cluster_target(served.cluster) == "web.shop:80"
+    assert served.headers.get("x-forwarded-prefix") == "/shop" and served.headers.get("host") == "internal.local"
+    assert oracle_verdict(answer, 1) == Verdict("redirect", "http://www.shop.com/cart?x=1", 308)

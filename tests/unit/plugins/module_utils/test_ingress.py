@@ -727,7 +727,7 @@ def test_generated_corpus_every_path_is_routed_or_has_an_error():
 @pytest.mark.parametrize("annotation,value", [
     ("auth-type", "basic"), ("auth-secret", "shop/htpasswd"), ("auth-url", "http://auth.shop.svc/verify"),
     ("auth-tls-verify-client", "on"), ("limit-rps", "10"), ("ssl-passthrough", "true"),
-    ("from-to-www-redirect", "true"), ("enable-modsecurity", "true")])
+    ("enable-modsecurity", "true")])
 def test_annotations_whose_loss_opens_or_drops_traffic_are_errors(annotation, value):
     result = translate([ingress("web", rule("shop.example.com", path("/", "web")), annotations={N + annotation: value})])
     lost = [f for f in result.findings if f.code == "access-control-lost"]
@@ -794,3 +794,49 @@ def test_gateway_api_redirects_keep_the_source_status_code():
                 if item["type"] == "RequestRedirect":
                     codes_by_host[route["spec"]["hostnames"][0]] = item["requestRedirect"]["statusCode"]
     assert codes_by_host == {"a.com": 308, "b.com": 308}
+
+
+def test_from_to_www_redirect_answers_the_other_name_with_308_keeping_the_path():
+    result = translate([ingress("web", rule("www.shop.com", path("/", "web")), namespace="istio-ingress",
+                                annotations={N + "from-to-www-redirect": "true"})])
+    assert where(result, "shop.com", "/cart?x=1") == "redirect http://www.shop.com/cart?x=1"
+    assert evaluate(result.resources, "shop.com", "/cart").code == 308
+    assert where(result, "www.shop.com", "/cart") == "web.istio-ingress:80"
+    bare = translate([ingress("web", rule("shop.com", path("/", "web")), namespace="istio-ingress",
+                              annotations={N + "from-to-www-redirect": "true"})])
+    assert where(bare, "www.shop.com", "/") == "redirect http://shop.com/"
+    assert not [f for f in bare.findings if f.severity == "error"]
+
+
+def test_from_to_www_redirect_yields_to_an_ingress_that_serves_the_other_name():
+    result = translate([ingress("web", rule("www.shop.com", path("/", "web")), namespace="istio-ingress",
+                                annotations={N + "from-to-www-redirect": "true"}),
+                        ingress("bare", rule("shop.com", path("/", "bare")), namespace="istio-ingress")])
+    assert where(result, "shop.com", "/") == "bare.istio-ingress:80"
+    assert ("istio-ingress/web", "info", "www-redirect-skipped") in codes(result)
+
+
+def test_x_forwarded_prefix_is_sent_to_the_backend():
+    result = translate([ingress("web", rule("a.com", path("/", "web")), annotations={N + "x-forwarded-prefix": "/shop"})])
+    entry = evaluate(result.resources, "a.com", "/x").entry
+    assert entry["headers"] == {"request": {"set": {"x-forwarded-prefix": "/shop"}}}
+    api = translate([ingress("web", rule("a.com", path("/", "web")), annotations={N + "x-forwarded-prefix": "/shop"})],
+                    output_api="gateway-api")
+    routes = [r for r in api.resources if r["kind"] == "HTTPRoute"]
+    assert {"type": "RequestHeaderModifier", "requestHeaderModifier": {
+        "set": [{"name": "X-Forwarded-Prefix", "value": "/shop"}]}} in routes[0]["spec"]["rules"][0]["filters"]
+    assert not [f for f in result.findings if f.code == "unsupported-annotation"]
+
+
+def test_a_host_in_two_tls_secrets_is_served_by_the_first_and_the_other_hosts_keep_theirs():
+    result = translate([
+        ingress("a", rule("a.com", path("/", "a")), rule("b.com", path("/", "b")), namespace="istio-ingress",
+                tls=[{"hosts": ["a.com", "b.com"], "secretName": "z-cert"}]),
+        ingress("c", rule("b.com", path("/other", "c")), namespace="istio-ingress",
+                tls=[{"hosts": ["b.com"], "secretName": "a-cert"}])])
+    servers = result.resources[0]["spec"]["servers"]
+    # istiod would drop a later server that repeats b.com whole, a.com with it.
+    assert sorted((s["tls"]["credentialName"], s["hosts"]) for s in servers[1:]) == [
+        ("a-cert", ["b.com"]), ("z-cert", ["a.com"])]
+    assert where(result, "a.com", "/", scheme="https") == "a.istio-ingress:80"
+    assert ("istio-ingress/a", "warning", "tls-host-conflict") in codes(result)
