@@ -42,7 +42,7 @@ HANDLED = frozenset((
     "allowlist-source-range", "denylist-source-range", "affinity", "session-cookie-name",
     "session-cookie-path", "session-cookie-max-age", "upstream-vhost", "permanent-redirect",
     "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code", "x-forwarded-prefix",
-    "from-to-www-redirect",
+    "from-to-www-redirect", "ssl-passthrough",
 ))
 # Handled as a finding naming the lost behaviour, more precise than "unsupported".
 PARTIAL = {
@@ -60,7 +60,6 @@ ACCESS_LOST = (
     ("modsecurity-", "the web application firewall would be lost"),
     ("enable-owasp-core-rules", "the web application firewall would be lost"),
     ("satisfy", "the combination of authentication and source limits would be lost"),
-    ("ssl-passthrough", "TLS passthrough would stop: the host would no longer be served as before"),
 )
 CORS_DEFAULTS = {
     "cors-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
@@ -326,6 +325,7 @@ class Translator:
         _check_options(self.options)
         self._regex_hosts = set()
         self._www_hosts = []
+        self.passthrough = {}  # host -> (fqdn, port, source Ingress): TLS passed through on SNI
 
     # services --------------------------------------------------------------------------------
     def _index_services(self, services):
@@ -607,6 +607,7 @@ class Translator:
             annotations_of[ref] = annotations
         self._regex_hosts = _regex_hosts(selected, annotations_of)
         self._www_hosts = []
+        self.passthrough = {}
         for ingress in selected:
             ref = _ref(ingress)
             annotations = annotations_of[ref]
@@ -729,10 +730,31 @@ class Translator:
                 route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], ref, age)
                 route.redirect = {"uri": str(app_root), "redirectCode": 302}
                 produced.append(route)
+        if _truthy(annotations.get(NGINX + "ssl-passthrough")):
+            self._passthrough_hosts(produced, rule_hosts, ref, findings)
         if _truthy(annotations.get(NGINX + "from-to-www-redirect")):
             self._www_hosts.extend((host, ref, age) for host in sorted(set(rule_hosts)) if not host.startswith("*"))
         result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced)}
         return produced
+
+    def _passthrough_hosts(self, produced, rule_hosts, ref, findings):
+        """ssl-passthrough: TLS on 443 for the host goes, undecrypted, to the backend of its `/` path."""
+        for host in sorted(set(rule_hosts)):
+            routed = [r for r in produced if r.host == host and r.destinations]
+            root = [r for r in routed if r.path == "/"]
+            if not routed:
+                continue
+            if not root:
+                findings.append(Finding("ingress", ref, WARNING, "ssl-passthrough-backend",
+                                        "ssl-passthrough on {0}: no `/` path, so TLS goes to the backend of {1!r}, as "
+                                        "the first path".format(host, routed[0].path), host=host))
+            if host in self.passthrough:
+                findings.append(Finding("ingress", ref, WARNING, "ssl-passthrough-conflict",
+                                        "ssl-passthrough on {0} is already set by {1}, the older".format(
+                                            host, self.passthrough[host][2]), host=host))
+                continue
+            fqdn, port = (root or routed)[0].destinations[0][:2]
+            self.passthrough[host] = (fqdn, port, ref)
 
     def _www_redirects(self, routes, findings):
         """from-to-www-redirect: the other name (www. added or removed) answers 308 to the Ingress's host.

@@ -47,11 +47,11 @@ def emit(translator, routes, tls_servers, policies, result):
     all_routes = [route for host in hosts for route in routes[host].values()]
     if not all_routes:
         return
-    tls_servers = _check_tls_overlap(tls_servers, result)
+    tls_servers = _without_passthrough(_check_tls_overlap(tls_servers, result), translator.passthrough, result)
     if options.output_api == "gateway-api":
         resources = _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result)
     else:
-        resources = _istio(gateway, namespace, options, hosts, routes, tls_servers)
+        resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, translator.passthrough)
     resources += _destination_rules(namespace, policies, result)
     resources += _authorization_policies(translator, gateway, namespace, policies)
     result.resources.extend(resources)
@@ -60,6 +60,26 @@ def emit(translator, routes, tls_servers, policies, result):
             if source in result.by_ingress:
                 result.by_ingress[source].setdefault("produced", []).append(
                     "{0}/{1}/{2}".format(resource["kind"], resource["metadata"]["namespace"], resource["metadata"]["name"]))
+
+
+def _without_passthrough(tls_servers, passthrough, result):
+    """TLS servers less the hosts whose TLS is passed through: a gateway cannot do both on one name."""
+    kept = {}
+    for credential in sorted(tls_servers):
+        entry = tls_servers[credential]
+        dropped = sorted(h for h in entry["hosts"] if h in passthrough)
+        for host in dropped:
+            result.findings.append(Finding("ingress", passthrough[host][2], WARNING, "ssl-passthrough-over-tls",
+                                           "{0}: TLS is passed through to the backend, so Secret {1} is not used for "
+                                           "it, as with ingress-nginx".format(host, credential), host=host))
+        if set(entry["hosts"]) - set(dropped):
+            kept[credential] = dict(entry, hosts=set(entry["hosts"]) - set(dropped))
+    return kept
+
+
+def _passthrough_server(host):
+    return {"port": {"number": HTTPS_PORT, "name": "tls-" + short_hash(host), "protocol": "TLS"}, "hosts": [host],
+            "tls": {"mode": "PASSTHROUGH"}}
 
 
 def _check_tls_overlap(tls_servers, result):
@@ -136,7 +156,7 @@ def _covered_elsewhere(members, credential, tls_servers, gateway_of, name):
     return covered
 
 
-def _istio(gateway, namespace, options, hosts, routes, tls_servers):
+def _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough):
     groups = _istio_gateway_groups(gateway, hosts)
     gateway_of = dict((host, name) for name, members in groups for host in members)
     resources = []
@@ -152,6 +172,7 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers):
                 servers.append({"port": {"number": HTTPS_PORT, "name": "https-" + short_hash(credential),
                                          "protocol": "HTTPS"},
                                 "hosts": tls_hosts, "tls": {"mode": "SIMPLE", "credentialName": credential}})
+        servers += [_passthrough_server(host) for host in sorted(passthrough) if gateway_of.get(host, gateway) == name]
         group_routes = [route for host in members for route in routes[host].values()]
         resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "Gateway",
                           "metadata": _metadata(name, namespace, _sources(group_routes)),
@@ -161,10 +182,13 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers):
         for route in _sorted_routes(routes[host]):
             http.extend(_istio_http_routes(route))
         name = stable_name(host_name_part(host), exact=host)
+        spec = {"hosts": [host], "gateways": ["{0}/{1}".format(namespace, gateway_of[host])], "http": http}
+        if host in passthrough:
+            fqdn, port = passthrough[host][:2]
+            spec["tls"] = [{"match": [{"port": HTTPS_PORT, "sniHosts": [host]}],
+                            "route": [{"destination": {"host": fqdn, "port": {"number": port}}}]}]
         resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "VirtualService",
-                          "metadata": _metadata(name, namespace, _sources(routes[host].values())),
-                          "spec": {"hosts": [host], "gateways": ["{0}/{1}".format(namespace, gateway_of[host])],
-                                   "http": http}})
+                          "metadata": _metadata(name, namespace, _sources(routes[host].values())), "spec": spec})
     return resources
 
 
@@ -278,6 +302,13 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
                             **({} if host == "*" else {"hostname": host}))) for host in hosts]
     # Hostless listeners stay on the first Gateway, beside the HTTP listener, so a route attached
     # to that Gateway as a whole reaches them as before; the rest follow in a stable order.
+    for host in sorted(translator.passthrough):
+        listener = {"name": "tls-" + short_hash(host), "port": HTTPS_PORT, "protocol": "TLS",
+                    "tls": {"mode": "Passthrough"},
+                    "allowedRoutes": {"namespaces": {"from": "Same"}, "kinds": [{"kind": "TLSRoute"}]}}
+        if host != "*":
+            listener["hostname"] = host
+        https.append((host, listener))
     https.sort(key=lambda entry: (entry[0] != "*", entry[0], entry[1]["name"]))
     http.sort(key=lambda entry: (entry[0] != "*", entry[0]))
     groups = [[]]
@@ -311,6 +342,20 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
         return [{"name": gateway_of[n], "sectionName": n} for n in names_]
 
     backend_namespaces = {}  # namespace -> the Ingresses whose backends are there
+    tls_backend_namespaces = {}
+    for host in sorted(translator.passthrough):
+        fqdn, port, source = translator.passthrough[host]
+        service, backend_namespace = fqdn.split(".")[:2]
+        ref = {"name": service, "port": port}
+        if backend_namespace != namespace:
+            ref["namespace"] = backend_namespace
+            tls_backend_namespaces.setdefault(backend_namespace, set()).add(source)
+        spec = {"parentRefs": refs(listeners_of[(host, "TLS")]), "rules": [{"backendRefs": [ref]}]}
+        if host != "*":
+            spec["hostnames"] = [host]
+        resources.append({"apiVersion": GATEWAY_API, "kind": "TLSRoute",
+                          "metadata": _metadata(stable_name(host_name_part(host) + "-tls", exact=host + "|tls"),
+                                                namespace, [source]), "spec": spec})
     for host in hosts:
         ordered = _reachable(_sorted_routes(routes[host]))
         regex_host = any(route.category == REGEX for route in ordered)
@@ -339,14 +384,17 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
                                          sources))
             resources.append(_http_route(base, namespace, refs(secure_listeners), host, [r for r in secure if r],
                                          sources))
-    for backend_namespace in sorted(backend_namespaces):
+    for backend_namespace in sorted(set(backend_namespaces) | set(tls_backend_namespaces)):
         # Routes in the gateway namespace may only reach Services elsewhere with their consent.
+        kinds = [k for k, used in (("HTTPRoute", backend_namespaces), ("TLSRoute", tls_backend_namespaces))
+                 if backend_namespace in used]
+        sources = set(backend_namespaces.get(backend_namespace, ())) | tls_backend_namespaces.get(backend_namespace, set())
         resources.append({"apiVersion": GATEWAY_API_BETA, "kind": "ReferenceGrant",
                           "metadata": _metadata(stable_name("from-" + namespace + "-httproutes",
                                                             exact=namespace + "|" + backend_namespace),
-                                                backend_namespace, backend_namespaces[backend_namespace]),
-                          "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
-                                             "namespace": namespace}],
+                                                backend_namespace, sources),
+                          "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": kind, "namespace": namespace}
+                                            for kind in kinds],
                                    "to": [{"group": "", "kind": "Service"}]}})
     return resources
 

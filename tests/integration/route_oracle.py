@@ -26,6 +26,7 @@ GATEWAY_IP = "10.250.0.10"
 # Gateway API gateways of class istio are served by the proxies behind the `<name>-istio` Service,
 # whose pods carry this label (pilot/pkg/config/kube/gateway deploys them so).
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+GATEWAY_API_BUNDLE = "v1.6.3"
 GATEWAY_CLASS = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "istio"},
                  "spec": {"controllerName": "istio.io/gateway-controller"}}
 
@@ -181,7 +182,9 @@ def case(case_id, resources, requests):
     kube = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces] + kube
     calls = [{"host": r.host, "port": r.port, "path": r.path, "tls": r.scheme == "https",
               "sni": r.host.split(":")[0] if r.scheme == "https" else "", "headers": r.headers} for r in requests]
-    return {"id": case_id, "config": _yaml(config), "kube": _yaml(kube), "proxy": proxy,
+    # The bundle the pinned CRDs (.build/content/crds) announce; istiod reads TLSRoutes only then.
+    bundle = GATEWAY_API_BUNDLE if any(r["kind"] == "TLSRoute" for r in resources) else ""
+    return {"id": case_id, "config": _yaml(config), "kube": _yaml(kube), "proxy": proxy, "gateway_api_bundle": bundle,
             "calls": calls, "requests": requests}
 
 
@@ -250,6 +253,11 @@ class Answer:
             return envoy_routes.EnvoyOutcome("none")
         return envoy_routes.evaluate(self.route_configurations[name], request.host, request.path,
                                      headers=request.headers, scheme=request.scheme, tls=request.scheme == "https")
+
+    def passed_through(self, index):
+        """`svc.ns:port` that a TLS connection (a request with no path) is passed through to, or None."""
+        cluster = self.simulated[index]["cluster"]
+        return cluster_target(cluster) if cluster else None
 
     def virtual_host_sources(self, index):
         """(domains of the virtual host that answered request `index`, names of the objects its routes came from)."""

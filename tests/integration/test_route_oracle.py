@@ -173,3 +173,28 @@ def test_request_headers_and_www_redirects_are_what_envoy_receives(output_api):
     assert route_oracle.cluster_target(served.cluster) == "web.shop:80"
     assert served.headers.get("x-forwarded-prefix") == "/shop" and served.headers.get("host") == "internal.local"
     assert oracle_verdict(answer, 1) == Verdict("redirect", "http://www.shop.com/cart?x=1", 308)
+
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_ssl_passthrough_hands_tls_on_the_host_to_the_root_backend(output_api):
+    n = "nginx.ingress.kubernetes.io/"
+
+    def ingress(name, host, service, annotations, tls=None):
+        spec = {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"number": 8443}}}}]}}]}
+        if tls:
+            spec["tls"] = tls
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": spec,
+                "metadata": {"name": name, "namespace": "apps", "creationTimestamp": "2024-01-01T00:00:00Z",
+                             "annotations": annotations}}
+
+    ingresses = [ingress("vault", "vault.example.com", "vault", {n + "ssl-passthrough": "true"}),
+                 ingress("web", "web.example.com", "web", {}, tls=[{"hosts": ["web.example.com"], "secretName": "c"}])]
+    result = translator.translate(ingresses, None, output_api=output_api)
+    assert not [f for f in result.findings if f.severity == "error"]
+    requests = [Request("vault.example.com", "", "https"), Request("web.example.com", "/", "https"),
+                Request("other.example.com", "", "https")]
+    answer = route_oracle.run([route_oracle.case("passthrough", result.resources, requests)])[0]
+    assert answer.passed_through(0) == "vault.apps:8443"
+    assert oracle_verdict(answer, 1) == Verdict("route", (("web.apps:8443", 100),))
+    assert answer.passed_through(2) is None

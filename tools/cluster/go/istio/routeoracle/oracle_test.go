@@ -20,14 +20,42 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"google.golang.org/protobuf/encoding/protojson"
+
+	networking "istio.io/api/networking/v1alpha3"
 
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/simulation"
 	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/config/schema/gvk"
+	"istio.io/istio/pkg/config/schema/gvr"
+	"istio.io/istio/pkg/kube/kclient/clienttest"
 	"istio.io/istio/pkg/log"
+	"istio.io/istio/pkg/test/util/retry"
 )
+
+// announceGatewayAPIBundle marks the Gateway API CRDs with their bundle version, as the real CRDs
+// are, waits until istiod has turned the TLSRoutes it then reads into routes, and pushes.
+func announceGatewayAPIBundle(t *testing.T, s *xds.FakeDiscoveryServer, bundle string) {
+	annotations := map[string]string{"gateway.networking.k8s.io/bundle-version": bundle}
+	for _, resource := range []schema.GroupVersionResource{gvr.TLSRoute, gvr.TCPRoute, gvr.GRPCRoute, gvr.BackendTLSPolicy} {
+		clienttest.MakeCRDWithAnnotations(t, s.KubeClient(), resource, annotations)
+	}
+	retry.UntilOrFail(t, func() bool {
+		for _, vs := range s.Env().GatewayAPIController.List(gvk.VirtualService, "") {
+			if len(vs.Spec.(*networking.VirtualService).Tls) > 0 {
+				return true
+			}
+		}
+		return false
+	}, retry.Timeout(10*time.Second), retry.Delay(10*time.Millisecond))
+	s.Discovery.ConfigUpdate(&model.PushRequest{Forced: true})
+	s.EnsureSynced(t)
+}
 
 type proxySpec struct {
 	Namespace string            `json:"namespace"`
@@ -50,6 +78,10 @@ type oracleCase struct {
 	Kube   string    `json:"kube"`
 	Proxy  proxySpec `json:"proxy"`
 	Calls  []call    `json:"calls"`
+	// GatewayAPIBundle, when set, is the Gateway API bundle version the CRDs announce. istiod
+	// reads TLSRoutes (and other kinds newer than v1.0) only from CRDs that carry it, which the
+	// in-process server does not add by itself.
+	GatewayAPIBundle string `json:"gateway_api_bundle"`
 }
 
 type callResult struct {
@@ -105,6 +137,9 @@ func runCase(t *testing.T, c oracleCase) caseResult {
 	result := caseResult{ID: c.ID, Routes: []json.RawMessage{}, Calls: []callResult{}}
 	passed := t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(c.ID), func(t *testing.T) {
 		s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{ConfigString: c.Config, KubernetesObjectString: c.Kube})
+		if c.GatewayAPIBundle != "" {
+			announceGatewayAPIBundle(t, s, c.GatewayAPIBundle)
+		}
 		labels := c.Proxy.Labels
 		proxy := &model.Proxy{
 			Type:            model.Router,
