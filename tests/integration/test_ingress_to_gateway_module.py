@@ -49,6 +49,11 @@ def estate(namespace):
                          N + "upstream-vhost": "legacy.internal", N + "backend-protocol": "HTTPS"}),
         ing("moved", [{"host": "old-{0}.example.com".format(namespace), "http": paths(("/", "Prefix", "web", {"number": 80}))}],
             annotations={N + "permanent-redirect": "https://{0}/".format(host)}),
+        ing("vault", [{"host": "vault-{0}.example.com".format(namespace), "http": paths(("/", "Prefix", "api", {"number": 8080}))}],
+            annotations={N + "ssl-passthrough": "true"}),
+        ing("www", [{"host": "www-{0}.example.com".format(namespace).replace("www-", "www.", 1),
+                     "http": paths(("/", "Prefix", "web", {"number": 80}))}],
+            annotations={N + "from-to-www-redirect": "true", N + "x-forwarded-prefix": "/shop"}),
     ]
 
 
@@ -99,7 +104,7 @@ def test_gateway_api_output_is_accepted_by_the_gateway_api_crds(istio, kubectl, 
     kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all(estate(namespace)))
     results = playbook.run([translate_task("plan", namespace, output_api="gateway-api", gateway_namespace="gw-" + namespace)])[0]
     resources = results["plan"]["resources"]
-    assert {"Gateway", "HTTPRoute", "ReferenceGrant"} <= set(r["kind"] for r in resources)
+    assert {"Gateway", "HTTPRoute", "ReferenceGrant", "TLSRoute"} <= set(r["kind"] for r in resources)
     kubectl.run("create", "namespace", "gw-" + namespace)
     try:
         manifest = tmp_path / "gateway-api.yaml"
