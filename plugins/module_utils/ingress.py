@@ -22,7 +22,7 @@ from .errors import InputError, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
 from .ingress_model import CATCH_ALL, EXACT, LITERAL, PREFIX, REGEX, Route
 from .ingress_output import emit
-from .names import is_dns1123_label, is_dns1123_subdomain, stable_name
+from .names import is_dns1123_label, is_dns1123_subdomain, short_hash, stable_name
 
 NGINX = "nginx.ingress.kubernetes.io/"
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -97,6 +97,7 @@ class Translation:
         self.skipped = []
         self.by_ingress = {}
         self.secrets_to_copy = []
+        self.extension_providers = []  # meshConfig.extensionProviders the CUSTOM policies name
         self.noted = set()  # findings attached to routes once each (ingress_output._note)
 
     @property
@@ -105,7 +106,8 @@ class Translation:
 
     def as_dict(self):
         return {"resources": self.resources, "findings": [f.as_dict() for f in sorted_findings(self.findings)],
-                "skipped": self.skipped, "ingresses": self.by_ingress, "secrets_to_copy": self.secrets_to_copy}
+                "skipped": self.skipped, "ingresses": self.by_ingress, "secrets_to_copy": self.secrets_to_copy,
+                "extension_providers": self.extension_providers}
 
 
 # --- small readers -------------------------------------------------------------------------------
@@ -286,6 +288,43 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
     return LITERAL, PREFIX, trimmed, [{"uri": {"exact": trimmed}}, {"uri": {"prefix": trimmed + "/"}}]
 
 
+# auth-* annotations beside a translated auth-url: None when kept, else what is lost (not access).
+EXTERNAL_AUTH = {
+    "auth-url": None,
+    "auth-response-headers": None,
+    "auth-signin": "the redirect to the sign-in page is lost: a refused request gets the auth service's answer "
+                   "(401) instead",
+    "auth-signin-redirect-param": "goes with auth-signin, which is not translated",
+    "auth-method": "Envoy's ext_authz sends the request's own method to the auth service",
+    "auth-cache-key": "ext_authz answers are not cached", "auth-cache-duration": "ext_authz answers are not cached",
+    "auth-always-set-cookie": "cookies from the auth service reach the client only on a refusal",
+    "auth-request-redirect": "X-Auth-Request-Redirect is not sent to the auth service",
+    "auth-proxy-set-headers": "headers sent to the auth service are Authorization and Cookie (extension provider)",
+    "auth-keepalive": "connection reuse to the auth service is Envoy's own",
+    "auth-keepalive-requests": "connection reuse to the auth service is Envoy's own",
+    "auth-keepalive-timeout": "connection reuse to the auth service is Envoy's own",
+    "auth-keepalive-share-vars": "connection reuse to the auth service is Envoy's own",
+}
+
+
+def _in_cluster_url(url, cluster_domain):
+    """(service FQDN, port, path) of an http(s) URL that names a Service in the cluster, or None."""
+    match = re.match(r"(https?)://([a-z0-9.-]+)(?::(\d{1,5}))?(/[^\s$?#]*)?\Z", url)
+    if not match:
+        return None
+    scheme, host, port, path = match.groups()
+    parts = host.split(".")
+    suffix = ["svc"] + cluster_domain.split(".")
+    if len(parts) == 2 or parts[2:] == ["svc"] or parts[2:] == suffix:
+        if not all(is_dns1123_label(p) for p in parts[:2]):
+            return None
+        number = int(port) if port else (443 if scheme == "https" else 80)
+        if not 0 < number < 65536:
+            return None
+        return "{0}.{1}.svc.{2}".format(parts[0], parts[1], cluster_domain), number, path or ""
+    return None
+
+
 def _istio_class_annotations(annotations, ref, findings):
     """Istio's Ingress support reads no ingress-nginx annotation: they are dropped, with a finding."""
     ignored = sorted(k for k in annotations if k.startswith(NGINX))
@@ -326,6 +365,7 @@ class Translator:
         self._regex_hosts = set()
         self._www_hosts = []
         self.passthrough = {}  # host -> (fqdn, port, source Ingress): TLS passed through on SNI
+        self.extension_providers = []  # filled by the output: the providers the CUSTOM policies name
 
     # services --------------------------------------------------------------------------------
     def _index_services(self, services):
@@ -387,12 +427,19 @@ class Translator:
         AuthorizationPolicy needs go to `policies`."""
         options = {}
         get = annotations.get
+        auth = self._external_auth(annotations, ref, findings, policies, hosts)
         for key in sorted(annotations):
             if key.startswith(NGINX):
                 short = key[len(NGINX):]
                 if short in PARTIAL:
                     findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
                                             "{0}: {1}".format(key, PARTIAL[short])))
+                elif short == "auth-url" and auth is False:
+                    continue  # reported by _external_auth, with the reason
+                elif short in EXTERNAL_AUTH and auth:
+                    if EXTERNAL_AUTH[short]:
+                        findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
+                                                "{0}: {1}".format(key, EXTERNAL_AUTH[short])))
                 elif short not in HANDLED:
                     lost = next((why for prefix, why in ACCESS_LOST if short.startswith(prefix)), None)
                     if lost:
@@ -736,6 +783,42 @@ class Translator:
             self._www_hosts.extend((host, ref, age) for host in sorted(set(rule_hosts)) if not host.startswith("*"))
         result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced)}
         return produced
+
+    def _external_auth(self, annotations, ref, findings, policies, hosts):
+        """auth-url of an in-cluster Service: an Envoy ext_authz provider and a CUSTOM policy.
+
+        Returns the provider; None without auth-url; False when it cannot be kept (reported here as
+        an `access-control-lost` error, as the other auth-* annotations then are).
+        """
+        url = annotations.get(NGINX + "auth-url")
+        if not url:
+            return None
+        target = _in_cluster_url(str(url), self.options.cluster_domain)
+        if target is None:
+            findings.append(Finding("ingress", ref, ERROR, "access-control-lost",
+                                    "{0}auth-url={1!r} is not translated: only http(s) URLs of a Service in the "
+                                    "cluster, without nginx variables, become an Istio extension provider; "
+                                    "authentication would be lost".format(NGINX, str(url)[:120])))
+            return False
+        service, port, path = target
+        provider = {"name": "ingress-auth-" + short_hash("{0}:{1}{2}".format(service, port, path)),
+                    "envoyExtAuthzHttp": {"service": service, "port": port,
+                                          "includeRequestHeadersInCheck": ["authorization", "cookie"],
+                                          "headersToDownstreamOnDeny": ["content-type", "set-cookie", "location",
+                                                                        "www-authenticate"]}}
+        if path not in ("", "/"):
+            provider["envoyExtAuthzHttp"]["pathPrefix"] = path
+        upstream = [h.strip() for h in str(annotations.get(NGINX + "auth-response-headers") or "").split(",")
+                    if h.strip()]
+        if upstream:
+            provider["envoyExtAuthzHttp"]["headersToUpstreamOnAllow"] = upstream
+        policies.setdefault(("ext", ref), []).append((provider, sorted(hosts)))
+        findings.append(Finding("ingress", ref, WARNING, "extension-provider-required",
+                                "auth-url becomes a CUSTOM AuthorizationPolicy with extension provider {0}: register it "
+                                "(adoptmesh_extension_providers, from this module's extension_providers) before "
+                                "applying; until then istiod denies every request the policy covers".format(
+                                    provider["name"])))
+        return provider
 
     def _passthrough_hosts(self, produced, rule_hosts, ref, findings):
         """ssl-passthrough: TLS on 443 for the host goes, undecrypted, to the backend of its `/` path."""

@@ -54,6 +54,7 @@ def emit(translator, routes, tls_servers, policies, result):
         resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, translator.passthrough)
     resources += _destination_rules(namespace, policies, result)
     resources += _authorization_policies(translator, gateway, namespace, policies)
+    result.extension_providers = translator.extension_providers
     result.resources.extend(resources)
     for resource in resources:
         for source in resource["metadata"]["annotations"].get(SOURCE_ANNOTATION, "").split(","):
@@ -270,6 +271,22 @@ def _authorization_policies(translator, gateway, namespace, policies):
                           "metadata": _metadata(stable_name("source-ranges-" + ref.replace("/", "-"), exact=ref),
                                                 namespace, [ref]),
                           "spec": {"selector": {"matchLabels": selector}, "action": "DENY", "rules": rules}})
+    providers = {}
+    for key in sorted(k for k in policies if k[0] == "ext"):
+        ref = key[1]
+        for provider, hosts in policies[key]:
+            providers[provider["name"]] = provider
+            operation = {}
+            if "*" not in hosts:
+                # Host headers may carry a port: "host:*" keeps those behind the check too.
+                operation["hosts"] = sorted(set(hosts) | set(h + ":*" for h in hosts))
+            resources.append({"apiVersion": ISTIO_SECURITY, "kind": "AuthorizationPolicy",
+                              "metadata": _metadata(stable_name("ext-authz-" + ref.replace("/", "-"), exact=ref),
+                                                    namespace, [ref]),
+                              "spec": {"selector": {"matchLabels": selector}, "action": "CUSTOM",
+                                       "provider": {"name": provider["name"]},
+                                       "rules": [{"to": [{"operation": operation}]} if operation else {}]}})
+    translator.extension_providers = [providers[name] for name in sorted(providers)]
     return resources
 
 

@@ -184,6 +184,23 @@ secrets_to_copy:
   returned: always
   type: list
   elements: dict
+extension_providers:
+  description:
+    - The Envoy external authorization providers that the C(CUSTOM) AuthorizationPolicies from
+      C(nginx.ingress.kubernetes.io/auth-url) name, in C(meshConfig.extensionProviders) form.
+    - Register them with the install stage (variable C(adoptmesh_extension_providers) of the
+      C(adoptmesh.istio.istio_install) role) before applying; until then istiod denies every request
+      those policies cover.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: ingress-auth-3f2a9c1e
+      envoyExtAuthzHttp:
+        service: oauth2-proxy.auth.svc.cluster.local
+        port: 4180
+        pathPrefix: /oauth2/auth
+        includeRequestHeadersInCheck: [authorization, cookie]
 summary:
   description: Counts of Ingresses, skipped ones, objects, and findings by severity.
   returned: always

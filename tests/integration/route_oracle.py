@@ -244,6 +244,9 @@ class Answer:
         self.route_configurations = dict((rc["name"], rc) for rc in raw["routes"])
         self.simulated = raw["calls"]
         self.requests = requests
+        self.http_filters = raw.get("http_filters") or {}
+        self.typed_filters = dict((k, [json.loads(v) if isinstance(v, str) else v for v in values])
+                                  for k, values in (raw.get("typed_filters") or {}).items())
 
     def envoy(self, index):
         """Envoy's outcome for request `index` on the RouteConfiguration the simulator picked."""

@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 import route_oracle
 from route_oracle import Request, Verdict
@@ -198,3 +199,34 @@ def test_ssl_passthrough_hands_tls_on_the_host_to_the_root_backend(output_api):
     assert answer.passed_through(0) == "vault.apps:8443"
     assert oracle_verdict(answer, 1) == Verdict("route", (("web.apps:8443", 100),))
     assert answer.passed_through(2) is None
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_auth_url_becomes_envoy_ext_authz_once_the_provider_is_registered(registered):
+    n = "nginx.ingress.kubernetes.io/"
+    ingresses = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                  "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2024-01-01T00:00:00Z",
+                               "annotations": {n + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth"}},
+                  "spec": {"ingressClassName": "nginx", "rules": [{"host": "shop.com", "http": {"paths": [
+                      {"path": "/", "pathType": "Prefix",
+                       "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}]
+    result = translator.translate(ingresses, None)
+    auth_service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "oauth2-proxy", "namespace": "auth"},
+                    "spec": {"ports": [{"name": "http", "port": 4180}]}}
+    case = route_oracle.case("auth", result.resources + [auth_service], [Request("shop.com", "/")])
+    if registered:
+        case["mesh_config"] = yaml.safe_dump({"extensionProviders": result.extension_providers})
+    answer = route_oracle.run([case])[0]
+    chain = [key for key in answer.http_filters if key.startswith("0.0.0.0_80")][0]
+    typed = answer.typed_filters[chain]
+    if registered:
+        # istiod puts Envoy's ext_authz filter, calling the auth service, ahead of the router.
+        assert "envoy.filters.http.ext_authz" in answer.http_filters[chain]
+        ext_authz = [t for t in typed if "ext_authz" in t.get("@type", "")][0]
+        assert ext_authz["httpService"]["serverUri"]["cluster"] == "outbound|4180||oauth2-proxy.auth.svc.cluster.local"
+        assert ext_authz["httpService"]["pathPrefix"] == "/oauth2/auth"
+    else:
+        # An unknown provider: istiod generates a policy that denies what the CUSTOM policy covers.
+        assert "envoy.filters.http.ext_authz" not in answer.http_filters[chain]
+        rbac = [t for t in typed if "rbac" in t.get("@type", "")]
+        assert any(r.get("rules", {}).get("action", "ALLOW") == "DENY" and r["rules"].get("policies") for r in rbac)

@@ -725,8 +725,9 @@ def test_generated_corpus_every_path_is_routed_or_has_an_error():
 
 
 @pytest.mark.parametrize("annotation,value", [
-    ("auth-type", "basic"), ("auth-secret", "shop/htpasswd"), ("auth-url", "http://auth.shop.svc/verify"),
-    ("auth-tls-verify-client", "on"), ("limit-rps", "10"), ("ssl-passthrough", "true"),
+    ("auth-type", "basic"), ("auth-secret", "shop/htpasswd"), ("auth-url", "https://$host/oauth2/auth"),
+    ("auth-url", "https://auth.example.org/verify"),
+    ("auth-tls-verify-client", "on"), ("limit-rps", "10"),
     ("enable-modsecurity", "true")])
 def test_annotations_whose_loss_opens_or_drops_traffic_are_errors(annotation, value):
     result = translate([ingress("web", rule("shop.example.com", path("/", "web")), annotations={N + annotation: value})])
@@ -840,3 +841,38 @@ def test_a_host_in_two_tls_secrets_is_served_by_the_first_and_the_other_hosts_ke
         ("a-cert", ["b.com"]), ("z-cert", ["a.com"])]
     assert where(result, "a.com", "/", scheme="https") == "a.istio-ingress:80"
     assert ("istio-ingress/a", "warning", "tls-host-conflict") in codes(result)
+
+
+def test_auth_url_of_an_in_cluster_service_becomes_a_custom_policy_and_an_extension_provider():
+    result = translate([ingress("web", rule("shop.com", path("/", "web")), namespace="istio-ingress", annotations={
+        N + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth",
+        N + "auth-response-headers": "X-Auth-Request-User, X-Auth-Request-Email",
+        N + "auth-signin": "https://shop.com/oauth2/start"})])
+    assert [p["envoyExtAuthzHttp"] for p in result.extension_providers] == [{
+        "service": "oauth2-proxy.auth.svc.cluster.local", "port": 4180, "pathPrefix": "/oauth2/auth",
+        "includeRequestHeadersInCheck": ["authorization", "cookie"],
+        "headersToDownstreamOnDeny": ["content-type", "set-cookie", "location", "www-authenticate"],
+        "headersToUpstreamOnAllow": ["X-Auth-Request-User", "X-Auth-Request-Email"]}]
+    policy = [r for r in result.resources if r["kind"] == "AuthorizationPolicy"][0]["spec"]
+    assert policy["action"] == "CUSTOM" and policy["provider"] == {"name": result.extension_providers[0]["name"]}
+    assert policy["rules"] == [{"to": [{"operation": {"hosts": ["shop.com", "shop.com:*"]}}]}]
+    assert policy["selector"] == {"matchLabels": {"istio": "ingressgateway"}}
+    found = codes(result)
+    assert ("istio-ingress/web", "warning", "extension-provider-required") in found
+    assert ("istio-ingress/web", "warning", "annotation-not-translated") in found  # auth-signin
+    assert not [f for f in result.findings if f.severity == "error"]
+    assert result.as_dict()["extension_providers"] == result.extension_providers
+
+
+@pytest.mark.parametrize("url", ["http://auth.shop/verify", "http://auth.shop.svc:8080/", "https://auth.shop.svc.cluster.local"])
+def test_auth_url_short_service_names_resolve_in_the_cluster(url):
+    result = translate([ingress("web", rule("shop.com", path("/", "web")), annotations={N + "auth-url": url})])
+    assert result.extension_providers[0]["envoyExtAuthzHttp"]["service"] == "auth.shop.svc.cluster.local"
+    assert not [f for f in result.findings if f.severity == "error"]
+
+
+def test_basic_auth_beside_auth_url_stays_an_error():
+    result = translate([ingress("web", rule("shop.com", path("/", "web")), annotations={
+        N + "auth-url": "http://auth.shop.svc/verify", N + "auth-type": "basic", N + "auth-secret": "htpasswd"})])
+    assert [f.message.split(" ")[0] for f in result.findings if f.code == "access-control-lost"] == [
+        N + "auth-secret", N + "auth-type"]

@@ -31,6 +31,8 @@ import (
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/simulation"
 	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pilot/test/xdstest"
+	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/schema/gvk"
 	"istio.io/istio/pkg/config/schema/gvr"
 	"istio.io/istio/pkg/kube/kclient/clienttest"
@@ -82,6 +84,9 @@ type oracleCase struct {
 	// reads TLSRoutes (and other kinds newer than v1.0) only from CRDs that carry it, which the
 	// in-process server does not add by itself.
 	GatewayAPIBundle string `json:"gateway_api_bundle"`
+	// MeshConfig, when set, is the mesh configuration (YAML) on top of Istio's defaults, such as
+	// the extension providers an install registers.
+	MeshConfig string `json:"mesh_config"`
 }
 
 type callResult struct {
@@ -99,6 +104,10 @@ type caseResult struct {
 	Error  string            `json:"error,omitempty"`
 	Routes []json.RawMessage `json:"routes"`
 	Calls  []callResult      `json:"calls"`
+	// HTTPFilters names, per listener and filter chain, the HTTP filters in order; TypedFilters
+	// holds the configuration of the ext_authz and RBAC filters among them.
+	HTTPFilters  map[string][]string          `json:"http_filters"`
+	TypedFilters map[string][]json.RawMessage `json:"typed_filters"`
 }
 
 func TestOracle(t *testing.T) {
@@ -134,9 +143,20 @@ func TestOracle(t *testing.T) {
 // runCase answers one case in a subtest, so that istiod rejecting the objects (a t.Fatal inside
 // Istio's test helpers) is reported as that case's error instead of ending the run.
 func runCase(t *testing.T, c oracleCase) caseResult {
-	result := caseResult{ID: c.ID, Routes: []json.RawMessage{}, Calls: []callResult{}}
+	result := caseResult{
+		ID: c.ID, Routes: []json.RawMessage{}, Calls: []callResult{},
+		HTTPFilters: map[string][]string{}, TypedFilters: map[string][]json.RawMessage{},
+	}
 	passed := t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(c.ID), func(t *testing.T) {
-		s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{ConfigString: c.Config, KubernetesObjectString: c.Kube})
+		options := xds.FakeOptions{ConfigString: c.Config, KubernetesObjectString: c.Kube}
+		if c.MeshConfig != "" {
+			m, err := mesh.ApplyMeshConfigDefaults(c.MeshConfig)
+			if err != nil {
+				t.Fatal(err)
+			}
+			options.MeshConfig = m
+		}
+		s := xds.NewFakeDiscoveryServer(t, options)
 		if c.GatewayAPIBundle != "" {
 			announceGatewayAPIBundle(t, s, c.GatewayAPIBundle)
 		}
@@ -157,6 +177,25 @@ func runCase(t *testing.T, c oracleCase) caseResult {
 				t.Fatal(err)
 			}
 			result.Routes = append(result.Routes, encoded)
+		}
+		for _, l := range sim.Listeners {
+			for _, fc := range l.FilterChains {
+				manager := xdstest.ExtractHTTPConnectionManager(t, fc)
+				if manager == nil {
+					continue
+				}
+				key := l.Name + "/" + fc.Name
+				for _, filter := range manager.HttpFilters {
+					result.HTTPFilters[key] = append(result.HTTPFilters[key], filter.Name)
+					if strings.Contains(filter.Name, "ext_authz") || strings.Contains(filter.Name, "rbac") {
+						encoded, err := protojson.Marshal(filter.GetTypedConfig())
+						if err != nil {
+							t.Fatal(err)
+						}
+						result.TypedFilters[key] = append(result.TypedFilters[key], encoded)
+					}
+				}
+			}
 		}
 		for _, in := range c.Calls {
 			sc := simulation.Call{
