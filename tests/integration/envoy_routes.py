@@ -156,18 +156,18 @@ def route_matches(match, full_path, headers, query):
 def _redirect(redirect, scheme, host, full_path, match):
     new_scheme = "https" if redirect.get("httpsRedirect") else redirect.get("schemeRedirect", scheme)
     authority = redirect.get("hostRedirect", host)
-    name, _, port = authority.partition(":")
+    name, _colon, port = authority.partition(":")
     if "portRedirect" in redirect:
         port = str(redirect["portRedirect"])
     elif new_scheme != scheme and "hostRedirect" not in redirect:
         port = ""  # Envoy drops the original port when only the scheme changes
     if port and ((new_scheme == "http" and port == "80") or (new_scheme == "https" and port == "443")):
         port = ""
-    path, _, query = full_path.partition("?")
+    path, _mark, query = full_path.partition("?")
     if redirect.get("pathRedirect"):  # Envoy keeps the request's path when this is empty
         path = redirect["pathRedirect"]
         if "?" in path:
-            path, _, query = path.partition("?")
+            path, _mark, query = path.partition("?")
     elif redirect.get("prefixRewrite"):
         prefix = match.get("prefix") or match.get("pathSeparatedPrefix") or ""
         path = redirect["prefixRewrite"] + path[len(prefix):]
@@ -191,7 +191,7 @@ def evaluate(route_configuration, host, full_path, headers=None, scheme="http", 
     query = {}
     if "?" in full_path:
         for pair in full_path.split("?", 1)[1].split("#", 1)[0].split("&"):
-            key, _, value = pair.partition("=")
+            key, _equals, value = pair.partition("=")
             query.setdefault(key, value)
     vh = virtual_host_for(route_configuration, host)
     if vh is None:

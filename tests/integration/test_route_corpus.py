@@ -67,7 +67,7 @@ def ingress_sets(draw):
         rules, hosts = [], draw(st.lists(st.sampled_from(HOSTS), min_size=1, max_size=2, unique=True))
         for host in hosts:
             paths = []
-            for _ in range(draw(st.integers(min_value=1, max_value=3))):
+            for _number in range(draw(st.integers(min_value=1, max_value=3))):
                 value, path_type = draw(st.sampled_from(pool))
                 paths.append({"path": value, "pathType": path_type, "backend": _backend(draw)})
             rule = {"http": {"paths": paths}}
@@ -98,8 +98,8 @@ def ingress_sets(draw):
             annotations[N + "canary-by-header"] = "X-Canary"
             if draw(st.booleans()):
                 annotations[N + "canary-by-header-value"] = "beta"
-        canary_rule = {"http": {"paths": [dict(entry, backend={"service": {"name": "canary",
-                                                                            "port": {"number": 80}}})]}}
+        canary_backend = {"service": {"name": "canary", "port": {"number": 80}}}
+        canary_rule = {"http": {"paths": [dict(entry, backend=canary_backend)]}}
         if "host" in rule:
             canary_rule["host"] = rule["host"]
         ingresses.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",

@@ -89,7 +89,7 @@ def judge(groups):
             if agrees is False:
                 simulator.append("{0}: {1}: envoy {2}, simulation {3}".format(
                     line["test"], answer.requests[index], got, answer.simulated[index]))
-    requests = sum(len(lines) for _, lines in groups)
+    requests = sum(len(lines) for _resources, lines in groups)
     # The simulator judges virtual hosts with plain prefix and exact matches only; the Gateway API
     # output's path-separated prefixes leave it fewer.
     assert judged > requests // 4, "Istio's simulator judged only {0} of {1} requests".format(judged, requests)

@@ -263,8 +263,8 @@ def test_class_istio_orders_routes_by_the_length_of_istios_match_string():
 
 
 def test_class_istio_ignores_nginx_annotations_tls_redirects_and_default_backends():
-    result = translate([ingress("a", rule("a.com", path("/", "web")), cls="istio", tls=[{"hosts": ["a.com"],
-                                                                                          "secretName": "cert"}],
+    tls = [{"hosts": ["a.com"], "secretName": "cert"}]
+    result = translate([ingress("a", rule("a.com", path("/", "web")), cls="istio", tls=tls,
                                 annotations={N + "force-ssl-redirect": "true", N + "rewrite-target": "/x"},
                                 default_backend=backend("fallback"))])
     assert where(result, "a.com", "/page") == "web.shop:80"  # plain HTTP is served, not redirected
