@@ -480,7 +480,10 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
         if route.redirect.get("scheme"):
             redirect["scheme"] = route.redirect["scheme"]
         if route.redirect.get("authority"):
-            redirect["hostname"] = route.redirect["authority"].split(":")[0]
+            hostname, _colon, port = route.redirect["authority"].partition(":")
+            redirect["hostname"] = hostname
+            if port:
+                redirect["port"] = int(port)  # a non-default port stays in the Location
         if "uri" in route.redirect:
             redirect["path"] = {"type": "ReplaceFullPath", "replaceFullPath": route.redirect["uri"]}
         filters.append({"type": "RequestRedirect", "requestRedirect": redirect})

@@ -230,3 +230,23 @@ def test_auth_url_becomes_envoy_ext_authz_once_the_provider_is_registered(regist
         assert "envoy.filters.http.ext_authz" not in answer.http_filters[chain]
         rbac = [t for t in typed if "rbac" in t.get("@type", "")]
         assert any(r.get("rules", {}).get("action", "ALLOW") == "DENY" and r["rules"].get("policies") for r in rbac)
+
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_redirects_keep_their_code_and_a_non_default_port(output_api):
+    n = "nginx.ingress.kubernetes.io/"
+    ingresses = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                  "metadata": {"name": name, "namespace": "shop", "creationTimestamp": "2024-01-01T00:00:00Z",
+                               "annotations": annotations},
+                  "spec": {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
+                      {"path": "/", "pathType": "Prefix",
+                       "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+                 for name, host, annotations in (
+                     ("moved", "old.shop.com", {n + "permanent-redirect": "https://new.shop.com:8443/landing",
+                                                n + "permanent-redirect-code": "308"}),
+                     ("temp", "temp.shop.com", {n + "temporal-redirect": "http://other.shop.com/x"}))]
+    result = translator.translate(ingresses, None, output_api=output_api)
+    requests = [Request("old.shop.com", "/a"), Request("temp.shop.com", "/b")]
+    answer = route_oracle.run([route_oracle.case("redirects", result.resources, requests)])[0]
+    assert oracle_verdict(answer, 0) == Verdict("redirect", "https://new.shop.com:8443/landing", 308)
+    assert oracle_verdict(answer, 1) == Verdict("redirect", "http://other.shop.com/x", 302)
