@@ -16,7 +16,7 @@ help: ## Show the targets.
 setup: ## Create .venv with pinned Python deps and lay out the collections path (kubernetes.core included).
 	@tools/setup.sh
 
-build: ## Build the control plane, helm, istioctl, pilot-discovery; package the offline charts and CRDs.
+build: ## Build the control plane, helm, istioctl, pilot-discovery and the route oracle; package the offline charts and CRDs.
 	@tools/cluster/build.sh
 	@tools/cluster/content.sh
 

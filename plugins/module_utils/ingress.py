@@ -15,59 +15,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gc
-import ipaddress
 import re
 
 from .errors import InputError, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
+from .ingress_annotations import NGINX, PARTIAL, number as _number, route_options, truthy as _truthy
 from .ingress_model import CATCH_ALL, EXACT, LITERAL, PREFIX, REGEX, Route
 from .ingress_output import emit
-from .names import is_dns1123_label, is_dns1123_subdomain, short_hash, stable_name
+from .names import is_dns1123_label, is_dns1123_subdomain, stable_name
 
-NGINX = "nginx.ingress.kubernetes.io/"
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
-# Annotation prefixes of other Ingress controllers (NGINX Inc., Traefik, HAProxy, Kong, AWS, GKE,
-# Contour): never silently ignored.
-OTHER_CONTROLLER_DOMAINS = ("nginx.org", "traefik.ingress.kubernetes.io", "haproxy.org", "haproxy.router.openshift.io",
-                            "konghq.com", "alb.ingress.kubernetes.io", "ingress.kubernetes.io",
-                            "projectcontour.io", "ingress.gcp.kubernetes.io", "networking.gke.io")
-
-# ingress-nginx annotations this translation keeps (everything else under NGINX is reported).
-HANDLED = frozenset((
-    "ssl-redirect", "force-ssl-redirect", "rewrite-target", "use-regex", "app-root", "canary",
-    "canary-weight", "canary-weight-total", "canary-by-header", "canary-by-header-value",
-    "proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout", "enable-cors",
-    "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-expose-headers",
-    "cors-allow-credentials", "cors-max-age", "backend-protocol", "whitelist-source-range",
-    "allowlist-source-range", "denylist-source-range", "affinity", "session-cookie-name",
-    "session-cookie-path", "session-cookie-max-age", "upstream-vhost", "permanent-redirect",
-    "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code", "x-forwarded-prefix",
-    "from-to-www-redirect", "ssl-passthrough",
-))
-# Handled as a finding naming the lost behaviour, more precise than "unsupported".
-PARTIAL = {
-    "canary-by-cookie": "cookie-based canary routing has no VirtualService equivalent here",
-    "canary-by-header-pattern": "regex header canary routing is not translated",
-}
-# ingress-nginx annotations whose loss would let through requests the Ingress refused (auth,
-# client certificates, source limits, rate limits, a WAF) or stop serving a host or protocol:
-# an error, so `apply` refuses unless the user accepts the loss.
-ACCESS_LOST = (
-    ("auth-", "authentication would be lost: requests it refused would reach the backend"),
-    ("limit-", "a rate or connection limit would be lost"),
-    ("global-rate-limit", "a rate limit would be lost"),
-    ("enable-modsecurity", "the web application firewall would be lost"),
-    ("modsecurity-", "the web application firewall would be lost"),
-    ("enable-owasp-core-rules", "the web application firewall would be lost"),
-    ("satisfy", "the combination of authentication and source limits would be lost"),
-)
-CORS_DEFAULTS = {
-    "cors-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
-    "cors-allow-headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
-                          "Content-Type,Range,Authorization",
-    "cors-allow-origin": "*",
-    "cors-max-age": "1728000",
-}
 
 
 class Options:
@@ -187,40 +144,7 @@ def _valid_host(host):
     return is_dns1123_subdomain(host)
 
 
-# ASCII digits only: Python's int() and str.isdigit() also take "\u00b2" and other Unicode digits,
-# which ingress-nginx (Go) never reads as numbers. Nine digits keep every value a sane int.
-_DECIMAL = re.compile(r"[0-9]{1,9}\Z")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
-# The redirect codes Envoy (and so a VirtualService) can send.
-REDIRECT_CODES = (301, 302, 303, 307, 308)
-
-
-def _number(value):
-    """A non-negative decimal written in ASCII digits, or None."""
-    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    return int(text) if _DECIMAL.match(text) else None
-
-
-def _seconds(value):
-    return _number(value)
-
-
-def _source_ranges(value):
-    """(CIDRs as ipaddress normalises them, the parts that are not CIDRs)."""
-    valid, invalid = [], []
-    for part in str(value).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            valid.append(str(ipaddress.ip_network(part, strict=False)))
-        except ValueError:
-            invalid.append(part)
-    return valid, invalid
-
-
-def _truthy(value):
-    return str(value).strip().lower() == "true"
 
 
 def _regex_hosts(ingresses, annotations_of):
@@ -288,43 +212,6 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
     return LITERAL, PREFIX, trimmed, [{"uri": {"exact": trimmed}}, {"uri": {"prefix": trimmed + "/"}}]
 
 
-# auth-* annotations beside a translated auth-url: None when kept, else what is lost (not access).
-EXTERNAL_AUTH = {
-    "auth-url": None,
-    "auth-response-headers": None,
-    "auth-signin": "the redirect to the sign-in page is lost: a refused request gets the auth service's answer "
-                   "(401) instead",
-    "auth-signin-redirect-param": "goes with auth-signin, which is not translated",
-    "auth-method": "Envoy's ext_authz sends the request's own method to the auth service",
-    "auth-cache-key": "ext_authz answers are not cached", "auth-cache-duration": "ext_authz answers are not cached",
-    "auth-always-set-cookie": "cookies from the auth service reach the client only on a refusal",
-    "auth-request-redirect": "X-Auth-Request-Redirect is not sent to the auth service",
-    "auth-proxy-set-headers": "headers sent to the auth service are Authorization and Cookie (extension provider)",
-    "auth-keepalive": "connection reuse to the auth service is Envoy's own",
-    "auth-keepalive-requests": "connection reuse to the auth service is Envoy's own",
-    "auth-keepalive-timeout": "connection reuse to the auth service is Envoy's own",
-    "auth-keepalive-share-vars": "connection reuse to the auth service is Envoy's own",
-}
-
-
-def _in_cluster_url(url, cluster_domain):
-    """(service FQDN, port, path) of an http(s) URL that names a Service in the cluster, or None."""
-    match = re.match(r"(https?)://([a-z0-9.-]+)(?::(\d{1,5}))?(/[^\s$?#]*)?\Z", url)
-    if not match:
-        return None
-    scheme, host, port, path = match.groups()
-    parts = host.split(".")
-    suffix = ["svc"] + cluster_domain.split(".")
-    if len(parts) == 2 or parts[2:] == ["svc"] or parts[2:] == suffix:
-        if not all(is_dns1123_label(p) for p in parts[:2]):
-            return None
-        number = int(port) if port else (443 if scheme == "https" else 80)
-        if not 0 < number < 65536:
-            return None
-        return "{0}.{1}.svc.{2}".format(parts[0], parts[1], cluster_domain), number, path or ""
-    return None
-
-
 def _istio_class_annotations(annotations, ref, findings):
     """Istio's Ingress support reads no ingress-nginx annotation: they are dropped, with a finding."""
     ignored = sorted(k for k in annotations if k.startswith(NGINX))
@@ -365,7 +252,6 @@ class Translator:
         self._regex_hosts = set()
         self._www_hosts = []
         self.passthrough = {}  # host -> (fqdn, port, source Ingress): TLS passed through on SNI
-        self.extension_providers = []  # filled by the output: the providers the CUSTOM policies name
 
     # services --------------------------------------------------------------------------------
     def _index_services(self, services):
@@ -422,167 +308,6 @@ class Translator:
         return "{0}.{1}.svc.{2}".format(name, namespace, self.options.cluster_domain), number
 
     # annotations ------------------------------------------------------------------------------
-    def _route_options(self, annotations, ref, has_tls, findings, policies, destinations_of_ingress, hosts):
-        """Per-route behaviour from ingress-nginx annotations; DestinationRule and
-        AuthorizationPolicy needs go to `policies`."""
-        options = {}
-        get = annotations.get
-        auth = self._external_auth(annotations, ref, findings, policies, hosts)
-        for key in sorted(annotations):
-            if key.startswith(NGINX):
-                short = key[len(NGINX):]
-                if short in PARTIAL:
-                    findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
-                                            "{0}: {1}".format(key, PARTIAL[short])))
-                elif short == "auth-url" and auth is False:
-                    continue  # reported by _external_auth, with the reason
-                elif short in EXTERNAL_AUTH and auth:
-                    if EXTERNAL_AUTH[short]:
-                        findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
-                                                "{0}: {1}".format(key, EXTERNAL_AUTH[short])))
-                elif short not in HANDLED:
-                    lost = next((why for prefix, why in ACCESS_LOST if short.startswith(prefix)), None)
-                    if lost:
-                        findings.append(Finding("ingress", ref, ERROR, "access-control-lost",
-                                                "{0} is not translated: {1}".format(key, lost)))
-                    else:
-                        findings.append(Finding("ingress", ref, WARNING, "unsupported-annotation",
-                                                "{0} is not translated; its behaviour is lost".format(key)))
-            elif "/" in key and key.split("/", 1)[0].endswith(OTHER_CONTROLLER_DOMAINS):
-                findings.append(Finding("ingress", ref, WARNING, "other-controller-annotation",
-                                        "{0} belongs to another Ingress controller; it is not translated".format(key)))
-        ssl_redirect = get(NGINX + "ssl-redirect")
-        force = _truthy(get(NGINX + "force-ssl-redirect"))
-        options["force_https"] = force
-        options["ssl_redirect"] = ssl_redirect is None or _truthy(ssl_redirect)
-        target = get(NGINX + "rewrite-target")
-        if target is not None:
-            # A rewrite-target makes every path of the host a regex (_regex_hosts), so $N captures work.
-            options["rewrite"] = ("regex", str(target))
-        for key in ("proxy-read-timeout", "proxy-send-timeout"):
-            if get(NGINX + key) is not None:
-                seconds = _seconds(get(NGINX + key))
-                if seconds is None:
-                    # ingress-nginx reads these as whole seconds and ignores anything else ("30s"):
-                    # its default applies, as it does here without the annotation.
-                    findings.append(Finding("ingress", ref, WARNING, "invalid-annotation",
-                                            "{0}{1}={2!r} is not a whole number of seconds; ingress-nginx ignores it "
-                                            "and keeps its default, and so does this translation".format(
-                                                NGINX, key, get(NGINX + key))))
-                else:
-                    options["timeout"] = max(options.get("timeout", 0), seconds)
-        if "timeout" in options:
-            findings.append(Finding("ingress", ref, INFO, "timeout-approximated",
-                                    "nginx read/send timeouts are between two reads; the route timeout {0}s bounds the "
-                                    "whole request".format(options["timeout"])))
-        if _truthy(get(NGINX + "enable-cors")):
-            options["cors"] = self._cors(annotations)
-        headers = {}
-        vhost = get(NGINX + "upstream-vhost")
-        if vhost:
-            headers["host"] = str(vhost)
-        prefix = get(NGINX + "x-forwarded-prefix")
-        if prefix:
-            # ingress-nginx sends the annotation's value as X-Forwarded-Prefix to the backend.
-            headers["x-forwarded-prefix"] = str(prefix)
-        if headers:
-            options["request_headers"] = {"set": headers}
-        for key, default_code in (("permanent-redirect", 301), ("temporal-redirect", 302)):
-            if get(NGINX + key):
-                code = get(NGINX + key + "-code")
-                redirect = self._redirect(str(get(NGINX + key)), code, default_code)
-                if redirect is None:
-                    findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
-                                            "{0}{1}={2!r} is not an absolute URL or path".format(NGINX, key, get(NGINX + key))))
-                else:
-                    if code is not None and _number(code) not in REDIRECT_CODES:
-                        findings.append(Finding("ingress", ref, WARNING, "invalid-annotation",
-                                                "{0}{1}-code={2!r} is not a redirect code Envoy can send ({3}); "
-                                                "{4} is used".format(NGINX, key, code, ", ".join(
-                                                    str(c) for c in REDIRECT_CODES), default_code)))
-                    options["redirect"] = redirect
-        # DestinationRule policies, per destination of this Ingress.
-        traffic = {}
-        connect = get(NGINX + "proxy-connect-timeout")
-        if connect is not None:
-            seconds = _seconds(connect)
-            if seconds is None:
-                findings.append(Finding("ingress", ref, WARNING, "invalid-annotation",
-                                        "{0}proxy-connect-timeout={1!r} is not a whole number of seconds; ingress-nginx "
-                                        "ignores it and keeps its default, and so does this translation".format(
-                                            NGINX, connect)))
-            else:
-                traffic["connectionPool"] = {"tcp": {"connectTimeout": "{0}s".format(seconds)}}
-        protocol = str(get(NGINX + "backend-protocol") or "").upper()
-        if protocol in ("HTTPS", "GRPCS"):
-            traffic["tls"] = {"mode": "SIMPLE"}
-        elif protocol == "GRPC":
-            findings.append(Finding("ingress", ref, INFO, "grpc-backend",
-                                    "backend-protocol GRPC: name the Service port grpc-* or set appProtocol: grpc so "
-                                    "Istio speaks HTTP/2 to it (Services are not modified here)"))
-        elif protocol == "FCGI":
-            findings.append(Finding("ingress", ref, ERROR, "fcgi-unsupported",
-                                    "backend-protocol FCGI cannot be spoken by Envoy; this Ingress's traffic is not routed "
-                                    "as before"))
-        if str(get(NGINX + "affinity") or "").lower() == "cookie":
-            cookie = {"name": str(get(NGINX + "session-cookie-name") or "INGRESSCOOKIE")}
-            if get(NGINX + "session-cookie-path"):
-                cookie["path"] = str(get(NGINX + "session-cookie-path"))
-            max_age = _seconds(get(NGINX + "session-cookie-max-age"))
-            cookie["ttl"] = "{0}s".format(max_age or 0)
-            traffic["loadBalancer"] = {"consistentHash": {"httpCookie": cookie}}
-        if traffic:
-            for destination in destinations_of_ingress:
-                policies.setdefault(("dr", destination[0]), []).append((ref, traffic))
-        for key, negate in (("whitelist-source-range", True), ("allowlist-source-range", True),
-                            ("denylist-source-range", False)):
-            value = get(NGINX + key)
-            if value:
-                ranges, invalid = _source_ranges(value)
-                if invalid:
-                    # ingress-nginx refuses the whole annotation; a partial list would let through
-                    # (or keep out) traffic the Ingress did not.
-                    findings.append(Finding("ingress", ref, ERROR, "invalid-annotation",
-                                            "{0}{1}: {2} not an IP range (CIDR); no source restriction could be "
-                                            "translated".format(NGINX, key, ", ".join(repr(p) for p in invalid))))
-                    continue
-                if ranges:
-                    policies.setdefault(("ap", ref), []).append((negate, ranges, hosts))
-        return options
-
-    @staticmethod
-    def _cors(annotations):
-        def value(key):
-            found = annotations.get(NGINX + key)
-            return str(found if found is not None else CORS_DEFAULTS.get(key, ""))
-
-        origins = [o.strip() for o in value("cors-allow-origin").split(",") if o.strip()]
-        policy = {"allowOrigins": [{"regex": ".*"} if o == "*" else {"exact": o} for o in origins],
-                  "allowMethods": [m.strip() for m in value("cors-allow-methods").split(",") if m.strip()],
-                  "allowHeaders": [h.strip() for h in value("cors-allow-headers").split(",") if h.strip()],
-                  "allowCredentials": annotations.get(NGINX + "cors-allow-credentials", "true") != "false"}
-        exposed = [h.strip() for h in value("cors-expose-headers").split(",") if h.strip()]
-        if exposed:
-            policy["exposeHeaders"] = exposed
-        max_age = _seconds(value("cors-max-age"))
-        if max_age is not None:
-            policy["maxAge"] = "{0}s".format(max_age)
-        return policy
-
-    @staticmethod
-    def _redirect(url, code, default_code):
-        match = re.match(r"(?:(https?)://([^/\s]+))?(/\S*)?\Z", url)
-        if not match or not (match.group(2) or match.group(3)):
-            return None
-        number = _number(code)
-        redirect = {"redirectCode": number if number in REDIRECT_CODES else default_code}
-        if match.group(1):
-            redirect["scheme"] = match.group(1)
-        if match.group(2):
-            redirect["authority"] = match.group(2)
-        redirect["uri"] = match.group(3) or "/"
-        return redirect
-
     # the translation ----------------------------------------------------------------------------
     def translate(self, ingresses, services=None):
         # Thousands of Ingresses make many small objects and no reference cycles: the cyclic garbage
@@ -748,8 +473,8 @@ class Translator:
                 produced.append(Route(None, CATCH_ALL, PREFIX, "/", [{}], [(destination[0], destination[1], None)],
                                       ref, age))
         has_tls = self._tls(spec, ref, namespace, rule_hosts, findings, tls_servers, result)
-        options = self._route_options(annotations, ref, has_tls, findings, policies, sorted(destinations),
-                                      sorted(set(rule_hosts)))
+        options = route_options(annotations, ref, findings, policies, sorted(destinations), sorted(set(rule_hosts)),
+                                self.options.cluster_domain)
         if cls == "istio":
             options["ssl_redirect"] = False  # Istio's Ingress support serves plain HTTP beside HTTPS
         app_root = annotations.get(NGINX + "app-root")
@@ -783,42 +508,6 @@ class Translator:
             self._www_hosts.extend((host, ref, age) for host in sorted(set(rule_hosts)) if not host.startswith("*"))
         result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced)}
         return produced
-
-    def _external_auth(self, annotations, ref, findings, policies, hosts):
-        """auth-url of an in-cluster Service: an Envoy ext_authz provider and a CUSTOM policy.
-
-        Returns the provider; None without auth-url; False when it cannot be kept (reported here as
-        an `access-control-lost` error, as the other auth-* annotations then are).
-        """
-        url = annotations.get(NGINX + "auth-url")
-        if not url:
-            return None
-        target = _in_cluster_url(str(url), self.options.cluster_domain)
-        if target is None:
-            findings.append(Finding("ingress", ref, ERROR, "access-control-lost",
-                                    "{0}auth-url={1!r} is not translated: only http(s) URLs of a Service in the "
-                                    "cluster, without nginx variables, become an Istio extension provider; "
-                                    "authentication would be lost".format(NGINX, str(url)[:120])))
-            return False
-        service, port, path = target
-        provider = {"name": "ingress-auth-" + short_hash("{0}:{1}{2}".format(service, port, path)),
-                    "envoyExtAuthzHttp": {"service": service, "port": port,
-                                          "includeRequestHeadersInCheck": ["authorization", "cookie"],
-                                          "headersToDownstreamOnDeny": ["content-type", "set-cookie", "location",
-                                                                        "www-authenticate"]}}
-        if path not in ("", "/"):
-            provider["envoyExtAuthzHttp"]["pathPrefix"] = path
-        upstream = [h.strip() for h in str(annotations.get(NGINX + "auth-response-headers") or "").split(",")
-                    if h.strip()]
-        if upstream:
-            provider["envoyExtAuthzHttp"]["headersToUpstreamOnAllow"] = upstream
-        policies.setdefault(("ext", ref), []).append((provider, sorted(hosts)))
-        findings.append(Finding("ingress", ref, WARNING, "extension-provider-required",
-                                "auth-url becomes a CUSTOM AuthorizationPolicy with extension provider {0}: register it "
-                                "(adoptmesh_extension_providers, from this module's extension_providers) before "
-                                "applying; until then istiod denies every request the policy covers".format(
-                                    provider["name"])))
-        return provider
 
     def _passthrough_hosts(self, produced, rule_hosts, ref, findings):
         """ssl-passthrough: TLS on 443 for the host goes, undecrypted, to the backend of its `/` path."""
@@ -1014,7 +703,7 @@ class Translator:
         return stable_name("ingress-" + selector, exact="{0}|{1}".format(self.options.gateway_namespace, selector))
 
     def _emit(self, routes, tls_servers, policies, result):
-        emit(self, routes, tls_servers, policies, result)
+        emit(self.options, self.gateway_name(), routes, tls_servers, policies, self.passthrough, result)
         result.findings = sorted_findings(result.findings)
 
 

@@ -39,22 +39,21 @@ def _sources(routes):
     return found
 
 
-def emit(translator, routes, tls_servers, policies, result):
-    options = translator.options
+def emit(options, gateway, routes, tls_servers, policies, passthrough, result):
+    """Objects for the route model into `result`: hosts' routes, certificates, policies, passthrough."""
     namespace = options.gateway_namespace
-    gateway = translator.gateway_name()
     hosts = sorted(routes)
     all_routes = [route for host in hosts for route in routes[host].values()]
     if not all_routes:
         return
-    tls_servers = _without_passthrough(_check_tls_overlap(tls_servers, result), translator.passthrough, result)
+    tls_servers = _without_passthrough(_check_tls_overlap(tls_servers, result), passthrough, result)
     if options.output_api == "gateway-api":
-        resources = _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result)
+        resources = _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, result)
     else:
-        resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, translator.passthrough)
+        resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
     resources += _destination_rules(namespace, policies, result)
-    resources += _authorization_policies(translator, gateway, namespace, policies)
-    result.extension_providers = translator.extension_providers
+    policies_out, result.extension_providers = _authorization_policies(options, gateway, namespace, policies)
+    resources += policies_out
     result.resources.extend(resources)
     for resource in resources:
         for source in resource["metadata"]["annotations"].get(SOURCE_ANNOTATION, "").split(","):
@@ -253,12 +252,13 @@ def _destination_rules(namespace, policies, result):
     return resources
 
 
-def _authorization_policies(translator, gateway, namespace, policies):
+def _authorization_policies(options, gateway, namespace, policies):
+    """The AuthorizationPolicies, and the extension providers the CUSTOM ones name."""
     resources = []
-    if translator.options.output_api == "gateway-api":
+    if options.output_api == "gateway-api":
         selector = {"gateway.networking.k8s.io/gateway-name": gateway}
     else:
-        selector = dict(sorted(translator.options.gateway_selector.items()))
+        selector = dict(sorted(options.gateway_selector.items()))
     for key in sorted(k for k in policies if k[0] == "ap"):
         ref = key[1]
         rules = []
@@ -286,8 +286,7 @@ def _authorization_policies(translator, gateway, namespace, policies):
                               "spec": {"selector": {"matchLabels": selector}, "action": "CUSTOM",
                                        "provider": {"name": provider["name"]},
                                        "rules": [{"to": [{"operation": operation}]} if operation else {}]}})
-    translator.extension_providers = [providers[name] for name in sorted(providers)]
-    return resources
+    return resources, [providers[name] for name in sorted(providers)]
 
 
 # --- Kubernetes Gateway API -------------------------------------------------------------------------------------
@@ -296,7 +295,7 @@ def _authorization_policies(translator, gateway, namespace, policies):
 MAX_LISTENERS = 64
 
 
-def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, result):
+def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, result):
     https = []
     for credential in sorted(tls_servers):
         for host in sorted(tls_servers[credential]["hosts"]):
@@ -319,7 +318,7 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
                             **({} if host == "*" else {"hostname": host}))) for host in hosts]
     # Hostless listeners stay on the first Gateway, beside the HTTP listener, so a route attached
     # to that Gateway as a whole reaches them as before; the rest follow in a stable order.
-    for host in sorted(translator.passthrough):
+    for host in sorted(passthrough):
         listener = {"name": "tls-" + short_hash(host), "port": HTTPS_PORT, "protocol": "TLS",
                     "tls": {"mode": "Passthrough"},
                     "allowedRoutes": {"namespaces": {"from": "Same"}, "kinds": [{"kind": "TLSRoute"}]}}
@@ -360,8 +359,8 @@ def _gateway_api(translator, gateway, namespace, hosts, routes, tls_servers, res
 
     backend_namespaces = {}  # namespace -> the Ingresses whose backends are there
     tls_backend_namespaces = {}
-    for host in sorted(translator.passthrough):
-        fqdn, port, source = translator.passthrough[host]
+    for host in sorted(passthrough):
+        fqdn, port, source = passthrough[host]
         service, backend_namespace = fqdn.split(".")[:2]
         ref = {"name": service, "port": port}
         if backend_namespace != namespace:

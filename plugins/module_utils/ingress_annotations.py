@@ -1,0 +1,389 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ingress-nginx annotations: what each family means for the routes and policies of one Ingress.
+
+One small handler per annotation family, each reading the Ingress's annotations through an
+`Annotations` context and writing route options (`context.options`), gateway policies
+(`context.policies`) and findings. `route_options` runs them all; ingress.py applies the options
+to the Ingress's routes. Pure logic, no Ansible imports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from .findings import ERROR, INFO, WARNING, Finding
+from .names import is_dns1123_label, short_hash
+
+NGINX = "nginx.ingress.kubernetes.io/"
+
+# Annotation prefixes of other Ingress controllers (NGINX Inc., Traefik, HAProxy, Kong, AWS, GKE,
+# Contour): never silently ignored.
+OTHER_CONTROLLER_DOMAINS = ("nginx.org", "traefik.ingress.kubernetes.io", "haproxy.org", "haproxy.router.openshift.io",
+                            "konghq.com", "alb.ingress.kubernetes.io", "ingress.kubernetes.io",
+                            "projectcontour.io", "ingress.gcp.kubernetes.io", "networking.gke.io")
+
+# ingress-nginx annotations this translation keeps (everything else under NGINX is reported).
+HANDLED = frozenset((
+    "ssl-redirect", "force-ssl-redirect", "rewrite-target", "use-regex", "app-root", "canary",
+    "canary-weight", "canary-weight-total", "canary-by-header", "canary-by-header-value",
+    "proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout", "enable-cors",
+    "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-expose-headers",
+    "cors-allow-credentials", "cors-max-age", "backend-protocol", "whitelist-source-range",
+    "allowlist-source-range", "denylist-source-range", "affinity", "session-cookie-name",
+    "session-cookie-path", "session-cookie-max-age", "upstream-vhost", "permanent-redirect",
+    "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code", "x-forwarded-prefix",
+    "from-to-www-redirect", "ssl-passthrough",
+))
+# Handled as a finding naming the lost behaviour, more precise than "unsupported".
+PARTIAL = {
+    "canary-by-cookie": "cookie-based canary routing has no VirtualService equivalent here",
+    "canary-by-header-pattern": "regex header canary routing is not translated",
+}
+# ingress-nginx annotations whose loss would let through requests the Ingress refused (auth,
+# client certificates, source limits, rate limits, a WAF) or stop serving a host or protocol:
+# an error, so `apply` refuses unless the user accepts the loss.
+ACCESS_LOST = (
+    ("auth-", "authentication would be lost: requests it refused would reach the backend"),
+    ("limit-", "a rate or connection limit would be lost"),
+    ("global-rate-limit", "a rate limit would be lost"),
+    ("enable-modsecurity", "the web application firewall would be lost"),
+    ("modsecurity-", "the web application firewall would be lost"),
+    ("enable-owasp-core-rules", "the web application firewall would be lost"),
+    ("satisfy", "the combination of authentication and source limits would be lost"),
+)
+CORS_DEFAULTS = {
+    "cors-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
+    "cors-allow-headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
+                          "Content-Type,Range,Authorization",
+    "cors-allow-origin": "*",
+    "cors-max-age": "1728000",
+}
+
+
+# auth-* annotations beside a translated auth-url: None when kept, else what is lost (not access).
+EXTERNAL_AUTH = {
+    "auth-url": None,
+    "auth-response-headers": None,
+    "auth-signin": "the redirect to the sign-in page is lost: a refused request gets the auth service's answer "
+                   "(401) instead",
+    "auth-signin-redirect-param": "goes with auth-signin, which is not translated",
+    "auth-method": "Envoy's ext_authz sends the request's own method to the auth service",
+    "auth-cache-key": "ext_authz answers are not cached", "auth-cache-duration": "ext_authz answers are not cached",
+    "auth-always-set-cookie": "cookies from the auth service reach the client only on a refusal",
+    "auth-request-redirect": "X-Auth-Request-Redirect is not sent to the auth service",
+    "auth-proxy-set-headers": "headers sent to the auth service are Authorization and Cookie (extension provider)",
+    "auth-keepalive": "connection reuse to the auth service is Envoy's own",
+    "auth-keepalive-requests": "connection reuse to the auth service is Envoy's own",
+    "auth-keepalive-timeout": "connection reuse to the auth service is Envoy's own",
+    "auth-keepalive-share-vars": "connection reuse to the auth service is Envoy's own",
+}
+
+
+# ASCII digits only: Python's int() and str.isdigit() also take "\u00b2" and other Unicode digits,
+# which ingress-nginx (Go) never reads as numbers. Nine digits keep every value a sane int.
+_DECIMAL = re.compile(r"[0-9]{1,9}\Z")
+# The redirect codes Envoy (and so a VirtualService) can send.
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+
+
+def number(value):
+    """A non-negative decimal written in ASCII digits, or None."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    return int(text) if _DECIMAL.match(text) else None
+
+
+def truthy(value):
+    return str(value).strip().lower() == "true"
+
+
+def source_ranges(value):
+    """(CIDRs as ipaddress normalises them, the parts that are not CIDRs)."""
+    valid, invalid = [], []
+    for part in str(value).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            valid.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            invalid.append(part)
+    return valid, invalid
+
+
+def parse_redirect(url, code, default_code):
+    """A VirtualService redirect for a redirect annotation's URL or path, or None."""
+    match = re.match(r"(?:(https?)://([^/\s]+))?(/\S*)?\Z", url)
+    if not match or not (match.group(2) or match.group(3)):
+        return None
+    found = number(code)
+    redirect = {"redirectCode": found if found in REDIRECT_CODES else default_code}
+    if match.group(1):
+        redirect["scheme"] = match.group(1)
+    if match.group(2):
+        redirect["authority"] = match.group(2)
+    redirect["uri"] = match.group(3) or "/"
+    return redirect
+
+
+def in_cluster_url(url, cluster_domain):
+    """(service FQDN, port, path) of an http(s) URL that names a Service in the cluster, or None."""
+    match = re.match(r"(https?)://([a-z0-9.-]+)(?::(\d{1,5}))?(/[^\s$?#]*)?\Z", url)
+    if not match:
+        return None
+    scheme, host, port, path = match.groups()
+    parts = host.split(".")
+    suffix = ["svc"] + cluster_domain.split(".")
+    if len(parts) == 2 or parts[2:] == ["svc"] or parts[2:] == suffix:
+        if not all(is_dns1123_label(p) for p in parts[:2]):
+            return None
+        number = int(port) if port else (443 if scheme == "https" else 80)
+        if not 0 < number < 65536:
+            return None
+        return "{0}.{1}.svc.{2}".format(parts[0], parts[1], cluster_domain), number, path or ""
+    return None
+
+
+class Annotations:
+    """One Ingress's annotations, and what its handlers produce."""
+
+    def __init__(self, annotations, ref, findings, policies, destinations, hosts, cluster_domain):
+        self.annotations = annotations
+        self.ref = ref
+        self.findings = findings
+        self.policies = policies  # ("dr", fqdn) / ("ap", ref) / ("ext", ref) -> entries, for the output
+        self.destinations = destinations  # (fqdn, port) of the Ingress's backends
+        self.hosts = hosts
+        self.cluster_domain = cluster_domain
+        self.options = {}  # per-route behaviour, applied by ingress.py
+        self.auth = None  # the extension provider of a translated auth-url; False if it was refused
+
+    def get(self, short):
+        return self.annotations.get(NGINX + short)
+
+    def finding(self, severity, code, message):
+        self.findings.append(Finding("ingress", self.ref, severity, code, message))
+
+
+# --- handlers, one per family ----------------------------------------------------------------
+
+def external_auth(context):
+    """auth-url of an in-cluster Service: an Envoy ext_authz provider and a CUSTOM policy.
+
+    Sets `context.auth` to the provider; False when auth-url cannot be kept (reported here as an
+    `access-control-lost` error, as the other auth-* annotations then are).
+    """
+    url = context.get("auth-url")
+    if not url:
+        return
+    target = in_cluster_url(str(url), context.cluster_domain)
+    if target is None:
+        context.auth = False
+        context.finding(ERROR, "access-control-lost",
+                        "{0}auth-url={1!r} is not translated: only http(s) URLs of a Service in the cluster, "
+                        "without nginx variables, become an Istio extension provider; authentication would be "
+                        "lost".format(NGINX, str(url)[:120]))
+        return
+    service, port, path = target
+    provider = {"name": "ingress-auth-" + short_hash("{0}:{1}{2}".format(service, port, path)),
+                "envoyExtAuthzHttp": {"service": service, "port": port,
+                                      "includeRequestHeadersInCheck": ["authorization", "cookie"],
+                                      "headersToDownstreamOnDeny": ["content-type", "set-cookie", "location",
+                                                                    "www-authenticate"]}}
+    if path not in ("", "/"):
+        provider["envoyExtAuthzHttp"]["pathPrefix"] = path
+    upstream = [h.strip() for h in str(context.get("auth-response-headers") or "").split(",") if h.strip()]
+    if upstream:
+        provider["envoyExtAuthzHttp"]["headersToUpstreamOnAllow"] = upstream
+    context.policies.setdefault(("ext", context.ref), []).append((provider, sorted(context.hosts)))
+    context.finding(WARNING, "extension-provider-required",
+                    "auth-url becomes a CUSTOM AuthorizationPolicy with extension provider {0}: register it "
+                    "(adoptmesh_extension_providers, from this module's extension_providers) before applying; until "
+                    "then istiod denies every request the policy covers".format(provider["name"]))
+    context.auth = provider
+
+
+def unhandled(context):
+    """A finding for every annotation no handler keeps: nothing is dropped silently."""
+    for key in sorted(context.annotations):
+        if key.startswith(NGINX):
+            short = key[len(NGINX):]
+            if short in PARTIAL:
+                context.finding(WARNING, "annotation-not-translated", "{0}: {1}".format(key, PARTIAL[short]))
+            elif short == "auth-url" and context.auth is False:
+                continue  # reported by external_auth, with the reason
+            elif short in EXTERNAL_AUTH and context.auth:
+                if EXTERNAL_AUTH[short]:
+                    context.finding(WARNING, "annotation-not-translated", "{0}: {1}".format(key, EXTERNAL_AUTH[short]))
+            elif short not in HANDLED:
+                lost = next((why for prefix, why in ACCESS_LOST if short.startswith(prefix)), None)
+                if lost:
+                    context.finding(ERROR, "access-control-lost", "{0} is not translated: {1}".format(key, lost))
+                else:
+                    context.finding(WARNING, "unsupported-annotation",
+                                    "{0} is not translated; its behaviour is lost".format(key))
+        elif "/" in key and key.split("/", 1)[0].endswith(OTHER_CONTROLLER_DOMAINS):
+            context.finding(WARNING, "other-controller-annotation",
+                            "{0} belongs to another Ingress controller; it is not translated".format(key))
+
+
+def https_redirect(context):
+    """ssl-redirect (on by default where the Ingress has TLS) and force-ssl-redirect."""
+    ssl_redirect = context.get("ssl-redirect")
+    context.options["force_https"] = truthy(context.get("force-ssl-redirect"))
+    context.options["ssl_redirect"] = ssl_redirect is None or truthy(ssl_redirect)
+
+
+def rewrite(context):
+    target = context.get("rewrite-target")
+    if target is not None:
+        # A rewrite-target makes every path of the host a regex (ingress._regex_hosts), so $N captures work.
+        context.options["rewrite"] = ("regex", str(target))
+
+
+def timeouts(context):
+    """proxy-read-timeout and proxy-send-timeout: one route timeout, the larger."""
+    for key in ("proxy-read-timeout", "proxy-send-timeout"):
+        raw = context.get(key)
+        if raw is None:
+            continue
+        seconds = number(raw)
+        if seconds is None:
+            # ingress-nginx reads these as whole seconds and ignores anything else ("30s"): its
+            # default applies, as it does here without the annotation.
+            context.finding(WARNING, "invalid-annotation",
+                            "{0}{1}={2!r} is not a whole number of seconds; ingress-nginx ignores it and keeps its "
+                            "default, and so does this translation".format(NGINX, key, raw))
+        else:
+            context.options["timeout"] = max(context.options.get("timeout", 0), seconds)
+    if "timeout" in context.options:
+        context.finding(INFO, "timeout-approximated",
+                        "nginx read/send timeouts are between two reads; the route timeout {0}s bounds the whole "
+                        "request".format(context.options["timeout"]))
+
+
+def cors(context):
+    if not truthy(context.get("enable-cors")):
+        return
+
+    def value(key):
+        found = context.get(key)
+        return str(found if found is not None else CORS_DEFAULTS.get(key, ""))
+
+    origins = [o.strip() for o in value("cors-allow-origin").split(",") if o.strip()]
+    policy = {"allowOrigins": [{"regex": ".*"} if o == "*" else {"exact": o} for o in origins],
+              "allowMethods": [m.strip() for m in value("cors-allow-methods").split(",") if m.strip()],
+              "allowHeaders": [h.strip() for h in value("cors-allow-headers").split(",") if h.strip()],
+              "allowCredentials": context.annotations.get(NGINX + "cors-allow-credentials", "true") != "false"}
+    exposed = [h.strip() for h in value("cors-expose-headers").split(",") if h.strip()]
+    if exposed:
+        policy["exposeHeaders"] = exposed
+    max_age = number(value("cors-max-age"))
+    if max_age is not None:
+        policy["maxAge"] = "{0}s".format(max_age)
+    context.options["cors"] = policy
+
+
+def request_headers(context):
+    """upstream-vhost (the Host the backend sees) and x-forwarded-prefix."""
+    headers = {}
+    vhost = context.get("upstream-vhost")
+    if vhost:
+        headers["host"] = str(vhost)
+    prefix = context.get("x-forwarded-prefix")
+    if prefix:
+        # ingress-nginx sends the annotation's value as X-Forwarded-Prefix to the backend.
+        headers["x-forwarded-prefix"] = str(prefix)
+    if headers:
+        context.options["request_headers"] = {"set": headers}
+
+
+def redirects(context):
+    """permanent-redirect and temporal-redirect, with their -code."""
+    for key, code_key, default_code in (("permanent-redirect", "permanent-redirect-code", 301),
+                                        ("temporal-redirect", "temporal-redirect-code", 302)):
+        url = context.get(key)
+        if not url:
+            continue
+        code = context.get(code_key)
+        redirect = parse_redirect(str(url), code, default_code)
+        if redirect is None:
+            context.finding(ERROR, "invalid-annotation",
+                            "{0}{1}={2!r} is not an absolute URL or path".format(NGINX, key, url))
+            continue
+        if code is not None and number(code) not in REDIRECT_CODES:
+            context.finding(WARNING, "invalid-annotation",
+                            "{0}{1}-code={2!r} is not a redirect code Envoy can send ({3}); {4} is used".format(
+                                NGINX, key, code, ", ".join(str(c) for c in REDIRECT_CODES), default_code))
+        context.options["redirect"] = redirect
+
+
+def backend_policy(context):
+    """DestinationRule traffic policy for the Ingress's backends: connect timeout, TLS, affinity."""
+    traffic = {}
+    connect = context.get("proxy-connect-timeout")
+    if connect is not None:
+        seconds = number(connect)
+        if seconds is None:
+            context.finding(WARNING, "invalid-annotation",
+                            "{0}proxy-connect-timeout={1!r} is not a whole number of seconds; ingress-nginx ignores "
+                            "it and keeps its default, and so does this translation".format(NGINX, connect))
+        else:
+            traffic["connectionPool"] = {"tcp": {"connectTimeout": "{0}s".format(seconds)}}
+    protocol = str(context.get("backend-protocol") or "").upper()
+    if protocol in ("HTTPS", "GRPCS"):
+        traffic["tls"] = {"mode": "SIMPLE"}
+    elif protocol == "GRPC":
+        context.finding(INFO, "grpc-backend",
+                        "backend-protocol GRPC: name the Service port grpc-* or set appProtocol: grpc so Istio speaks "
+                        "HTTP/2 to it (Services are not modified here)")
+    elif protocol == "FCGI":
+        context.finding(ERROR, "fcgi-unsupported",
+                        "backend-protocol FCGI cannot be spoken by Envoy; this Ingress's traffic is not routed as "
+                        "before")
+    if str(context.get("affinity") or "").lower() == "cookie":
+        cookie = {"name": str(context.get("session-cookie-name") or "INGRESSCOOKIE")}
+        if context.get("session-cookie-path"):
+            cookie["path"] = str(context.get("session-cookie-path"))
+        max_age = number(context.get("session-cookie-max-age"))
+        cookie["ttl"] = "{0}s".format(max_age or 0)
+        traffic["loadBalancer"] = {"consistentHash": {"httpCookie": cookie}}
+    if traffic:
+        for destination in context.destinations:
+            context.policies.setdefault(("dr", destination[0]), []).append((context.ref, traffic))
+
+
+def source_range_policy(context):
+    """whitelist-/allowlist-/denylist-source-range: an AuthorizationPolicy DENY on the gateway."""
+    for key, negate in (("whitelist-source-range", True), ("allowlist-source-range", True),
+                        ("denylist-source-range", False)):
+        value = context.get(key)
+        if not value:
+            continue
+        ranges, invalid = source_ranges(value)
+        if invalid:
+            # ingress-nginx refuses the whole annotation; a partial list would let through (or keep
+            # out) traffic the Ingress did not.
+            context.finding(ERROR, "invalid-annotation",
+                            "{0}{1}: {2} not an IP range (CIDR); no source restriction could be translated".format(
+                                NGINX, key, ", ".join(repr(p) for p in invalid)))
+            continue
+        if ranges:
+            context.policies.setdefault(("ap", context.ref), []).append((negate, ranges, context.hosts))
+
+
+# external_auth first: unhandled reads what it decided about auth-url.
+HANDLERS = (external_auth, unhandled, https_redirect, rewrite, timeouts, cors, request_headers, redirects,
+            backend_policy, source_range_policy)
+
+
+def route_options(annotations, ref, findings, policies, destinations, hosts, cluster_domain):
+    """Per-route options of one Ingress; DestinationRule and AuthorizationPolicy needs go to `policies`."""
+    context = Annotations(annotations, ref, findings, policies, destinations, hosts, cluster_domain)
+    for handler in HANDLERS:
+        handler(context)
+    return context.options

@@ -1,0 +1,143 @@
+"""Each ingress-nginx annotation family's handler on its own (ingress_annotations.py).
+
+The routing these options produce is checked end to end in test_ingress.py and through istiod in
+tests/integration/test_route_oracle.py; here each handler's reading of its annotations is pinned.
+"""
+
+import pytest
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress_annotations as handlers
+
+N = handlers.NGINX
+
+
+def context(annotations, hosts=("shop.com",), destinations=(("web.shop.svc.cluster.local", 80),)):
+    return handlers.Annotations(dict((N + k, v) for k, v in annotations.items()), "shop/web", [], {},
+                                list(destinations), list(hosts), "cluster.local")
+
+
+def codes(ctx):
+    return sorted((f.severity, f.code) for f in ctx.findings)
+
+
+def test_external_auth_keeps_an_in_cluster_service_and_names_the_provider():
+    ctx = context({"auth-url": "http://auth.sso.svc:9000/check", "auth-response-headers": "X-User"})
+    handlers.external_auth(ctx)
+    assert ctx.auth["envoyExtAuthzHttp"]["service"] == "auth.sso.svc.cluster.local"
+    assert ctx.auth["envoyExtAuthzHttp"]["port"] == 9000 and ctx.auth["envoyExtAuthzHttp"]["pathPrefix"] == "/check"
+    assert ctx.auth["envoyExtAuthzHttp"]["headersToUpstreamOnAllow"] == ["X-User"]
+    assert ctx.policies == {("ext", "shop/web"): [(ctx.auth, ["shop.com"])]}
+    assert codes(ctx) == [("warning", "extension-provider-required")]
+
+
+@pytest.mark.parametrize("url", ["https://$host/oauth2/auth", "https://login.example.org/check", "auth.sso.svc/check",
+                                 "http://Auth.sso.svc/x", "http://auth.sso.svc:99999/x", "ftp://auth.sso.svc/"])
+def test_external_auth_refuses_what_is_not_an_in_cluster_http_service(url):
+    ctx = context({"auth-url": url})
+    handlers.external_auth(ctx)
+    assert ctx.auth is False and not ctx.policies
+    assert codes(ctx) == [("error", "access-control-lost")]
+
+
+def test_unhandled_names_every_annotation_it_cannot_keep():
+    ctx = context({"configuration-snippet": "x", "auth-type": "basic", "canary-by-cookie": "beta",
+                   "ssl-redirect": "false"})
+    ctx.annotations["nginx.org/client-max-body-size"] = "1m"
+    handlers.unhandled(ctx)
+    assert codes(ctx) == [("error", "access-control-lost"), ("warning", "annotation-not-translated"),
+                          ("warning", "other-controller-annotation"), ("warning", "unsupported-annotation")]
+
+
+def test_unhandled_after_a_translated_auth_url_warns_on_what_differs_only():
+    ctx = context({"auth-url": "http://auth.sso.svc/check", "auth-signin": "https://shop.com/login",
+                   "auth-response-headers": "X-User"})
+    handlers.external_auth(ctx)
+    handlers.unhandled(ctx)
+    assert codes(ctx) == [("warning", "annotation-not-translated"), ("warning", "extension-provider-required")]
+
+
+@pytest.mark.parametrize("annotations,force,redirect", [
+    ({}, False, True), ({"ssl-redirect": "false"}, False, False), ({"ssl-redirect": "False"}, False, False),
+    ({"force-ssl-redirect": "true", "ssl-redirect": "false"}, True, False)])
+def test_https_redirect(annotations, force, redirect):
+    ctx = context(annotations)
+    handlers.https_redirect(ctx)
+    assert (ctx.options["force_https"], ctx.options["ssl_redirect"]) == (force, redirect)
+
+
+def test_rewrite_is_always_a_regex_rewrite():
+    ctx = context({"rewrite-target": "/$2"})
+    handlers.rewrite(ctx)
+    assert ctx.options["rewrite"] == ("regex", "/$2")
+
+
+@pytest.mark.parametrize("annotations,timeout,found", [
+    ({"proxy-read-timeout": "30", "proxy-send-timeout": "90"}, 90, [("info", "timeout-approximated")]),
+    ({"proxy-read-timeout": "30s"}, None, [("warning", "invalid-annotation")]),
+    ({"proxy-read-timeout": "\u00b2"}, None, [("warning", "invalid-annotation")]), ({}, None, [])])
+def test_timeouts(annotations, timeout, found):
+    ctx = context(annotations)
+    handlers.timeouts(ctx)
+    assert ctx.options.get("timeout") == timeout and codes(ctx) == found
+
+
+def test_cors_takes_ingress_nginx_defaults():
+    ctx = context({"enable-cors": "true", "cors-allow-origin": "https://a.com, https://b.com", "cors-max-age": "60"})
+    handlers.cors(ctx)
+    assert ctx.options["cors"]["allowOrigins"] == [{"exact": "https://a.com"}, {"exact": "https://b.com"}]
+    assert "PATCH" in ctx.options["cors"]["allowMethods"] and ctx.options["cors"]["maxAge"] == "60s"
+    off = context({"cors-allow-origin": "https://a.com"})
+    handlers.cors(off)
+    assert "cors" not in off.options
+
+
+def test_request_headers():
+    ctx = context({"upstream-vhost": "internal.local", "x-forwarded-prefix": "/shop"})
+    handlers.request_headers(ctx)
+    assert ctx.options["request_headers"] == {"set": {"host": "internal.local", "x-forwarded-prefix": "/shop"}}
+
+
+@pytest.mark.parametrize("annotations,redirect,found", [
+    ({"permanent-redirect": "https://new.com:8443/x"},
+     {"redirectCode": 301, "scheme": "https", "authority": "new.com:8443", "uri": "/x"}, []),
+    ({"temporal-redirect": "/elsewhere", "temporal-redirect-code": "307"}, {"redirectCode": 307, "uri": "/elsewhere"}, []),
+    ({"permanent-redirect": "/x", "permanent-redirect-code": "399"}, {"redirectCode": 301, "uri": "/x"},
+     [("warning", "invalid-annotation")]),
+    ({"permanent-redirect": "not a url"}, None, [("error", "invalid-annotation")])])
+def test_redirects(annotations, redirect, found):
+    ctx = context(annotations)
+    handlers.redirects(ctx)
+    assert ctx.options.get("redirect") == redirect and codes(ctx) == found
+
+
+def test_backend_policy_goes_to_every_backend_of_the_ingress():
+    ctx = context({"proxy-connect-timeout": "3", "backend-protocol": "HTTPS", "affinity": "cookie"},
+                  destinations=[("a.shop.svc.cluster.local", 80), ("b.shop.svc.cluster.local", 80)])
+    handlers.backend_policy(ctx)
+    assert sorted(k[1] for k in ctx.policies) == ["a.shop.svc.cluster.local", "b.shop.svc.cluster.local"]
+    traffic = ctx.policies[("dr", "a.shop.svc.cluster.local")][0][1]
+    assert traffic["connectionPool"] == {"tcp": {"connectTimeout": "3s"}} and traffic["tls"] == {"mode": "SIMPLE"}
+    assert traffic["loadBalancer"]["consistentHash"]["httpCookie"]["name"] == "INGRESSCOOKIE"
+    fcgi = context({"backend-protocol": "FCGI"})
+    handlers.backend_policy(fcgi)
+    assert codes(fcgi) == [("error", "fcgi-unsupported")] and not fcgi.policies
+
+
+def test_source_range_policy_refuses_a_list_with_anything_but_cidrs():
+    ctx = context({"whitelist-source-range": "10.0.0.0/8, 192.168.1.7", "denylist-source-range": "1.2.3.0/24"})
+    handlers.source_range_policy(ctx)
+    assert ctx.policies[("ap", "shop/web")] == [(True, ["10.0.0.0/8", "192.168.1.7/32"], ["shop.com"]),
+                                                (False, ["1.2.3.0/24"], ["shop.com"])]
+    bad = context({"whitelist-source-range": "10.0.0.0/8, intranet"})
+    handlers.source_range_policy(bad)
+    assert not bad.policies and codes(bad) == [("error", "invalid-annotation")]
+
+
+def test_every_handled_annotation_has_a_handler_that_reads_it():
+    """HANDLED is the list `unhandled` trusts: each name in it must be read somewhere."""
+    import inspect
+    source = "".join(inspect.getsource(h) for h in handlers.HANDLERS) + inspect.getsource(handlers.parse_redirect)
+    ingress_source = inspect.getsource(__import__(
+        "ansible_collections.adoptmesh.istio.plugins.module_utils.ingress", fromlist=["x"]))
+    unread = sorted(name for name in handlers.HANDLED if '"{0}"'.format(name) not in source + ingress_source)
+    assert not unread
