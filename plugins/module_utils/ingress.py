@@ -20,7 +20,7 @@ import re
 from .errors import InputError, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
 from .ingress_annotations import NGINX, PARTIAL, number as _number, route_options, truthy as _truthy
-from .ingress_model import CATCH_ALL, EXACT, LITERAL, PREFIX, REGEX, Route
+from .ingress_model import CATCH_ALL, EXACT, LITERAL, PREFIX, REGEX, FullPathRewrite, RegexRewrite, Route
 from .ingress_output import emit
 from .names import is_dns1123_label, is_dns1123_subdomain, stable_name
 
@@ -569,9 +569,9 @@ class Translator:
                 number = int(match.group(1))
                 return "\\" + str(number) if number <= groups else ""
 
-            return {"uriRegexRewrite": {"match": anchored, "rewrite": re.sub(r"\$(\d)", capture, target)}}
+            return RegexRewrite(anchored, re.sub(r"\$(\d)", capture, target))
         # nginx replaces the whole path when the location matches.
-        return {"uriRegexRewrite": {"match": "^.*$", "rewrite": target}}
+        return FullPathRewrite(target)
 
     def _tls(self, spec, ref, namespace, rule_hosts, findings, tls_servers, result):
         """Register HTTPS servers for the Ingress's tls entries; returns the hosts with TLS."""

@@ -15,6 +15,21 @@ LITERAL, REGEX, CATCH_ALL = 0, 1, 2
 EXACT, PREFIX = 0, 1
 
 
+class FullPathRewrite:
+    """The backend sees `path` instead of the request's path (nginx `rewrite-target` without captures)."""
+
+    def __init__(self, path):
+        self.path = path
+
+
+class RegexRewrite:
+    """The request's path, matched by `pattern` (RE2, anchored), becomes `replacement` (`\\N` for captures)."""
+
+    def __init__(self, pattern, replacement):
+        self.pattern = pattern
+        self.replacement = replacement
+
+
 class Route:
     """One routing decision on one host: matches, destinations, and what happens on the way."""
 
@@ -28,7 +43,7 @@ class Route:
         self.source = source
         self.age = age
         self.headers = None  # (name, value) for a canary-by-header route
-        self.rewrite = None
+        self.rewrite = None  # FullPathRewrite or RegexRewrite
         self.redirect = None
         self.https_redirect = False
         self.timeout = None

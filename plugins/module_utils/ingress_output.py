@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from .findings import ERROR, INFO, WARNING, Finding
-from .ingress_model import CATCH_ALL, EXACT, MANAGED_BY, REGEX, SOURCE_ANNOTATION
+from .ingress_model import CATCH_ALL, EXACT, MANAGED_BY, REGEX, SOURCE_ANNOTATION, FullPathRewrite
 from .names import host_name_part, short_hash, stable_name
 
 ISTIO_NETWORKING = "networking.istio.io/v1"
@@ -192,6 +192,13 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
     return resources
 
 
+def _istio_rewrite(rewrite):
+    # `rewrite.uri` is never used: it swaps only the matched prefix, not nginx's whole path.
+    if isinstance(rewrite, FullPathRewrite):
+        return {"match": "^.*$", "rewrite": rewrite.path}
+    return {"match": rewrite.pattern, "rewrite": rewrite.replacement}
+
+
 def _matches(route, port=None):
     matches = []
     for uri in route.matches:
@@ -221,7 +228,7 @@ def _istio_http_routes(route):
                                **({"weight": weight} if weighted else {}))
                           for fqdn, port, weight in route.destinations]
         if route.rewrite:
-            entry["rewrite"] = route.rewrite
+            entry["rewrite"] = {"uriRegexRewrite": _istio_rewrite(route.rewrite)}
         if route.timeout is not None:
             entry["timeout"] = "{0}s".format(route.timeout)
         if route.request_headers:
@@ -488,9 +495,8 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
         filters.append({"type": "RequestRedirect", "requestRedirect": redirect})
     else:
         if route.rewrite:
-            rewrite = route.rewrite.get("uriRegexRewrite", {})
-            if rewrite.get("match") == "^.*$":
-                full_path = {"type": "ReplaceFullPath", "replaceFullPath": rewrite["rewrite"]}
+            if isinstance(route.rewrite, FullPathRewrite):
+                full_path = {"type": "ReplaceFullPath", "replaceFullPath": route.rewrite.path}
                 filters.append({"type": "URLRewrite", "urlRewrite": {"path": full_path}})
             else:
                 _note(result, route, ERROR, "rewrite-not-expressible",
