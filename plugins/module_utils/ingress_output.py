@@ -134,31 +134,33 @@ def _istio_gateway_groups(gateway, hosts):
     return [(name, sorted(members)) for name, members in groups if members]
 
 
-def _covered_elsewhere(members, credential, tls_servers, gateway_of, name):
-    """Hosts of this Gateway without a certificate of their own whose wildcard certificate is on another.
+def _wildcard_certificates(hosts, tls_servers):
+    """{host: (wildcard, Secret)} for hosts without a certificate of their own that a wildcard's covers.
 
-    ingress-nginx serves `a.example.com` over HTTPS with a `*.example.com` certificate. Once that
-    wildcard has a Gateway of its own, istiod would send `a.example.com` to the wildcard's routes;
-    listing the host in this Gateway's server for the same Secret keeps it on its own routes.
+    ingress-nginx serves `a.example.com` over HTTPS with a `*.example.com` certificate; the most
+    specific wildcard wins, and its first Secret by name (as _check_tls_overlap keeps one).
     """
-    owned = set(h for entry in tls_servers.values() for h in entry["hosts"])
-    covered = []
-    for host in members:
-        if host in owned:
+    owner = {}
+    for credential in sorted(tls_servers):
+        for host in tls_servers[credential]["hosts"]:
+            owner.setdefault(host, credential)
+    wildcards = sorted((w for w in owner if w.startswith("*")), key=len, reverse=True)
+    covered = {}
+    if not wildcards:
+        return covered
+    for host in hosts:
+        if host in owner:
             continue
-        wildcards = [w for w in owned if _covers(w, host)]
-        if not wildcards:
-            continue
-        best = max(wildcards, key=len)
-        if credential in [c for c in sorted(tls_servers) if best in tls_servers[c]["hosts"]][:1] \
-                and gateway_of.get(best) not in (None, name):
-            covered.append(host)
+        best = next((w for w in wildcards if _covers(w, host)), None)
+        if best is not None:
+            covered[host] = (best, owner[best])
     return covered
 
 
 def _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough):
     groups = _istio_gateway_groups(gateway, hosts)
     gateway_of = dict((host, name) for name, members in groups for host in members)
+    by_wildcard = _wildcard_certificates(hosts, tls_servers)
     resources = []
     for name, members in groups:
         # No `tls.httpsRedirect` on this server, even when every route redirects: Istio answers that
@@ -167,7 +169,10 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
         for credential in sorted(tls_servers):
             # A TLS host without routes stays on the first Gateway.
             tls_hosts = [h for h in tls_servers[credential]["hosts"] if gateway_of.get(h, gateway) == name]
-            tls_hosts = sorted(tls_hosts + _covered_elsewhere(members, credential, tls_servers, gateway_of, name))
+            # Once a wildcard has a Gateway of its own, istiod would send a host it covers to the
+            # wildcard's routes: the host is listed, with that Secret, on its own Gateway's server.
+            tls_hosts = sorted(tls_hosts + [h for h in members if h in by_wildcard and by_wildcard[h][1] == credential
+                                            and gateway_of.get(by_wildcard[h][0]) not in (None, name)])
             if tls_hosts:
                 servers.append({"port": {"number": HTTPS_PORT, "name": "https-" + short_hash(credential),
                                          "protocol": "HTTPS"},
@@ -316,7 +321,9 @@ def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, re
     # semantics): `*.example.com`'s rules would answer what `a.example.com`'s do not. ingress-nginx
     # picks one server per host, so then every host gets listeners of its own.
     tls_hosts = set(h for entry in tls_servers.values() for h in entry["hosts"])
-    per_host = any(_covers(w, h) for w in set(hosts) | tls_hosts for h in set(hosts) | tls_hosts)
+    named = set(hosts) | tls_hosts
+    per_host = any(_covers(w, h) for w in named if w.startswith("*") for h in named)
+    by_wildcard = _wildcard_certificates(hosts, tls_servers)
     http = [("*", {"name": "http", "port": HTTP_PORT, "protocol": "HTTP",
                    "allowedRoutes": {"namespaces": {"from": "Same"}}})]
     if per_host:
@@ -387,11 +394,9 @@ def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, re
         sources = _sources(routes[host].values())
         base = stable_name(host_name_part(host), exact=host)
         secure_listeners = listeners_of.get((host, "HTTPS"), [])
-        if per_host and not secure_listeners:
+        if per_host and not secure_listeners and host in by_wildcard:
             # Served over HTTPS through the most specific wildcard certificate that covers it.
-            covering = [w for w in tls_hosts if _covers(w, host)]
-            if covering:
-                secure_listeners = listeners_of[(max(covering, key=len), "HTTPS")]
+            secure_listeners = listeners_of[(by_wildcard[host][0], "HTTPS")]
         if per_host:
             plain_parents = refs(listeners_of[(host, "HTTP")])
         else:
