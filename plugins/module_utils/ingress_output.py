@@ -52,7 +52,8 @@ def emit(options, gateway, routes, tls_servers, policies, passthrough, result):
     else:
         resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
     resources += _destination_rules(namespace, policies, result)
-    policies_out, result.extension_providers = _authorization_policies(options, gateway, namespace, policies)
+    gateways = [r["metadata"]["name"] for r in resources if r["kind"] == "Gateway"]
+    policies_out, result.extension_providers = _authorization_policies(options, gateways, namespace, policies)
     resources += policies_out
     result.resources.extend(resources)
     for resource in resources:
@@ -264,40 +265,48 @@ def _destination_rules(namespace, policies, result):
     return resources
 
 
-def _authorization_policies(options, gateway, namespace, policies):
-    """The AuthorizationPolicies, and the extension providers the CUSTOM ones name."""
+def _with_ports(hosts):
+    # A Host header may carry a port (`a.com:80`), which the gateway still routes to a.com: a
+    # policy naming only `a.com` would not apply to it. "host:*" keeps those covered.
+    return sorted(set(hosts) | set(h + ":*" for h in hosts))
+
+
+def _authorization_policies(options, gateways, namespace, policies):
+    """The AuthorizationPolicies, and the extension providers the CUSTOM ones name.
+
+    They apply to the gateway pods: by the selector for the Istio output, and for the Gateway API
+    output by targetRefs to every Gateway, since Istio deploys one set of pods per Gateway and a
+    split estate has several.
+    """
     resources = []
     if options.output_api == "gateway-api":
-        selector = {"gateway.networking.k8s.io/gateway-name": gateway}
+        applies_to = {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
+                                     for name in gateways]}
     else:
-        selector = dict(sorted(options.gateway_selector.items()))
+        applies_to = {"selector": {"matchLabels": dict(sorted(options.gateway_selector.items()))}}
     for key in sorted(k for k in policies if k[0] == "ap"):
         ref = key[1]
         rules = []
         for negate, ranges, hosts in policies[key]:
             rule = {"from": [{"source": {("notRemoteIpBlocks" if negate else "remoteIpBlocks"): ranges}}]}
             if hosts and "*" not in hosts:
-                rule["to"] = [{"operation": {"hosts": hosts}}]
+                rule["to"] = [{"operation": {"hosts": _with_ports(hosts)}}]
             rules.append(rule)
         resources.append({"apiVersion": ISTIO_SECURITY, "kind": "AuthorizationPolicy",
                           "metadata": _metadata(stable_name("source-ranges-" + ref.replace("/", "-"), exact=ref),
                                                 namespace, [ref]),
-                          "spec": {"selector": {"matchLabels": selector}, "action": "DENY", "rules": rules}})
+                          "spec": dict(applies_to, action="DENY", rules=rules)})
     providers = {}
     for key in sorted(k for k in policies if k[0] == "ext"):
         ref = key[1]
         for provider, hosts in policies[key]:
             providers[provider["name"]] = provider
-            operation = {}
-            if "*" not in hosts:
-                # Host headers may carry a port: "host:*" keeps those behind the check too.
-                operation["hosts"] = sorted(set(hosts) | set(h + ":*" for h in hosts))
+            operation = {} if "*" in hosts else {"hosts": _with_ports(hosts)}
             resources.append({"apiVersion": ISTIO_SECURITY, "kind": "AuthorizationPolicy",
                               "metadata": _metadata(stable_name("ext-authz-" + ref.replace("/", "-"), exact=ref),
                                                     namespace, [ref]),
-                              "spec": {"selector": {"matchLabels": selector}, "action": "CUSTOM",
-                                       "provider": {"name": provider["name"]},
-                                       "rules": [{"to": [{"operation": operation}]} if operation else {}]}})
+                              "spec": dict(applies_to, action="CUSTOM", provider={"name": provider["name"]},
+                                           rules=[{"to": [{"operation": operation}]} if operation else {}])})
     return resources, [providers[name] for name in sorted(providers)]
 
 

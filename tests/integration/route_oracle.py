@@ -163,15 +163,19 @@ def _gateway_api_proxy(gateway):
     return service, instance, {"namespace": namespace, "labels": labels, "ip": GATEWAY_IP}
 
 
-def case(case_id, resources, requests):
-    """An oracle case: the translated objects, the Services they name, and the gateway proxy."""
+def case(case_id, resources, requests, gateway=None):
+    """An oracle case: the translated objects, the Services they name, and the gateway proxy.
+
+    For Gateway API objects the proxy is the one of Gateway `gateway` (by name; the first if None).
+    """
     config = [r for r in resources if r["kind"] not in ("Secret", "Service")]
     kube = _services(resources) + [r for r in resources if r["kind"] == "Service"]
     istio_gateways = [r for r in resources if r["kind"] == "Gateway" and r["apiVersion"].startswith("networking.istio")]
     api_gateways = [r for r in resources if r["kind"] == "Gateway" and r["apiVersion"].startswith("gateway.networking")]
     if api_gateways:
         # istiod reads the Gateway API from Kubernetes, not from its config store.
-        service, instance, proxy = _gateway_api_proxy(api_gateways[0])
+        chosen = [g for g in api_gateways if g["metadata"]["name"] == gateway] if gateway else api_gateways
+        service, instance, proxy = _gateway_api_proxy(chosen[0])
         kube += [GATEWAY_CLASS, service] + _tls_secrets(api_gateways)
         kube += [r for r in config if r["apiVersion"].startswith("gateway.networking")]
         config = [r for r in config if not r["apiVersion"].startswith("gateway.networking")] + [instance]

@@ -250,3 +250,43 @@ def test_redirects_keep_their_code_and_a_non_default_port(output_api):
     answer = route_oracle.run([route_oracle.case("redirects", result.resources, requests)])[0]
     assert oracle_verdict(answer, 0) == Verdict("redirect", "https://new.shop.com:8443/landing", 308)
     assert oracle_verdict(answer, 1) == Verdict("redirect", "http://other.shop.com/x", 302)
+
+
+def _source_range_ingress(host, annotations, tls=None, rules=None):
+    spec = {"ingressClassName": "nginx", "rules": rules or [{"host": host, "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}
+    if tls:
+        spec["tls"] = tls
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": spec,
+            "metadata": {"name": "web", "namespace": "istio-ingress", "creationTimestamp": "2024-01-01T00:00:00Z",
+                         "annotations": annotations}}
+
+
+def _rbac_text(answer):
+    return json.dumps([t for filters in answer.typed_filters.values() for t in filters if "rbac" in t.get("@type", "")])
+
+
+def test_source_ranges_cover_host_headers_with_a_port():
+    ingress = _source_range_ingress("shop.com", {"nginx.ingress.kubernetes.io/whitelist-source-range": "10.0.0.0/8"})
+    result = translator.translate([ingress], None)
+    answer = route_oracle.run([route_oracle.case("ranges", result.resources, [Request("shop.com:80", "/")])])[0]
+    # The gateway routes `shop.com:80` to shop.com; istiod's RBAC for the DENY policy must match it too.
+    assert oracle_verdict(answer, 0) == Verdict("route", (("web.istio-ingress:80", 100),))
+    text = _rbac_text(answer)
+    assert '"exact": "shop.com"' in text and '"prefix": "shop.com:"' in text
+
+
+def test_gateway_api_policies_reach_the_pods_of_every_gateway_of_a_split_estate():
+    hosts = ["h{0}.shop.com".format(i) for i in range(70)]
+    rules = [{"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                                             "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}
+             for h in hosts]
+    tls = [{"hosts": [h], "secretName": "cert-{0}".format(i)} for i, h in enumerate(hosts)]
+    ingress = _source_range_ingress(None, {"nginx.ingress.kubernetes.io/whitelist-source-range": "10.0.0.0/8"},
+                                    tls=tls, rules=rules)
+    result = translator.translate([ingress], None, output_api="gateway-api")
+    second = [r["metadata"]["name"] for r in result.resources if r["kind"] == "Gateway"][1]
+    answer = route_oracle.run([route_oracle.case("split", result.resources, [Request("h69.shop.com", "/", "https")],
+                                                 gateway=second)])[0]
+    assert oracle_verdict(answer, 0) == Verdict("route", (("web.istio-ingress:80", 100),))
+    assert '"10.0.0.0"' in _rbac_text(answer), "the second Gateway's pods have no source-range policy"

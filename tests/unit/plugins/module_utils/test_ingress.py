@@ -552,8 +552,10 @@ def test_source_ranges_become_a_deny_policy_on_the_gateway():
         ingress("b", rule("b.com", path("/", "svc")), annotations={N + "denylist-source-range": "1.2.3.4/32"})])
     policies = [r for r in result.resources if r["kind"] == "AuthorizationPolicy"]
     assert [p["spec"]["rules"] for p in policies] == [
-        [{"from": [{"source": {"notRemoteIpBlocks": ["10.0.0.0/8", "192.168.0.0/16"]}}], "to": [{"operation": {"hosts": ["a.com"]}}]}],
-        [{"from": [{"source": {"remoteIpBlocks": ["1.2.3.4/32"]}}], "to": [{"operation": {"hosts": ["b.com"]}}]}],
+        # "host:*" too: a Host header with a port (a.com:80) is routed to a.com all the same.
+        [{"from": [{"source": {"notRemoteIpBlocks": ["10.0.0.0/8", "192.168.0.0/16"]}}],
+          "to": [{"operation": {"hosts": ["a.com", "a.com:*"]}}]}],
+        [{"from": [{"source": {"remoteIpBlocks": ["1.2.3.4/32"]}}], "to": [{"operation": {"hosts": ["b.com", "b.com:*"]}}]}],
     ]
     assert all(p["spec"]["action"] == "DENY" and p["spec"]["selector"] == {"matchLabels": {"istio": "ingressgateway"}}
                for p in policies)
@@ -876,3 +878,15 @@ def test_basic_auth_beside_auth_url_stays_an_error():
         N + "auth-url": "http://auth.shop.svc/verify", N + "auth-type": "basic", N + "auth-secret": "htpasswd"})])
     assert [f.message.split(" ")[0] for f in result.findings if f.code == "access-control-lost"] == [
         N + "auth-secret", N + "auth-type"]
+
+
+def test_gateway_api_policies_apply_to_every_gateway_of_a_split_estate():
+    tls = [{"hosts": ["h{0}.shop.com".format(i)], "secretName": "cert-{0}".format(i)} for i in range(70)]
+    rules = [rule("h{0}.shop.com".format(i), path("/", "web")) for i in range(70)]
+    result = translate([ingress("a", *rules, tls=tls, namespace="istio-ingress",
+                                annotations={N + "whitelist-source-range": "10.0.0.0/8"})], output_api="gateway-api")
+    gateways = [r["metadata"]["name"] for r in result.resources if r["kind"] == "Gateway"]
+    assert len(gateways) == 2
+    policy = [r for r in result.resources if r["kind"] == "AuthorizationPolicy"][0]["spec"]
+    assert "selector" not in policy
+    assert [ref["name"] for ref in policy["targetRefs"]] == gateways
