@@ -173,17 +173,13 @@ def _redirect(redirect, scheme, host, full_path, match):
         path = redirect["prefixRewrite"] + path[len(prefix):]
     elif "regexRewrite" in redirect:
         rewrite = redirect["regexRewrite"]
-        path = _re2(rewrite["pattern"]["regex"]).sub(_substitution(rewrite["substitution"]), path)
+        # RE2 substitutions write captures as \1, which Python's re.sub reads the same way.
+        path = _re2(rewrite["pattern"]["regex"]).sub(rewrite["substitution"], path)
     if redirect.get("stripQuery"):
         query = ""
     location = "{0}://{1}{2}{3}".format(new_scheme, name + (":" + port if port else ""), path,
                                         "?" + query if query else "")
     return location, REDIRECT_CODES.get(redirect.get("responseCode", "MOVED_PERMANENTLY"), 301)
-
-
-def _substitution(text):
-    # RE2 substitutions use \1; Python's re.sub takes the same form.
-    return text
 
 
 def evaluate(route_configuration, host, full_path, headers=None, scheme="http", tls=False):

@@ -281,14 +281,6 @@ class Answer:
             sources.add(config.rsplit("/", 1)[-1])
         return vh.get("domains", []), sources
 
-    def verdict(self, index):
-        outcome = self.envoy(index)
-        if outcome.kind == "route":
-            return Verdict("route", cluster_target(outcome.cluster))
-        if outcome.kind == "redirect":
-            return Verdict("redirect", outcome.location, outcome.code)
-        return Verdict("none")
-
     def simulation_agrees(self, index):
         """Whether Istio's simulator and the Envoy evaluator agree; None where the simulator cannot judge."""
         request, simulated = self.requests[index], self.simulated[index]
