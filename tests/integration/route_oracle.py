@@ -163,6 +163,12 @@ def _gateway_api_proxy(gateway):
     return service, instance, {"namespace": namespace, "labels": labels, "ip": GATEWAY_IP}
 
 
+def _calls(requests):
+    """The requests as the oracle's calls: TLS with the host as SNI for https."""
+    return [{"host": r.host, "port": r.port, "path": r.path, "tls": r.scheme == "https",
+             "sni": r.host.split(":")[0] if r.scheme == "https" else "", "headers": r.headers} for r in requests]
+
+
 def case(case_id, resources, requests, gateway=None):
     """An oracle case: the translated objects, the Services they name, and the gateway proxy.
 
@@ -184,12 +190,10 @@ def case(case_id, resources, requests, gateway=None):
         proxy = {"namespace": gateway["metadata"]["namespace"], "labels": gateway["spec"]["selector"]}
     namespaces = sorted({o["metadata"]["namespace"] for o in kube + config if o["metadata"].get("namespace")})
     kube = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces] + kube
-    calls = [{"host": r.host, "port": r.port, "path": r.path, "tls": r.scheme == "https",
-              "sni": r.host.split(":")[0] if r.scheme == "https" else "", "headers": r.headers} for r in requests]
     # The bundle the pinned CRDs (.build/content/crds) announce; istiod reads TLSRoutes only then.
     bundle = GATEWAY_API_BUNDLE if any(r["kind"] == "TLSRoute" for r in resources) else ""
     return {"id": case_id, "config": _yaml(config), "kube": _yaml(kube), "proxy": proxy, "gateway_api_bundle": bundle,
-            "calls": calls, "requests": requests}
+            "calls": _calls(requests), "requests": requests}
 
 
 ISTIO_INGRESS_CLASS = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "istio"},
@@ -227,9 +231,7 @@ def istio_ingress_case(case_id, ingresses, services, requests):
     kube = [ISTIO_INGRESS_CLASS] + _ingress_services(ingresses, services) + list(ingresses)
     namespaces = sorted({o["metadata"]["namespace"] for o in kube if o["metadata"].get("namespace")} | {"istio-system"})
     kube = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in namespaces] + kube
-    calls = [{"host": r.host, "port": r.port, "path": r.path, "tls": r.scheme == "https",
-              "sni": r.host.split(":")[0] if r.scheme == "https" else "", "headers": r.headers} for r in requests]
-    return {"id": case_id, "config": "", "kube": _yaml(kube), "calls": calls, "requests": requests,
+    return {"id": case_id, "config": "", "kube": _yaml(kube), "calls": _calls(requests), "requests": requests,
             "proxy": {"namespace": "istio-system", "labels": {"istio": "ingressgateway"}}}
 
 

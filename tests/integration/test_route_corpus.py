@@ -17,14 +17,15 @@ import sys
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import route_oracle
-from route_oracle import Request, Verdict
-from test_route_oracle import oracle_verdict
+from route_oracle import Request
+from test_route_oracle import oracle_verdict, recorded_verdict
 
 REPO = route_oracle.REPO
 sys.path.insert(0, os.path.join(REPO, ".build", "collections"))
 sys.path.insert(0, os.path.join(REPO, "tests", "unit", "plugins", "module_utils"))
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator  # noqa: E402
+import route_cases  # noqa: E402
 import route_evaluator  # noqa: E402
 
 SETS = 2000
@@ -134,13 +135,7 @@ def istio_ingress_merges_hosts(answer, index):
 def in_repo_verdict(resources, request):
     outcome = route_evaluator.evaluate(resources, request.host, request.path, headers=request.headers,
                                        scheme=request.scheme)
-    if outcome.kind == "route":
-        destinations = sorted((".".join(fqdn.split(".")[:2]) + ":" + str(port), 100 if weight is None else weight)
-                              for fqdn, port, weight in outcome.destinations)
-        return Verdict("route", tuple(d for d in destinations if d[1] > 0))
-    if outcome.kind == "redirect":
-        return Verdict("redirect", outcome.location, outcome.code)
-    return Verdict("none")
+    return recorded_verdict({"verdict": route_cases.verdict_of(outcome)})
 
 
 def _errors(result):

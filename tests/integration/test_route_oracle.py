@@ -27,6 +27,8 @@ sys.path.insert(0, COLLECTIONS)
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator  # noqa: E402
 
+N = "nginx.ingress.kubernetes.io/"
+
 
 def recorded_verdict(line):
     verdict = line["verdict"]
@@ -124,17 +126,12 @@ def test_every_translation_test_routes_the_same_through_istiod_as_gateway_api(re
     assert not disagreements, "{0} requests:\n{1}".format(len(disagreements), "\n".join(disagreements[:30]))
 
 
-def _class(ingress):
-    annotations = ingress["metadata"].get("annotations") or {}
-    return annotations.get(translator.CLASS_ANNOTATION) or ingress.get("spec", {}).get("ingressClassName")
-
-
 def test_class_istio_translations_route_as_istios_own_ingress_support(recorded):
     """For class `istio` the source controller is istiod itself: its Ingress support is the oracle."""
     groups = collections.OrderedDict()
     for line in recorded:
         inputs = line["inputs"]
-        if inputs is None or not inputs["ingresses"] or any(_class(i) != "istio" for i in inputs["ingresses"]):
+        if inputs is None or not inputs["ingresses"] or any(translator.ingress_class(i) != "istio" for i in inputs["ingresses"]):
             continue
         key = json.dumps(inputs, sort_keys=True)
         groups.setdefault(key, (inputs, []))[1].append(line)
@@ -157,16 +154,22 @@ def test_class_istio_translations_route_as_istios_own_ingress_support(recorded):
     assert not disagreements, "\n".join(disagreements)
 
 
+def nginx_ingress(name, host, annotations, namespace="shop", service="web", port=80, tls=None, rules=None):
+    """An ingress-nginx Ingress routing `/` of `host` to `service:port` (or the given rules)."""
+    spec = {"ingressClassName": "nginx", "rules": rules or [{"host": host, "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"number": port}}}}]}}]}
+    if tls:
+        spec["tls"] = tls
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": spec,
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2024-01-01T00:00:00Z",
+                         "annotations": annotations}}
+
+
 @pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
 def test_request_headers_and_www_redirects_are_what_envoy_receives(output_api):
-    n = "nginx.ingress.kubernetes.io/"
-    ingresses = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                  "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2024-01-01T00:00:00Z",
-                               "annotations": {n + "x-forwarded-prefix": "/shop", n + "upstream-vhost": "internal.local",
-                                               n + "from-to-www-redirect": "true"}},
-                  "spec": {"ingressClassName": "nginx", "rules": [{"host": "www.shop.com", "http": {"paths": [
-                      {"path": "/", "pathType": "Prefix",
-                       "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}]
+    annotations = {N + "x-forwarded-prefix": "/shop", N + "upstream-vhost": "internal.local",
+                   N + "from-to-www-redirect": "true"}
+    ingresses = [nginx_ingress("web", "www.shop.com", annotations)]
     result = translator.translate(ingresses, None, output_api=output_api)
     requests = [Request("www.shop.com", "/cart"), Request("shop.com", "/cart?x=1")]
     answer = route_oracle.run([route_oracle.case("headers", result.resources, requests)])[0]
@@ -178,19 +181,10 @@ def test_request_headers_and_www_redirects_are_what_envoy_receives(output_api):
 
 @pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
 def test_ssl_passthrough_hands_tls_on_the_host_to_the_root_backend(output_api):
-    n = "nginx.ingress.kubernetes.io/"
-
-    def ingress(name, host, service, annotations, tls=None):
-        spec = {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
-            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"number": 8443}}}}]}}]}
-        if tls:
-            spec["tls"] = tls
-        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": spec,
-                "metadata": {"name": name, "namespace": "apps", "creationTimestamp": "2024-01-01T00:00:00Z",
-                             "annotations": annotations}}
-
-    ingresses = [ingress("vault", "vault.example.com", "vault", {n + "ssl-passthrough": "true"}),
-                 ingress("web", "web.example.com", "web", {}, tls=[{"hosts": ["web.example.com"], "secretName": "c"}])]
+    ingresses = [nginx_ingress("vault", "vault.example.com", {N + "ssl-passthrough": "true"}, namespace="apps",
+                               service="vault", port=8443),
+                 nginx_ingress("web", "web.example.com", {}, namespace="apps", port=8443,
+                               tls=[{"hosts": ["web.example.com"], "secretName": "c"}])]
     result = translator.translate(ingresses, None, output_api=output_api)
     assert not [f for f in result.findings if f.severity == "error"]
     requests = [Request("vault.example.com", "", "https"), Request("web.example.com", "/", "https"),
@@ -203,13 +197,7 @@ def test_ssl_passthrough_hands_tls_on_the_host_to_the_root_backend(output_api):
 
 @pytest.mark.parametrize("registered", [True, False])
 def test_auth_url_becomes_envoy_ext_authz_once_the_provider_is_registered(registered):
-    n = "nginx.ingress.kubernetes.io/"
-    ingresses = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                  "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2024-01-01T00:00:00Z",
-                               "annotations": {n + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth"}},
-                  "spec": {"ingressClassName": "nginx", "rules": [{"host": "shop.com", "http": {"paths": [
-                      {"path": "/", "pathType": "Prefix",
-                       "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}]
+    ingresses = [nginx_ingress("web", "shop.com", {N + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth"})]
     result = translator.translate(ingresses, None)
     auth_service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "oauth2-proxy", "namespace": "auth"},
                     "spec": {"ports": [{"name": "http", "port": 4180}]}}
@@ -234,17 +222,9 @@ def test_auth_url_becomes_envoy_ext_authz_once_the_provider_is_registered(regist
 
 @pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
 def test_redirects_keep_their_code_and_a_non_default_port(output_api):
-    n = "nginx.ingress.kubernetes.io/"
-    ingresses = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-                  "metadata": {"name": name, "namespace": "shop", "creationTimestamp": "2024-01-01T00:00:00Z",
-                               "annotations": annotations},
-                  "spec": {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
-                      {"path": "/", "pathType": "Prefix",
-                       "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
-                 for name, host, annotations in (
-                     ("moved", "old.shop.com", {n + "permanent-redirect": "https://new.shop.com:8443/landing",
-                                                n + "permanent-redirect-code": "308"}),
-                     ("temp", "temp.shop.com", {n + "temporal-redirect": "http://other.shop.com/x"}))]
+    ingresses = [nginx_ingress("moved", "old.shop.com", {N + "permanent-redirect": "https://new.shop.com:8443/landing",
+                                                         N + "permanent-redirect-code": "308"}),
+                 nginx_ingress("temp", "temp.shop.com", {N + "temporal-redirect": "http://other.shop.com/x"})]
     result = translator.translate(ingresses, None, output_api=output_api)
     requests = [Request("old.shop.com", "/a"), Request("temp.shop.com", "/b")]
     answer = route_oracle.run([route_oracle.case("redirects", result.resources, requests)])[0]
@@ -252,22 +232,12 @@ def test_redirects_keep_their_code_and_a_non_default_port(output_api):
     assert oracle_verdict(answer, 1) == Verdict("redirect", "http://other.shop.com/x", 302)
 
 
-def _source_range_ingress(host, annotations, tls=None, rules=None):
-    spec = {"ingressClassName": "nginx", "rules": rules or [{"host": host, "http": {"paths": [
-        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}
-    if tls:
-        spec["tls"] = tls
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": spec,
-            "metadata": {"name": "web", "namespace": "istio-ingress", "creationTimestamp": "2024-01-01T00:00:00Z",
-                         "annotations": annotations}}
-
-
 def _rbac_text(answer):
     return json.dumps([t for filters in answer.typed_filters.values() for t in filters if "rbac" in t.get("@type", "")])
 
 
 def test_source_ranges_cover_host_headers_with_a_port():
-    ingress = _source_range_ingress("shop.com", {"nginx.ingress.kubernetes.io/whitelist-source-range": "10.0.0.0/8"})
+    ingress = nginx_ingress("web", "shop.com", {N + "whitelist-source-range": "10.0.0.0/8"}, namespace="istio-ingress")
     result = translator.translate([ingress], None)
     answer = route_oracle.run([route_oracle.case("ranges", result.resources, [Request("shop.com:80", "/")])])[0]
     # The gateway routes `shop.com:80` to shop.com; istiod's RBAC for the DENY policy must match it too.
@@ -282,8 +252,8 @@ def test_gateway_api_policies_reach_the_pods_of_every_gateway_of_a_split_estate(
                                              "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}
              for h in hosts]
     tls = [{"hosts": [h], "secretName": "cert-{0}".format(i)} for i, h in enumerate(hosts)]
-    ingress = _source_range_ingress(None, {"nginx.ingress.kubernetes.io/whitelist-source-range": "10.0.0.0/8"},
-                                    tls=tls, rules=rules)
+    ingress = nginx_ingress("web", None, {N + "whitelist-source-range": "10.0.0.0/8"}, namespace="istio-ingress",
+                            tls=tls, rules=rules)
     result = translator.translate([ingress], None, output_api="gateway-api")
     second = [r["metadata"]["name"] for r in result.resources if r["kind"] == "Gateway"][1]
     answer = route_oracle.run([route_oracle.case("split", result.resources, [Request("h69.shop.com", "/", "https")],
