@@ -253,6 +253,25 @@ class Cluster:
         self.written.append("{0} {1}".format(kind, ref))
         return strip_server_fields(result.to_dict())
 
+    def delete(self, obj):
+        """Delete an object as listed: the uid precondition makes sure it is that object, not one
+        recreated under the same name since. Returns False when it was already gone."""
+        metadata = obj["metadata"]
+        resource = self.resource(obj["apiVersion"], obj["kind"])
+        self.requests += 1
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": metadata.get("uid")},
+                "propagationPolicy": "Background"}
+        if self.dry_run:
+            body["dryRun"] = ["All"]
+        try:
+            resource.delete(name=metadata["name"], namespace=metadata.get("namespace"), body=body)
+        except Exception as error:
+            if _status(error) == 404:
+                return False
+            raise self.error("delete", "{0} {1}".format(obj["kind"], object_ref(obj)), error)
+        self.written.append("deleted {0} {1}".format(obj["kind"], object_ref(obj)))
+        return True
+
     def apply(self, desired, live=None, live_known=False):
         """Server-side apply of an object we own. Returns (changed, before, after).
 

@@ -20,11 +20,15 @@ import re
 from .errors import InputError, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
 from .ingress_annotations import NGINX, PARTIAL, number as _number, route_options, truthy as _truthy
-from .ingress_model import CATCH_ALL, EXACT, LITERAL, PREFIX, REGEX, FullPathRewrite, RegexRewrite, Route
+from .ingress_model import (CATCH_ALL, EXACT, LITERAL, OWNER_LABEL, PREFIX, REGEX, FullPathRewrite, RegexRewrite,
+                            Route)
 from .ingress_output import emit
-from .names import is_dns1123_label, is_dns1123_subdomain, stable_name
+from .names import is_dns1123_label, is_dns1123_subdomain, is_label_value, stable_name
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+
+
+CERTIFICATE_SOURCES = ("ingress-secrets", "issued", "external")
 
 
 class Options:
@@ -32,7 +36,8 @@ class Options:
 
     def __init__(self, ingress_classes=("nginx", "istio"), include_classless=False, gateway_namespace="istio-ingress",
                  gateway_selector=None, gateway_name=None, cluster_domain="cluster.local", output_api="istio",
-                 default_backend_on_ingress_hosts=False, known_secrets=None, classless_controller="nginx"):
+                 default_backend_on_ingress_hosts=False, known_secrets=None, classless_controller="nginx",
+                 certificates="ingress-secrets", owner=None):
         self.ingress_classes = tuple(ingress_classes)
         self.include_classless = include_classless
         # Whose semantics a classless Ingress is translated with: the controller that served it.
@@ -45,6 +50,13 @@ class Options:
         self.default_backend_on_ingress_hosts = default_backend_on_ingress_hosts
         # {(namespace, name)} of Secrets known to exist; None when unknown (offline without them).
         self.known_secrets = known_secrets
+        # Where the gateway's certificates come from: the Ingresses' own Secrets (copied into the
+        # gateway namespace), `issued` there under the same names (cert-manager, static files), or
+        # `external` (TLS ends at a load balancer in front of the gateway: HTTP servers only).
+        self.certificates = certificates
+        # The value of OWNER_LABEL on every generated object: which gateway's run made it, so that
+        # pruning one gateway's leftovers never touches another's (default: the Gateway's name).
+        self.owner = owner
 
 
 class Translation:
@@ -125,11 +137,17 @@ def _check_options(options):
     for field, value, valid, what in checks:
         if not valid(value):
             raise InputError("", "options", field, "{0!r} is not {1}".format(value, what))
+    if options.owner is not None and not is_label_value(options.owner):
+        raise InputError("", "options", "owner", "{0!r} is not a label value (63 characters at most, "
+                         "alphanumerics, '-', '_' and '.')".format(options.owner))
+    if options.certificates not in CERTIFICATE_SOURCES:
+        raise InputError("", "options", "certificates", "{0!r} is not one of {1}".format(
+            options.certificates, ", ".join(CERTIFICATE_SOURCES)))
     if options.gateway_name is not None and not is_dns1123_subdomain(options.gateway_name):
         raise InputError("", "options", "gateway_name", "{0!r} is not an object name".format(options.gateway_name))
     selector = options.gateway_selector
     if not isinstance(selector, dict) or not selector or not all(
-            isinstance(k, str) and isinstance(v, str) and _LABEL_VALUE.match(v) for k, v in selector.items()):
+            isinstance(k, str) and is_label_value(v) for k, v in selector.items()):
         raise InputError("", "options", "gateway_selector", "{0!r} is not a non-empty map of pod labels".format(selector))
     if options.classless_controller not in ("nginx", "istio"):
         raise InputError("", "options", "classless_controller", "{0!r} is not nginx or istio".format(
@@ -143,8 +161,6 @@ def _valid_host(host):
         return is_dns1123_subdomain(host[2:]) and "*" not in host[2:]
     return is_dns1123_subdomain(host)
 
-
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
 
 
 def _regex_hosts(ingresses, annotations_of):
@@ -477,6 +493,14 @@ class Translator:
                                 self.options.cluster_domain)
         if cls == "istio":
             options["ssl_redirect"] = False  # Istio's Ingress support serves plain HTTP beside HTTPS
+        if self.options.certificates == "external" and (options["force_https"] or spec.get("tls")):
+            # Behind a load balancer that ends TLS every request reaches the gateway as plain HTTP:
+            # a redirect here would loop. The load balancer redirects instead.
+            if options["force_https"] or options["ssl_redirect"]:
+                findings.append(Finding("ingress", ref, INFO, "https-redirect-at-load-balancer",
+                                        "TLS ends at the external load balancer: configure it to redirect HTTP to "
+                                        "HTTPS for {0}, as ingress-nginx did".format(sorted(set(rule_hosts)))))
+            options["force_https"] = options["ssl_redirect"] = False
         app_root = annotations.get(NGINX + "app-root")
         for route in produced:
             # ingress-nginx redirects hosts it serves with TLS unless told not to, and every host
@@ -576,6 +600,12 @@ class Translator:
     def _tls(self, spec, ref, namespace, rule_hosts, findings, tls_servers, result):
         """Register HTTPS servers for the Ingress's tls entries; returns the hosts with TLS."""
         covered = set()
+        if self.options.certificates == "external":
+            if _as_list(spec.get("tls")):
+                findings.append(Finding("ingress", ref, INFO, "tls-at-load-balancer",
+                                        "spec.tls is served by the external load balancer (certificates: external); "
+                                        "the gateway gets HTTP servers only"))
+            return covered
         for index, entry in enumerate(_as_list(spec.get("tls"))):
             entry = _as_dict(entry)
             field = "spec.tls[{0}]".format(index)
@@ -596,7 +626,9 @@ class Translator:
                 findings.append(Finding("ingress", ref, ERROR, "invalid-host",
                                         "{0}.hosts has invalid host names {1}".format(field, bad)))
                 hosts = [h for h in hosts if h not in bad]
-            if self.options.known_secrets is not None and (namespace, secret) not in self.options.known_secrets:
+            issued = self.options.certificates == "issued"
+            known = self.options.known_secrets
+            if not issued and known is not None and (namespace, secret) not in known:
                 findings.append(Finding("ingress", ref, ERROR, "secret-not-found",
                                         "{0}: Secret {1}/{2} does not exist; HTTPS for {3} would fail".format(
                                             field, namespace, secret, hosts)))
@@ -606,6 +638,7 @@ class Translator:
             else:
                 credential = stable_name("{0}-{1}".format(namespace, secret), exact="{0}/{1}".format(namespace, secret),
                                          max_length=253)
+            if namespace != self.options.gateway_namespace and not issued:
                 copy = {"source_namespace": namespace, "source_name": secret,
                         "target_namespace": self.options.gateway_namespace, "target_name": credential}
                 if copy not in result.secrets_to_copy:
@@ -702,8 +735,14 @@ class Translator:
         selector = ",".join("{0}={1}".format(k, v) for k, v in sorted(self.options.gateway_selector.items()))
         return stable_name("ingress-" + selector, exact="{0}|{1}".format(self.options.gateway_namespace, selector))
 
+    def owner(self):
+        return self.options.owner or self.gateway_name()
+
     def _emit(self, routes, tls_servers, policies, result):
         emit(self.options, self.gateway_name(), routes, tls_servers, policies, self.passthrough, result)
+        owner = self.owner()
+        for resource in result.resources:
+            resource["metadata"]["labels"][OWNER_LABEL] = owner
         result.findings = sorted_findings(result.findings)
 
 

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "adoptmesh.istio"}
 SOURCE_ANNOTATION = "adoptmesh.istio/source-ingresses"
+# Which gateway's translation made an object: with MANAGED_BY, what pruning selects on.
+OWNER_LABEL = "adoptmesh.istio/gateway"
 
 # Route categories, in the order a VirtualService must list them (first match wins).
 LITERAL, REGEX, CATCH_ALL = 0, 1, 2

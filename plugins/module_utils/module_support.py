@@ -15,6 +15,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from .cluster import Cluster, ClusterError, connect
 from .names import object_ref
+from .owned import OWNED_KINDS, owner_selector, plan
 from .reporting import diff_entry
 
 try:
@@ -185,16 +186,39 @@ def in_write_order(resources):
 def apply_in_order(cluster, resources):
     """Server-side apply of resources in WRITE_ORDER. Returns the diffs of those that changed.
     On a failed write raises PartialWrite, which knows what was and was not written."""
+    return _apply_entries(cluster, [(resource, None, False) for resource in resources])
+
+
+def _apply_entries(cluster, entries):
     diffs = []
-    ordered = in_write_order(resources)
-    for index, resource in enumerate(ordered):
+    rank = dict((kind, index) for index, kind in enumerate(WRITE_ORDER))
+    ordered = sorted(entries, key=lambda entry: rank.get(entry[0].get("kind"), len(WRITE_ORDER)))
+    for index, (resource, live, live_known) in enumerate(ordered):
         try:
-            was_changed, before, after = cluster.apply(resource)
+            was_changed, before, after = cluster.apply(resource, live, live_known)
         except ClusterError as error:
-            raise PartialWrite(error, cluster.written, ordered[index:])
+            raise PartialWrite(error, cluster.written, [entry[0] for entry in ordered[index:]])
         if was_changed:
             diffs.append(diff_entry(before, after))
     return diffs
+
+
+def sync_owned(cluster, resources, owner, prune):
+    """Bring `owner`'s generated objects to `resources`: one labelled LIST per kind, writes for
+    what is missing or differs only, and with `prune` deletes of what is no longer produced
+    (routes before the Gateways and policies they rely on). Returns (diffs, pruned refs)."""
+    selector = owner_selector(owner)
+    owned = []
+    for api_version, kind in OWNED_KINDS:
+        owned.extend(cluster.list(api_version, kind, label_selectors=[selector], missing_ok=True))
+    steps = plan(resources, owned, prune)
+    diffs = _apply_entries(cluster, steps.write)
+    pruned = []
+    for obj in reversed(in_write_order(steps.prune)):
+        if cluster.delete(obj):
+            pruned.append("{0} {1}".format(obj["kind"], object_ref(obj)))
+            diffs.append(diff_entry(obj, None))
+    return diffs, pruned
 
 
 class PartialWrite(ClusterError):

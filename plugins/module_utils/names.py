@@ -19,6 +19,7 @@ DNS1123_SUBDOMAIN_MAX = 253
 
 _LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 _SUBDOMAIN_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+_LABEL_VALUE_RE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?\Z")
 _INVALID_RUN_RE = re.compile(r"[^a-z0-9]+")
 
 # Long enough that two inputs colliding by chance within one cluster is not a practical risk.
@@ -34,6 +35,11 @@ def is_dns1123_subdomain(value):
     """True when value can name most namespaced objects (RFC 1123 subdomain)."""
     return (isinstance(value, str) and len(value) <= DNS1123_SUBDOMAIN_MAX
             and bool(_SUBDOMAIN_RE.match(value)))
+
+
+def is_label_value(value):
+    """A Kubernetes label value: empty, or up to 63 alphanumerics, '-', '_' and '.' that start and end alphanumeric."""
+    return isinstance(value, str) and len(value) <= DNS1123_LABEL_MAX and bool(_LABEL_VALUE_RE.match(value))
 
 
 def short_hash(text):

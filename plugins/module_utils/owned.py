@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Objects a gateway's translation owns: which to write, which are already as wanted, which to prune.
+
+Every generated object carries MANAGED_BY and OWNER_LABEL. A run lists, by those two labels, what
+earlier runs of the same owner left in the cluster (one LIST per kind), then:
+- writes only the objects that are missing or differ (so a re-run with nothing to do sends no
+  writes at all, and a user's edit to a generated object is put back);
+- prunes, when asked, the listed objects the current translation no longer produces. Nothing
+  without both labels is ever a candidate: objects users made, even with the same kinds and in the
+  same namespace, are out of reach.
+
+Pure logic, no Ansible imports; the cluster calls are in `sync_owned`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from .ingress_model import MANAGED_BY, OWNER_LABEL
+
+# Every kind a translation can produce, in either output API: switching the output API prunes the
+# other API's objects too.
+OWNED_KINDS = (
+    ("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1", "VirtualService"),
+    ("networking.istio.io/v1", "DestinationRule"), ("security.istio.io/v1", "AuthorizationPolicy"),
+    ("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1", "TLSRoute"), ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"),
+)
+
+
+def owner_selector(owner):
+    """The label selector of the objects `owner`'s runs generated."""
+    labels = dict(MANAGED_BY)
+    labels[OWNER_LABEL] = owner
+    return ",".join("{0}={1}".format(key, value) for key, value in sorted(labels.items()))
+
+
+def identity(obj):
+    """(group, kind, namespace, name): the same object whatever API version it is read at."""
+    metadata = obj.get("metadata") or {}
+    group = obj.get("apiVersion", "").rpartition("/")[0]
+    return group, obj.get("kind"), metadata.get("namespace"), metadata.get("name")
+
+
+def _contains(live, wanted):
+    live = live or {}
+    return all(live.get(key) == value for key, value in (wanted or {}).items())
+
+
+def is_current(desired, live):
+    """Whether `live` already says everything `desired` says: the same spec, and at least its
+    labels and annotations. A spec the API server filled in with defaults reads as different,
+    which costs one apply that changes nothing, never a missed change."""
+    if live is None:
+        return False
+    if desired.get("spec") != live.get("spec"):
+        return False
+    metadata, live_metadata = desired.get("metadata") or {}, live.get("metadata") or {}
+    return (_contains(live_metadata.get("labels"), metadata.get("labels"))
+            and _contains(live_metadata.get("annotations"), metadata.get("annotations")))
+
+
+class Plan:
+    """What one run does to the owned objects."""
+
+    def __init__(self, write, current, prune):
+        self.write = write  # [(desired, live or None, live_known)]
+        self.current = current  # desired objects already as wanted
+        self.prune = prune  # live objects no longer produced
+
+
+def plan(desired, owned, prune=True):
+    """Compare the desired objects with the `owned` ones listed by owner_selector."""
+    live_by_id = dict((identity(obj), obj) for obj in owned)
+    wanted = set()
+    write, current = [], []
+    for obj in desired:
+        key = identity(obj)
+        wanted.add(key)
+        live = live_by_id.get(key)
+        if is_current(obj, live):
+            current.append(obj)
+        else:
+            # Not among the owned objects: it may still exist unlabelled (made by hand, or before
+            # labels), so the apply reads it first.
+            write.append((obj, live, live is not None))
+    stale = [obj for key, obj in sorted(live_by_id.items(), key=lambda item: tuple(str(p) for p in item[0]))
+             if key not in wanted] if prune else []
+    return Plan(write, current, stale)
