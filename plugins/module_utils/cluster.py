@@ -253,6 +253,20 @@ class Cluster:
         self.written.append("{0} {1}".format(kind, ref))
         return strip_server_fields(result.to_dict())
 
+    def replace(self, obj):
+        """PUT an object (its metadata.resourceVersion, when given, guards against a concurrent change)."""
+        metadata = obj["metadata"]
+        resource = self.resource(obj["apiVersion"], obj["kind"])
+        self.requests += 1
+        params = {"dry_run": "All"} if self.dry_run else {}
+        try:
+            result = resource.replace(body=obj, name=metadata["name"], namespace=metadata.get("namespace"),
+                                      field_manager=self.field_manager, **params)
+        except Exception as error:
+            raise self.error("replace", "{0} {1}".format(obj["kind"], object_ref(obj)), error)
+        self.written.append("{0} {1}".format(obj["kind"], object_ref(obj)))
+        return strip_server_fields(result.to_dict())
+
     def delete(self, obj):
         """Delete an object as listed: the uid precondition makes sure it is that object, not one
         recreated under the same name since. Returns False when it was already gone."""

@@ -37,7 +37,7 @@ class Options:
     def __init__(self, ingress_classes=("nginx", "istio"), include_classless=False, gateway_namespace="istio-ingress",
                  gateway_selector=None, gateway_name=None, cluster_domain="cluster.local", output_api="istio",
                  default_backend_on_ingress_hosts=False, known_secrets=None, classless_controller="nginx",
-                 certificates="ingress-secrets", owner=None):
+                 certificates="ingress-secrets", owner=None, gateway_annotations=None):
         self.ingress_classes = tuple(ingress_classes)
         self.include_classless = include_classless
         # Whose semantics a classless Ingress is translated with: the controller that served it.
@@ -57,6 +57,8 @@ class Options:
         # The value of OWNER_LABEL on every generated object: which gateway's run made it, so that
         # pruning one gateway's leftovers never touches another's (default: the Gateway's name).
         self.owner = owner
+        # Extra annotations on the generated Gateways (external-dns's istio-gateway source reads them).
+        self.gateway_annotations = dict(gateway_annotations or {})
 
 
 class Translation:
@@ -743,6 +745,8 @@ class Translator:
         owner = self.owner()
         for resource in result.resources:
             resource["metadata"]["labels"][OWNER_LABEL] = owner
+            if resource["kind"] == "Gateway":
+                resource["metadata"]["annotations"].update(self.options.gateway_annotations)
         result.findings = sorted_findings(result.findings)
 
 

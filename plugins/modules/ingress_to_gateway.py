@@ -123,6 +123,12 @@ options:
         different owners; O(prune) only ever touches objects with both labels and this owner.
       - Default, the generated Gateway's name.
     type: str
+  gateway_annotations:
+    description:
+      - Annotations for the generated Gateways, for example
+        C(external-dns.alpha.kubernetes.io/target) for external-dns's Istio gateway source.
+    type: dict
+    default: {}
   apply:
     description:
       - Write the result to the cluster by server-side apply. Objects already as wanted (same
@@ -265,6 +271,9 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support imp
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import surface_findings
 
 
+ERRORS_LISTED = 20
+
+
 def argument_spec():
     spec = dict(
         ingresses=dict(type="list", elements="dict"),
@@ -283,6 +292,7 @@ def argument_spec():
         default_backend_on_ingress_hosts=dict(type="bool", default=False),
         certificates=dict(type="str", choices=["ingress-secrets", "issued", "external"], default="ingress-secrets"),
         owner=dict(type="str"),
+        gateway_annotations=dict(type="dict", default={}),
         apply=dict(type="bool", default=False),
         prune=dict(type="bool", default=False),
         allow_errors=dict(type="bool", default=False),
@@ -329,7 +339,8 @@ def main():
                           gateway_name=params["gateway_name"], cluster_domain=params["cluster_domain"],
                           output_api=params["output_api"],
                           default_backend_on_ingress_hosts=params["default_backend_on_ingress_hosts"],
-                          known_secrets=known, certificates=params["certificates"], owner=params["owner"])
+                          known_secrets=known, certificates=params["certificates"], owner=params["owner"],
+                          gateway_annotations=params["gateway_annotations"])
         translator = Translator(options)
         translation = translator.translate(ingresses, services)
         outcome = translation.as_dict()
@@ -337,9 +348,13 @@ def main():
         if params["apply"]:
             if translation.has_errors and not params["allow_errors"]:
                 errors = [f for f in outcome["findings"] if f["severity"] == "error"]
-                module.fail_json(msg="the translation has {0} error finding(s), so some traffic would not be routed as "
-                                 "before; fix them or set allow_errors: true. First: {1}: {2}".format(
-                                     len(errors), errors[0]["ingress"], errors[0]["message"]), **outcome)
+                listed = "; ".join("{0} [{1}]: {2}".format(f["ingress"], f["code"], f["message"])
+                                   for f in errors[:ERRORS_LISTED])
+                more = " ... and {0} more in `findings`".format(len(errors) - ERRORS_LISTED) \
+                    if len(errors) > ERRORS_LISTED else ""
+                module.fail_json(msg="nothing applied: the translation has {0} error finding(s), so some traffic would "
+                                 "not be routed as before; fix them or set allow_errors: true. {1}{2}".format(
+                                     len(errors), listed, more), **outcome)
             diffs, pruned = sync_owned(cluster, translation.resources, translator.owner(), params["prune"])
             changed = bool(diffs)
     except InputError as error:

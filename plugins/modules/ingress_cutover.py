@@ -1,0 +1,315 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: ingress_cutover
+short_description: Retire translated Ingresses behind a gate, with a backup, or restore them
+version_added: 0.2.0
+author:
+  - adoptmesh.istio maintainers (@adoptmesh)
+description:
+  - With O(state=retired), retires the Ingresses a translation covers, once its gateway serves them.
+  - The gate comes first and opens only on evidence. The translation has no error findings; every
+    object it generated is in the cluster as generated; every Gateway credential is a Secret with
+    a PEM certificate and matching key, valid now, whose names cover the server's hosts; every
+    gateway Deployment is Available. A failed gate names each failing host, object or gateway and
+    nothing is retired.
+  - Then every Ingress to retire is read and written, exactly as read, to a backup file for the
+    cluster on the controller (O(backup_dir)/O(cluster_name).ingresses.json, added to, never
+    overwritten). If that write fails nothing is retired.
+  - Then each Ingress is deleted (O(retire=delete)) or moved to O(retired_class), a class nothing
+    serves (O(retire=disable)), remembering its class in the C(adoptmesh.istio/retired-from-class)
+    annotation.
+  - With O(state=restored), recreates the Ingresses of the backup file with the same spec, labels
+    and annotations (replacing a disabled one in place). Ingresses already as backed up are left alone.
+  - Check mode runs the gate, writes no backup and sends deletes and updates as server-side dry runs.
+options:
+  state:
+    description: C(retired) to cut over, C(restored) to bring the backed-up Ingresses back.
+    type: str
+    choices: [retired, restored]
+    default: retired
+  translation:
+    description:
+      - With C(retired), the registered result of M(adoptmesh.istio.ingress_to_gateway) for this
+        gateway (its C(resources), C(findings) and C(ingresses)). Its Ingresses are the ones retired.
+    type: dict
+  gateway_namespace:
+    description: With C(retired), the gateway namespace, where the credential Secrets are.
+    type: str
+  owner:
+    description: With C(retired), the owner label of the translation's objects.
+    type: str
+  gateways:
+    description: With C(retired), the gateway Deployments that must be Available.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The Deployment's name.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace.
+        type: str
+        required: true
+  backup_dir:
+    description: Folder on the controller for the backup file; created if missing.
+    type: path
+    required: true
+  cluster_name:
+    description: The cluster's name in the backup file's name (the inventory host, usually).
+    type: str
+    required: true
+  retire:
+    description: C(delete) the Ingresses, or C(disable) them by moving them to O(retired_class).
+    type: str
+    choices: [delete, disable]
+    default: delete
+  retired_class:
+    description: The class disabled Ingresses get; no controller may serve it.
+    type: str
+    default: adoptmesh-retired
+  only:
+    description: With C(restored), restore only these Ingresses (C(namespace/name)); default all in the backup.
+    type: list
+    elements: str
+    default: []
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+  - adoptmesh.istio.cluster
+requirements:
+  - kubernetes >= 24.2.0
+  - cryptography
+notes:
+  - The gate reads the credential Secrets in full to check the certificates and keys; neither is
+    ever part of the result.
+seealso:
+  - module: adoptmesh.istio.ingress_to_gateway
+  - module: adoptmesh.istio.gateway_credentials
+"""
+
+EXAMPLES = r"""
+- name: Translate (no writes) to know what the gateway serves now
+  adoptmesh.istio.ingress_to_gateway:
+    namespaces: [shop]
+    owner: istio-ingressgateway
+  register: translation
+
+- name: Retire the Ingresses once the gateway serves them
+  adoptmesh.istio.ingress_cutover:
+    translation: "{{ translation }}"
+    gateway_namespace: istio-ingress
+    owner: istio-ingressgateway
+    gateways: [{name: istio-ingressgateway, namespace: istio-ingress}]
+    backup_dir: "{{ playbook_dir }}/backups"
+    cluster_name: "{{ inventory_hostname }}"
+
+- name: Bring them back
+  adoptmesh.istio.ingress_cutover:
+    state: restored
+    backup_dir: "{{ playbook_dir }}/backups"
+    cluster_name: "{{ inventory_hostname }}"
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any Ingress was (or in check mode would be) retired or restored.
+  returned: always
+  type: bool
+backup:
+  description: The backup file written (not in check mode), or read for a restore.
+  returned: always
+  type: str
+retired:
+  description: The Ingresses retired (C(namespace/name)).
+  returned: always
+  type: list
+  elements: str
+restored:
+  description: The Ingresses recreated or put back.
+  returned: always
+  type: list
+  elements: str
+gate:
+  description: Why the gate did not open; empty when it did.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import tempfile
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import cutover
+from ansible_collections.adoptmesh.istio.plugins.module_utils.certificates import credentials_of
+from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import OWNED_KINDS, owner_selector
+from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
+
+INGRESS = ("networking.k8s.io/v1", "Ingress")
+
+
+def argument_spec():
+    return dict(
+        state=dict(type="str", choices=["retired", "restored"], default="retired"),
+        translation=dict(type="dict"),
+        gateway_namespace=dict(type="str"),
+        owner=dict(type="str"),
+        gateways=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True), namespace=dict(type="str", required=True))),
+        backup_dir=dict(type="path", required=True),
+        cluster_name=dict(type="str", required=True),
+        retire=dict(type="str", choices=["delete", "disable"], default="delete"),
+        retired_class=dict(type="str", default="adoptmesh-retired"),
+        only=dict(type="list", elements="str", default=[]),
+    )
+
+
+def backup_path(params):
+    return os.path.join(params["backup_dir"], "{0}.ingresses.json".format(params["cluster_name"]))
+
+
+def read_backup(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def write_backup(path, document):
+    """Write the whole document to a new file, then rename it over the old one: a failed write
+    leaves the previous backup as it was."""
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        os.makedirs(folder, 0o700)
+    handle, temporary = tempfile.mkstemp(prefix=".ingresses-", dir=folder)
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(document, out, indent=2, sort_keys=True)
+            out.write("\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def gate(cluster, params, translation):
+    owned = []
+    for api_version, kind in OWNED_KINDS:
+        owned.extend(cluster.list(api_version, kind, label_selectors=[owner_selector(params["owner"])],
+                                  missing_ok=True))
+    credentials = credentials_of(translation.get("resources") or [])
+    secrets = dict((name, cluster.get("v1", "Secret", name, params["gateway_namespace"])) for name in credentials)
+    namespaces = sorted(set(g["namespace"] for g in params["gateways"]))
+    deployments = dict(("{0}/{1}".format(d["metadata"]["namespace"], d["metadata"]["name"]), d)
+                       for d in (cluster.list("apps/v1", "Deployment", namespaces) if namespaces else []))
+    gateways = dict((key, deployments.get(key)) for key in
+                    ("{0}/{1}".format(g["namespace"], g["name"]) for g in params["gateways"]))
+    pods = cluster.list("v1", "Pod", namespaces) if namespaces else []
+    return cutover.gate_failures(translation, owned, secrets, gateways, pods, credentials)
+
+
+def retire(module, cluster, params):
+    translation = params["translation"]
+    for field in ("translation", "gateway_namespace", "owner"):
+        if not params[field]:
+            module.fail_json(msg="state retired needs {0}".format(field))
+    if not params["gateways"]:
+        module.fail_json(msg="state retired needs gateways: the gate checks that each is Available")
+    failures = gate(cluster, params, translation)
+    if failures:
+        module.fail_json(msg="cutover gate closed, nothing retired: " + "; ".join(failures), gate=failures,
+                         retired=[], changed=False)
+    refs = sorted(translation.get("ingresses") or {})
+    read = []
+    for item in refs:
+        namespace, name = item.split("/", 1)
+        live = cluster.get(INGRESS[0], INGRESS[1], name, namespace)
+        if live is not None:
+            read.append(dict(live, apiVersion=INGRESS[0], kind=INGRESS[1]))
+    path = backup_path(params)
+    result = dict(backup=path, retired=[], restored=[], gate=[], diff=[])
+    if not read:
+        return result
+    if not module.check_mode:
+        try:
+            write_backup(path, cutover.merge_backup(read_backup(path), params["cluster_name"], read))
+        except (OSError, ValueError) as error:
+            module.fail_json(msg="cannot write the Ingress backup {0}: {1}; nothing retired".format(path, error),
+                             retired=[], changed=False)
+    for live in read:
+        if params["retire"] == "delete":
+            if cluster.delete(live):
+                result["retired"].append(cutover.ref(live))
+                result["diff"].append(diff_entry(live, None))
+        else:
+            wanted = cutover.disabled(live, params["retired_class"])
+            after = cluster.patch(live, wanted)
+            if after is not None:
+                result["retired"].append(cutover.ref(live))
+                result["diff"].append(diff_entry(live, after))
+    return result
+
+
+def restore(module, cluster, params):
+    path = backup_path(params)
+    try:
+        document = read_backup(path)
+    except (OSError, ValueError) as error:
+        module.fail_json(msg="cannot read the Ingress backup {0}: {1}".format(path, error))
+    if document is None:
+        module.fail_json(msg="no Ingress backup for cluster {0} at {1}".format(params["cluster_name"], path))
+    entries = document.get("ingresses") or []
+    known = set(cutover.ref(item) for item in entries)
+    unknown = [item for item in params["only"] if item not in known]
+    if unknown:
+        module.fail_json(msg="not in the backup {0}: {1}".format(path, ", ".join(unknown)))
+    result = dict(backup=path, retired=[], restored=[], gate=[], diff=[])
+    for item in entries:
+        if params["only"] and cutover.ref(item) not in params["only"]:
+            continue
+        wanted = cutover.restored(item)
+        metadata = wanted["metadata"]
+        live = cluster.get(INGRESS[0], INGRESS[1], metadata["name"], metadata.get("namespace"))
+        if cutover.same_ingress(live, wanted):
+            continue
+        if live is None:
+            after = cluster.create(wanted)
+        else:
+            body = dict(wanted, metadata=dict(metadata, resourceVersion=live["metadata"]["resourceVersion"]))
+            after = cluster.replace(body)
+        result["restored"].append(cutover.ref(wanted))
+        result["diff"].append(diff_entry(live, after))
+    return result
+
+
+def main():
+    module = cluster_module(argument_spec())
+    params = module.params
+    cluster = None
+    try:
+        cluster = open_cluster(module)
+        result = retire(module, cluster, params) if params["state"] == "retired" else restore(module, cluster, params)
+    except FAILURES as error:
+        fail_on_cluster_error(module, cluster, error)
+    diffs = result.pop("diff")
+    result["changed"] = bool(result["retired"] or result["restored"])
+    if module._diff and diffs:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
