@@ -106,7 +106,9 @@ class Playbook:
         results = os.path.join(str(self.directory), "results-{0}.json".format(self.count))
         play = [{
             "name": "Integration play", "hosts": "localhost", "gather_facts": False,
-            "module_defaults": {"group/adoptmesh.istio.k8s": {"kubeconfig": self.plane.kubeconfig}},
+            "module_defaults": {"group/adoptmesh.istio.k8s": {"kubeconfig": self.plane.kubeconfig},
+                                "group/kubernetes.core.helm": {"kubeconfig": self.plane.kubeconfig,
+                                                               "binary_path": os.path.join(BIN, "helm")}},
             "tasks": tasks + [{"name": "Save the registered results", "delegate_to": "localhost",
                                "check_mode": False, "changed_when": False, "ansible.builtin.copy": {
                                    "dest": results, "mode": "0600",
@@ -120,7 +122,10 @@ class Playbook:
         command += (["--check"] if check else []) + (["--diff"] if diff else []) + list(extra_args)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
                    ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, PATH=BIN + os.pathsep + os.environ["PATH"])
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, PATH=BIN + os.pathsep + os.environ["PATH"],
+                   HELM_CONFIG_HOME=os.path.join(str(self.directory), "helm-config"),
+                   HELM_CACHE_HOME=os.path.join(str(self.directory), "helm-cache"),
+                   HELM_DATA_HOME=os.path.join(str(self.directory), "helm-data"))
         process = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=900)
         output = process.stdout + process.stderr
         if expect_failure:

@@ -70,6 +70,8 @@ build kube "$(kube_ldflags)" \
 build kwok "$(kwok_ldflags)" sigs.k8s.io/kwok/cmd/kwok
 build helm "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm
 build istio "$(istio_ldflags)" istio.io/istio/istioctl/cmd/istioctl istio.io/istio/pilot/cmd/pilot-discovery
+# cert-manager's own certificate controllers (go/certmanager/main.go says why a main of ours).
+build certmanager "-s -w" adoptmesh.local/tools/cert-manager-controller
 
 # The routing oracle: Istio's own config generation and traffic simulator, compiled from the same
 # pinned module as pilot-discovery (tools/cluster/go/istio/routeoracle, docs/ingress-translation.md).

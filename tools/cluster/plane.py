@@ -217,7 +217,7 @@ class ControlPlane:
     """One local control plane. `start()` returns when the API serves and the nodes are Ready."""
 
     COMPONENTS = ("egress", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-                  "istiod-runner", "charts")
+                  "istiod-runner", "charts", "cert-manager-controller")
 
     def __init__(self, name="local", nodes=2, bin_dir=DEFAULT_BIN_DIR, run_root=DEFAULT_RUN_ROOT,
                  charts_dir=DEFAULT_CHARTS_DIR):
@@ -291,6 +291,7 @@ class ControlPlane:
             self._wait_ready()
             self._start_istiod_runner()
             self._start_chart_repository()
+            self._start_cert_manager()
         except BaseException:
             self.stop(remove=False)
             raise
@@ -487,6 +488,23 @@ class ControlPlane:
         here = os.path.dirname(os.path.abspath(__file__))
         self._spawn("istiod-runner", [os.path.dirname(self.run_dir), self.name],
                     command=[sys.executable, os.path.join(here, "istiod_runner.py")])
+
+    def _start_cert_manager(self):
+        """cert-manager's CRDs and its certificate controllers (built from its Go module by
+        build.sh), so that Certificates really get issued. Skipped when either is missing."""
+        crds = os.path.join(os.path.dirname(self.charts_dir), "crds", "cert-manager.yaml")
+        binary = os.path.join(self.bin_dir, "cert-manager-controller")
+        if not (os.path.isfile(crds) and os.access(binary, os.X_OK)):
+            return
+        kubectl = [os.path.join(self.bin_dir, "kubectl"), "--kubeconfig", self.kubeconfig]
+        for args in (["apply", "--server-side", "-f", crds],
+                     ["wait", "--for=condition=Established", "--timeout=60s", "crd/certificates.cert-manager.io",
+                      "crd/certificaterequests.cert-manager.io", "crd/issuers.cert-manager.io",
+                      "crd/clusterissuers.cert-manager.io"]):
+            result = subprocess.run(kubectl + args, capture_output=True, text=True, timeout=120, check=False)
+            if result.returncode != 0:
+                raise PlaneError("cert-manager CRDs: kubectl {0} failed: {1}".format(args[0], result.stderr.strip()))
+        self._spawn("cert-manager-controller", ["--kubeconfig", self.kubeconfig])
 
     def _start_chart_repository(self):
         if not os.path.isfile(os.path.join(self.charts_dir, "index.yaml")):

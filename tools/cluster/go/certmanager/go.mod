@@ -1,4 +1,4 @@
-module adoptmesh.local/tools/certmanager
+module adoptmesh.local/tools/cert-manager-controller
 
 go 1.26.0
 
