@@ -68,8 +68,8 @@ def readiness(deployment, pods):
     if done:
         return True, "available ({0}/{1} replicas)".format(status.get("availableReplicas", 0), wanted)
     problems = [p for p in (pod_problem(pod) for pod in _selected(deployment, pods)) if p]
-    counts = "{0}/{1} replicas available, {2} updated".format(status.get("availableReplicas", 0), wanted,
-                                                               status.get("updatedReplicas", 0))
+    counts = "{0}/{1} replicas available, {2} updated".format(
+        status.get("availableReplicas", 0), wanted, status.get("updatedReplicas", 0))
     replica_failure = conditions.get("ReplicaFailure")
     if replica_failure and replica_failure.get("status") == "True":
         problems.insert(0, "pods cannot be created: {0}".format(replica_failure.get("message")))

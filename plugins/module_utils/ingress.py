@@ -164,7 +164,6 @@ def _valid_host(host):
     return is_dns1123_subdomain(host)
 
 
-
 def _regex_hosts(ingresses, annotations_of):
     """Hosts whose every path ingress-nginx renders as a case-insensitive regex (`location ~*`).
 

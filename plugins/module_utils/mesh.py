@@ -125,6 +125,16 @@ def pod_owner(pod):
     return "{0}/{1}".format(kind, name)
 
 
+def is_gateway_proxy(pod):
+    """Whether a pod is an Istio gateway (Istio's `gateway` injection template, a proxy in router
+    mode), not a workload with a sidecar: PeerAuthentication governs sidecars' inbound traffic,
+    so gateways count neither for coverage nor for the STRICT gates."""
+    if _annotations(pod).get("inject.istio.io/templates") == "gateway":
+        return True
+    containers = (pod.get("spec") or {}).get("containers") or []
+    return any(c.get("name") == "istio-proxy" and "router" in (c.get("args") or [])[:2] for c in containers)
+
+
 def coverage(namespaces, pods):
     """Per namespace: pods, pods with sidecars, and each pod without one with the reason."""
     by_name = dict((_name(n), n) for n in namespaces)
@@ -139,8 +149,8 @@ def coverage(namespaces, pods):
         if namespace not in report:
             continue
         phase = (pod.get("status") or {}).get("phase")
-        if phase in ("Succeeded", "Failed"):
-            continue  # finished pods are neither meshed nor a problem
+        if phase in ("Succeeded", "Failed") or is_gateway_proxy(pod):
+            continue  # finished pods and gateways are neither meshed workloads nor a problem
         entry = report[namespace]
         entry["pods"] += 1
         injected, reason = pod_sidecar(pod, by_name.get(namespace))

@@ -19,8 +19,8 @@ description:
     made that are no longer named.
   - C(copy) copies the Ingresses' own TLS Secrets (the C(secrets_to_copy) that
     M(adoptmesh.istio.ingress_to_gateway) returns). Every run compares the copy with its source and
-    updates it when the source changed (a renewed certificate), and only the Secret: Istio's
-    gateways load certificates through SDS, so nothing restarts.
+    updates it when the source changed (a renewed certificate), and only the Secret, as Istio's
+    gateways load certificates through SDS and nothing restarts.
   - C(static) writes Secrets from PEM text held on the controller (files, Ansible Vault).
   - C(cert_manager) applies one cert-manager C(Certificate) per credential, for the hosts the
     Gateway serves with it, whose C(secretName) is the credential name, and waits until each is

@@ -10,7 +10,6 @@ import stat
 import uuid
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -216,6 +215,7 @@ def test_a_team_gateway_can_read_only_its_own_namespace_secrets(stage, kubectl):
     stage.apply(ingress("shop", stage.source, ["a.example.test"]))
     stage.run()
     account = "system:serviceaccount:{0}:{1}".format(stage.namespace, stage.name)
+
     def can(verb, namespace):
         return kubectl.run("auth", "can-i", verb, "secrets", "-n", namespace, "--as", account,
                            check=False).stdout.strip() == "yes"
@@ -270,14 +270,14 @@ def test_cutover_gate_backup_retire_and_restore(stage, tmp_path):
 
     restore = {"name": "Restore", "adoptmesh.istio.ingress_cutover": {
         "state": "restored", "backup_dir": stage.backups, "cluster_name": "localhost"}, "register": "restored"}
-    results, _ = stage.playbook.run([restore])
+    results, _output = stage.playbook.run([restore])
     assert sorted(results["restored"]["restored"]) == sorted(stage.source + "/" + n for n in ("api", "shop"))
     for item in stage.kubectl.json("get", "ingress", "-n", stage.source)["items"]:
         original = originals[item["metadata"]["name"]]
         assert item["spec"] == original["spec"]
         assert item["metadata"]["labels"] == original["metadata"]["labels"]
         assert item["metadata"]["annotations"] == original["metadata"]["annotations"]
-    results, _ = stage.playbook.run([restore])
+    results, _output = stage.playbook.run([restore])
     assert results["restored"]["changed"] is False
 
     # Disable instead of delete, then restore in place.

@@ -213,3 +213,15 @@ def test_mesh_wide_strict_waits_for_every_meshed_namespace_that_would_inherit_it
     # A meshed namespace nobody evaluated blocks too.
     assert mesh.mesh_wide_blockers({"other": _entry()}, {}, []) == [{"namespace": "other", "reasons": ["not checked"]}]
     assert mesh.mesh_wide_blockers(report, modes, decisions[:1] + [dict(decisions[1], strict=True)]) == []
+
+
+def test_ingress_gateway_pods_are_not_meshed_workloads():
+    """An ingress gateway's proxy (Istio's gateway template) is not governed by PeerAuthentication:
+    a gateway namespace must neither count as meshed nor block mesh-wide STRICT."""
+    gateway = pod("gw-1", "istio-ingress", injected=True, annotations={"inject.istio.io/templates": "gateway"})
+    router = pod("gw-2", "istio-ingress", injected=True)
+    router["spec"] = {"containers": [{"name": "istio-proxy", "args": ["proxy", "router", "--domain", "x"]}]}
+    report = mesh.coverage([namespace("istio-ingress")], [gateway, router])
+    assert report["istio-ingress"]["pods"] == 0 and report["istio-ingress"]["with_sidecar"] == 0
+    assert mesh.mesh_wide_blockers(report, {}, []) == []
+    assert not mesh.is_gateway_proxy(pod("web-1", "shop", injected=True))
