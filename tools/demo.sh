@@ -15,7 +15,7 @@ echo "demo: seeding the sample estate (tools/demo/estate.yaml)"
 kubectl apply -f tools/demo/estate.yaml >/dev/null
 kubectl wait --for=condition=Available deployment --all -A --timeout=120s >/dev/null
 
-echo "demo: running playbooks/adopt-istio.yml through the strict stage"
+echo "demo: running playbooks/adopt-istio.yml through the ingress and strict stages"
 ansible-playbook playbooks/adopt-istio.yml -i inventories/local -e adoption_stage=strict
 
 echo
