@@ -23,7 +23,7 @@ description:
     gateways load certificates through SDS and nothing restarts.
   - C(static) writes Secrets from PEM text held on the controller (files, Ansible Vault).
   - C(cert_manager) applies one cert-manager C(Certificate) per credential, for the hosts the
-    Gateway serves with it, whose C(secretName) is the credential name, and waits until each is
+    Gateway serves with it (the C(credentials) result of M(adoptmesh.istio.ingress_to_gateway)), whose C(secretName) is the credential name, and waits until each is
     Ready; a timeout names each Certificate that is not and its Ready condition's message.
   - Key material never appears in the result, in C(--diff) (which shows each certificate's names,
     serial and expiry) or in a failure message.
@@ -71,11 +71,11 @@ options:
       ca:
         description: Optional CA bundle (C(ca.crt)), PEM.
         type: str
-  resources:
+  credentials:
     description:
-      - With C(cert_manager), the translation's objects (the C(resources) result of
-        M(adoptmesh.istio.ingress_to_gateway)); a Certificate is made for each credential its
-        Gateways name, with the hosts served with it.
+      - With C(cert_manager), the credentials to issue, as the C(credentials) result of
+        M(adoptmesh.istio.ingress_to_gateway) - each a C(name) (the Gateway's C(credentialName))
+        and the C(hosts) served with it. A Certificate is made for each.
     type: list
     elements: dict
     default: []
@@ -146,7 +146,7 @@ EXAMPLES = r"""
     namespace: istio-ingress
     owner: istio-ingressgateway
     mode: cert_manager
-    resources: "{{ translation.resources }}"
+    credentials: "{{ translation.credentials }}"
     issuer: {name: letsencrypt, kind: ClusterIssuer}
 """
 
@@ -211,7 +211,7 @@ def argument_spec():
             certificate=dict(type="str", required=True),
             key=dict(type="str", required=True, no_log=True),
             ca=dict(type="str"))),
-        resources=dict(type="list", elements="dict", default=[]),
+        credentials=dict(type="list", elements="dict", default=[]),
         issuer=dict(type="dict", options=dict(
             name=dict(type="str", required=True),
             kind=dict(type="str", default="Issuer"),
@@ -234,6 +234,10 @@ def check_input(module):
         if copy.get("target_namespace", params["namespace"]) != params["namespace"]:
             module.fail_json(msg="copies[{0}] ({1}/{2}): target_namespace {3} is not the gateway namespace {4}".format(
                 index, copy["source_namespace"], copy["source_name"], copy["target_namespace"], params["namespace"]))
+    for index, entry in enumerate(params["credentials"]):
+        if not isinstance(entry.get("name"), str) or not entry.get("name") or not isinstance(entry.get("hosts"), list):
+            module.fail_json(msg="credentials[{0}]: needs name and hosts (expected the credentials result of "
+                             "ingress_to_gateway)".format(index))
     if params["mode"] == "cert_manager" and not params["issuer"]:
         module.fail_json(msg="mode cert_manager needs an issuer (issuer.name, and issuer.kind for a ClusterIssuer)")
 
@@ -320,7 +324,7 @@ class Run:
 
     def cert_manager(self):
         params = self.params
-        wanted = certs.credentials_of(params["resources"])
+        wanted = dict((entry["name"], list(entry["hosts"])) for entry in params["credentials"])
         owned = self._owned(*CERTIFICATE_API)
         for name, hosts in sorted(wanted.items()):
             desired = certs.certificate_resource(name, params["namespace"], hosts, params["issuer"], params["owner"],

@@ -234,6 +234,16 @@ secrets_to_copy:
   returned: always
   type: list
   elements: dict
+credentials:
+  description:
+    - The TLS credentials the generated Gateways name, each with the hosts served with it (what
+      M(adoptmesh.istio.gateway_credentials) issues certificates for).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: shop-storefront-tls-c5e68de2
+      hosts: [shop.example.com]
 extension_providers:
   description:
     - The Envoy external authorization providers that the C(CUSTOM) AuthorizationPolicies from
@@ -263,6 +273,7 @@ summary:
   type: dict
 """
 
+from ansible_collections.adoptmesh.istio.plugins.module_utils.certificates import credentials_of
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
@@ -310,8 +321,11 @@ def read_cluster(cluster, params):
         for entry in item.get("spec", {}).get("tls") or []:
             if isinstance(entry, dict) and isinstance(entry.get("secretName"), str):
                 referenced.add((item["metadata"]["namespace"], entry["secretName"]))
-    # Existence only, asking for metadata: the Secrets' keys never leave the cluster.
-    known = set(key for key in sorted(referenced) if cluster.exists("v1", "Secret", key[1], key[0]))
+    # Existence only, asking for metadata: the Secrets' keys never leave the cluster. One LIST per
+    # namespace with a referenced Secret, not one GET per Secret.
+    secret_namespaces = sorted(set(namespace for namespace, _name in referenced))
+    listed = cluster.list("v1", "Secret", secret_namespaces, metadata_only=True) if secret_namespaces else []
+    known = set((s["metadata"]["namespace"], s["metadata"]["name"]) for s in listed) & referenced
     return ingresses, services, known
 
 
@@ -366,6 +380,8 @@ def main():
                    resources=len(outcome["resources"]))
     summary.update(count_by_severity(translation.findings))
     summary["pruned"] = len(pruned)
+    outcome["credentials"] = [{"name": name, "hosts": hosts} for name, hosts in sorted(
+        credentials_of(translation.resources).items())]
     outcome.update(changed=changed, summary=summary, pruned=pruned)
     if module._diff and diffs:
         outcome["diff"] = diffs
