@@ -301,3 +301,27 @@ def test_bad_gateway_entries_fail_before_any_write(stage, entry, message):
     assert message in output
     assert stage.kubectl.run("get", "namespace", "gw", check=False).returncode != 0
     assert "adoptmesh-istio" not in stage.kubectl.run("get", "gateways.networking.istio.io", "-A").stdout
+
+
+def test_gateway_api_output_gets_the_gateways_istiod_deploys(stage, kubectl):
+    crds = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        ".build", "content", "crds", "gateway-api-standard.yaml")
+    kubectl.run("apply", "--server-side", "-f", crds)
+    pair = pem_pair(["shop.example.test"])
+    stage.apply(tls_secret("shop-tls", stage.source, pair),
+                ingress("shop", stage.source, ["shop.example.test"], secret="shop-tls"))
+    stage.run(ingress_gateway_output_api="gateway-api")
+    gateways = kubectl.json("get", "gateways.gateway.networking.k8s.io", "-n", stage.namespace)["items"]
+    assert [g["metadata"]["name"] for g in gateways] == [stage.name]
+    assert gateways[0]["metadata"]["annotations"]["networking.istio.io/service-type"] == "ClusterIP"
+    # No chart release: the Deployment is the one istiod made for the Gateway, and it is Available.
+    assert kubectl.run("get", "deployment", stage.name, "-n", stage.namespace, check=False).returncode != 0
+    deployment = kubectl.json("get", "deployment", stage.name + "-istio", "-n", stage.namespace)
+    assert deployment["status"]["availableReplicas"] >= 1
+    assert kubectl.json("get", "service", stage.name + "-istio", "-n", stage.namespace)["spec"]["type"] == "ClusterIP"
+    routes = kubectl.json("get", "httproutes", "-n", stage.namespace)["items"]
+    assert routes and all(r["spec"]["hostnames"] == ["shop.example.test"] for r in routes)
+    listener = next(l for l in gateways[0]["spec"]["listeners"] if l["protocol"] == "HTTPS")
+    copy = kubectl.json("get", "secret", listener["tls"]["certificateRefs"][0]["name"], "-n", stage.namespace)
+    assert copy["data"]["tls.crt"] == base64.b64encode(pair[0].encode()).decode()
+    assert recap_changed(stage.run(ingress_gateway_output_api="gateway-api")) == 0
