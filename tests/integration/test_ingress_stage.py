@@ -325,3 +325,13 @@ def test_gateway_api_output_gets_the_gateways_istiod_deploys(stage, kubectl):
     copy = kubectl.json("get", "secret", listener["tls"]["certificateRefs"][0]["name"], "-n", stage.namespace)
     assert copy["data"]["tls.crt"] == base64.b64encode(pair[0].encode()).decode()
     assert recap_changed(stage.run(ingress_gateway_output_api="gateway-api")) == 0
+
+
+def test_an_ingress_taken_by_two_gateways_is_refused_naming_both(stage):
+    stage.apply(ingress("shop", stage.source, ["a.example.test"]))
+    second = dict(stage.gateway(), name=stage.name + "-b", namespace=stage.namespace + "-b")
+    try:
+        output = stage.run(gateways=[stage.gateway(), second], expect_failure=True)
+        assert "Ingress {0}/shop is taken by gateways {1} and {1}-b".format(stage.source, stage.name) in output
+    finally:
+        stage.kubectl.run("delete", "namespace", second["namespace"], "--wait=false", check=False)
