@@ -267,13 +267,17 @@ class Cluster:
         self.written.append("{0} {1}".format(obj["kind"], object_ref(obj)))
         return strip_server_fields(result.to_dict())
 
-    def delete(self, obj):
+    def delete(self, obj, unchanged=False):
         """Delete an object as listed: the uid precondition makes sure it is that object, not one
-        recreated under the same name since. Returns False when it was already gone."""
+        recreated under the same name since; with `unchanged`, also that nobody changed it since it
+        was read (its resourceVersion). Returns False when it was already gone."""
         metadata = obj["metadata"]
         resource = self.resource(obj["apiVersion"], obj["kind"])
         self.requests += 1
-        body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": metadata.get("uid")},
+        preconditions = {"uid": metadata.get("uid")}
+        if unchanged:
+            preconditions["resourceVersion"] = metadata.get("resourceVersion")
+        body = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": preconditions,
                 "propagationPolicy": "Background"}
         if self.dry_run:
             body["dryRun"] = ["All"]

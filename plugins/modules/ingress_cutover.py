@@ -20,9 +20,10 @@ description:
     a PEM certificate and matching key, valid now, whose names cover the server's hosts; every
     gateway Deployment is Available. A failed gate names each failing host, object or gateway and
     nothing is retired.
-  - Then every Ingress to retire is read and written, exactly as read, to a backup file for the
-    cluster on the controller (O(backup_dir)/O(cluster_name).ingresses.json, added to, never
-    overwritten). If that write fails nothing is retired.
+  - Then every Ingress to retire is read and written, exactly as read (less C(managedFields)), to
+    a backup file for the cluster on the controller, O(backup_dir)/O(cluster_name).ingresses.json,
+    added to and never overwritten. If that write fails nothing is retired. An Ingress changed
+    after it was backed up is not deleted (the delete is conditional on its resourceVersion).
   - Then each Ingress is deleted (O(retire=delete)) or moved to O(retired_class), a class nothing
     serves (O(retire=disable)), remembering its class in the C(adoptmesh.istio/retired-from-class)
     annotation.
@@ -251,7 +252,8 @@ def retire(module, cluster, params):
                              retired=[], changed=False)
     for live in read:
         if params["retire"] == "delete":
-            if cluster.delete(live):
+            # Only the Ingress exactly as backed up: one changed since fails instead of being lost.
+            if cluster.delete(live, unchanged=True):
                 result["retired"].append(cutover.ref(live))
                 result["diff"].append(diff_entry(live, None))
         else:
