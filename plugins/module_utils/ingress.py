@@ -68,6 +68,7 @@ class Translation:
         self.skipped = []
         self.by_ingress = {}
         self.secrets_to_copy = []
+        self.credential_secrets = {}  # credentialName -> the Ingress Secret it stands for, `namespace/name`
         self.extension_providers = []  # meshConfig.extensionProviders the CUSTOM policies name
         self.noted = set()  # findings attached to routes once each (ingress_output._note)
 
@@ -648,6 +649,7 @@ class Translator:
                                             "Secret {0}/{1} must be copied to {2}/{3}: the gateway reads certificates "
                                             "from its own namespace".format(
                                                 namespace, secret, self.options.gateway_namespace, credential)))
+            result.credential_secrets[credential] = "{0}/{1}".format(namespace, secret)
             server = tls_servers.setdefault(credential, {"hosts": set(), "sources": set()})
             server["hosts"].update(hosts)
             server["sources"].add(ref)

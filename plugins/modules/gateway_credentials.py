@@ -23,8 +23,9 @@ description:
     gateways load certificates through SDS and nothing restarts.
   - C(static) writes Secrets from PEM text held on the controller (files, Ansible Vault).
   - C(cert_manager) applies one cert-manager C(Certificate) per credential, for the hosts the
-    Gateway serves with it (the C(credentials) result of M(adoptmesh.istio.ingress_to_gateway)), whose C(secretName) is the credential name, and waits until each is
-    Ready; a timeout names each Certificate that is not and its Ready condition's message.
+    Gateway serves with it (the C(credentials) result of M(adoptmesh.istio.ingress_to_gateway)),
+    whose C(secretName) is the credential name, and waits until each is Ready; a timeout names
+    each Certificate that is not and its Ready condition's message.
   - Key material never appears in the result, in C(--diff) (which shows each certificate's names,
     serial and expiry) or in a failure message.
   - Everything written carries C(app.kubernetes.io/managed-by=adoptmesh.istio) and
@@ -106,7 +107,9 @@ options:
     type: int
     default: 300
   prune:
-    description: Delete the Secrets (C(copy), C(static)) or Certificates (C(cert_manager)) an earlier run made for this owner that are no longer wanted.
+    description:
+      - Delete the Secrets (C(copy), C(static)) or Certificates (C(cert_manager)) an earlier run
+        made for this owner that are no longer wanted.
     type: bool
     default: true
 extends_documentation_fragment:

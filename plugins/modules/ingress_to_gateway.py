@@ -237,13 +237,15 @@ secrets_to_copy:
 credentials:
   description:
     - The TLS credentials the generated Gateways name, each with the hosts served with it (what
-      M(adoptmesh.istio.gateway_credentials) issues certificates for).
+      M(adoptmesh.istio.gateway_credentials) issues certificates for) and the Ingress Secret
+      (C(namespace/name)) it stands for.
   returned: always
   type: list
   elements: dict
   sample:
     - name: shop-storefront-tls-c5e68de2
       hosts: [shop.example.com]
+      ingress_secret: shop/storefront-tls
 extension_providers:
   description:
     - The Envoy external authorization providers that the C(CUSTOM) AuthorizationPolicies from
@@ -380,8 +382,8 @@ def main():
                    resources=len(outcome["resources"]))
     summary.update(count_by_severity(translation.findings))
     summary["pruned"] = len(pruned)
-    outcome["credentials"] = [{"name": name, "hosts": hosts} for name, hosts in sorted(
-        credentials_of(translation.resources).items())]
+    outcome["credentials"] = [{"name": name, "hosts": hosts, "ingress_secret": translation.credential_secrets.get(name)}
+                              for name, hosts in sorted(credentials_of(translation.resources).items())]
     outcome.update(changed=changed, summary=summary, pruned=pruned)
     if module._diff and diffs:
         outcome["diff"] = diffs

@@ -335,3 +335,66 @@ def test_an_ingress_taken_by_two_gateways_is_refused_naming_both(stage):
         assert "Ingress {0}/shop is taken by gateways {1} and {1}-b".format(stage.source, stage.name) in output
     finally:
         stage.kubectl.run("delete", "namespace", second["namespace"], "--wait=false", check=False)
+
+
+def test_static_certificates_from_files_never_show_the_key(stage, tmp_path):
+    pair = pem_pair(["static.example.test"])
+    (tmp_path / "tls.crt").write_text(pair[0])
+    (tmp_path / "tls.key").write_text(pair[1])
+    stage.apply(ingress("shop", stage.source, ["static.example.test"], secret="static-tls"))
+    gateway = stage.gateway(certificates={"mode": "static", "static": [
+        {"secret": stage.source + "/static-tls", "certificate_file": str(tmp_path / "tls.crt"),
+         "key_file": str(tmp_path / "tls.key")}]})
+    output = stage.run(gateways=[gateway], diff=True, verbose=True)
+    assert not key_material_in(output, [pair])
+    generated = next(v for k, v in stage.generated().items() if k.startswith("Gateway/"))
+    credential = next(s["tls"]["credentialName"] for s in generated["spec"]["servers"] if "tls" in s)
+    secret = stage.kubectl.json("get", "secret", credential, "-n", stage.namespace)
+    assert base64.b64decode(secret["data"]["tls.key"]).decode().strip() == pair[1].strip()
+    assert recap_changed(stage.run(gateways=[gateway])) == 0
+    # An entry for a Secret no Ingress of this gateway uses fails before any key is read, and says so.
+    wrong = stage.gateway(certificates={"mode": "static", "static": [
+        {"secret": "elsewhere/tls", "certificate_file": str(tmp_path / "tls.crt"), "key_file": str(tmp_path / "tls.key")}]})
+    output = stage.run(gateways=[wrong], expect_failure=True)
+    assert "certificates.static[0]: secret elsewhere/tls is not the TLS Secret of any Ingress this gateway serves" in output
+
+
+def test_external_tls_gives_http_only_and_no_secrets(stage):
+    stage.apply(ingress("shop", stage.source, ["ext.example.test"], secret="missing-at-gateway"))
+    output = stage.run(gateways=[stage.gateway(certificates={"mode": "external"})])
+    assert "forward plain HTTP to the gateway Service's port 80" in output
+    generated = next(v for k, v in stage.generated().items() if k.startswith("Gateway/"))
+    assert [s["port"]["number"] for s in generated["spec"]["servers"]] == [80]
+    secrets = stage.kubectl.json("get", "secrets", "-n", stage.namespace, "-l", GENERATED)["items"]
+    assert secrets == []
+
+
+def test_external_dns_annotations_on_the_service_or_the_gateway(stage, kubectl):
+    stage.apply(ingress("shop", stage.source, ["b.example.test", "a.example.test"]))
+    stage.run(gateways=[stage.gateway(external_dns={"source": "service"})])
+    service = kubectl.json("get", "service", stage.name, "-n", stage.namespace)
+    assert service["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/hostname"] == \
+        "a.example.test,b.example.test"
+    stage.run(gateways=[stage.gateway(external_dns={"source": "gateway", "target": "lb.example.net"})])
+    generated = next(v for k, v in stage.generated().items() if k.startswith("Gateway/"))
+    assert generated["metadata"]["annotations"]["external-dns.alpha.kubernetes.io/target"] == "lb.example.net"
+    service = kubectl.json("get", "service", stage.name, "-n", stage.namespace)
+    assert "external-dns.alpha.kubernetes.io/hostname" not in (service["metadata"].get("annotations") or {})
+
+
+def test_a_gateway_that_cannot_start_times_out_naming_it_and_why(stage):
+    stage.apply(ingress("shop", stage.source, ["a.example.test"]))
+    gateway = stage.gateway(chart_values={"nodeSelector": {"adoptmesh.example/no-such-node": "true"}})
+    output = stage.run(gateways=[gateway], expect_failure=True, ingress_gateway_wait_timeout=15)
+    assert "gateways not ready after 15s: gateway {0}/{0}".format(stage.name) in output
+    assert "is not scheduled: 0/2 nodes are available" in output
+
+
+def test_a_certificate_that_cannot_be_issued_times_out_naming_it(stage):
+    stage.apply(ingress("shop", stage.source, ["a.example.test"], secret="a-tls"))
+    gateway = stage.gateway(certificates={"mode": "cert_manager", "issuer": {"name": "no-such-issuer"}})
+    output = stage.run(gateways=[gateway], expect_failure=True, gateway_certificates_wait_timeout=15)
+    [certificate] = stage.kubectl.json("get", "certificates.cert-manager.io", "-n", stage.namespace)["items"]
+    message = "cert-manager Certificates not Ready after 15s in {0}: Certificate {1}: ".format(
+        stage.namespace, certificate["metadata"]["name"])
+    assert message in output, output
