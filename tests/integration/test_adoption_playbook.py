@@ -173,6 +173,9 @@ def test_bad_input_fails_early_naming_cluster_and_cause(adoption, tmp_path):
     restricted = adoption.plane.user_kubeconfig("nobody")
     output = adoption.run("-e", "adoption_stage=preflight", expect_failure=True, adoptmesh_kubeconfig=restricted)
     assert "cluster cluster-a" in output and "may not create customresourcedefinitions" in output
+    assert "list ingresses" not in output  # the ingress stage's permissions only when it will run
+    output = adoption.run("-e", "adoption_stage=ingress", expect_failure=True, adoptmesh_kubeconfig=restricted)
+    assert "may not create customresourcedefinitions" in output and "list ingresses" in output
 
     unreachable = tmp_path / "unreachable"
     unreachable.write_text(yaml.safe_dump({
