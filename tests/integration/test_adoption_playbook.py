@@ -108,7 +108,19 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     labels = adoption.kubectl.json("get", "namespace", "shop")["metadata"]["labels"]
     assert labels["istio-injection"] == "enabled"
 
+    ingresses_before = adoption.kubectl.json("get", "ingresses", "-A")["items"]
     output = adoption.run("-e", "adoption_stage=strict")
+    # The ingress stage ran on the way: every sample Ingress translated and applied beside the
+    # Ingresses, which are untouched; the report has the summary per gateway.
+    gateway = adoption.report()["ingress"]["istio-ingressgateway"]
+    assert gateway["summary"]["ingresses"] == 5 and gateway["summary"]["error"] == 0
+    assert [f["code"] for f in gateway["findings"]] == ["unsupported-annotation"]
+    services = adoption.kubectl.json("-n", "istio-ingress", "get", "virtualservices")["items"]
+    assert sorted(v["spec"]["hosts"][0] for v in services) == [
+        "admin.example.test", "api.example.test", "catalog.example.test", "shop.example.test"]
+    assert adoption.kubectl.json("get", "ingresses", "-A")["items"] == ingresses_before
+    with open(adoption.directory / "reports" / "cluster-a.md") as handle:
+        assert "5 Ingresses translated into 5 objects" in handle.read()
     decisions = dict((d["namespace"], d) for d in adoption.report()["strict"])
     assert decisions["shop"]["strict"] and decisions["payments"]["strict"]
     assert not decisions["legacy"]["strict"]  # its probe calls another host
@@ -124,9 +136,10 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     output = adoption.run(*mesh_wide)
     assert "mesh-wide STRICT not set" in output and "namespace legacy would inherit it" in output
     forced = mesh_wide + ["-e", json.dumps({"mesh_policy_force": ["legacy"]})]
-    before = adoption.resource_versions(extra_kinds=",peerauthentications")
+    written = ",peerauthentications,ingresses,gateways.networking.istio.io,virtualservices"
+    before = adoption.resource_versions(extra_kinds=written)
     adoption.run(*(forced + ["--check"]))
-    assert adoption.resource_versions(extra_kinds=",peerauthentications") == before
+    assert adoption.resource_versions(extra_kinds=written) == before
     adoption.run(*forced)
     assert adoption.mesh_wide_mode() == "STRICT"
     # The install and inject stages never lower it again, and a second strict run changes nothing.
