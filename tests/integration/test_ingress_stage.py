@@ -180,7 +180,9 @@ def test_pruning_removes_only_what_a_removed_host_generated(stage):
     stage.apply(ingress("shop", stage.source, ["a.example.test"]))
 
     check = stage.run(check=True, diff=True)
-    assert "VirtualService {0}/".format(stage.namespace) in check and stage.generated() == before
+    doomed = next(k.split("/", 1)[1] for k, v in before.items() if v["spec"].get("hosts") == ["b.example.test"])
+    assert "VirtualService {0}/{1} (before)".format(stage.namespace, doomed) in check
+    assert stage.generated() == before
 
     stage.run()
     after = stage.generated()
