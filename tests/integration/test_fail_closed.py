@@ -209,7 +209,7 @@ def test_a_denied_authorization_policy_leaves_no_route_without_it(istio, kubectl
     assert result["failed"] and "authorization policies are frozen" in result["msg"]
     assert result["written"] == [] and result["changed"] is False
     assert any(entry.startswith("VirtualService ") for entry in result["not_written"])
-    assert kubectl.json("-n", namespace, "get", "virtualservices,gateways")["items"] == []
+    assert kubectl.json("-n", namespace, "get", "virtualservices,gateways.networking.istio.io")["items"] == []
 
 
 class SilentServer:

@@ -90,7 +90,7 @@ def test_istio_output_is_accepted_by_the_crds_and_istioctl_and_applies_once(
 
     results, output = playbook.run([apply])
     assert recap_changed(output) == 1
-    live = kubectl.json("-n", namespace, "get", "virtualservices,gateways,destinationrules,authorizationpolicies")["items"]
+    live = kubectl.json("-n", namespace, "get", "virtualservices,gateways.networking.istio.io,destinationrules,authorizationpolicies")["items"]
     assert len(live) == len(plan["resources"])
     output = playbook.run([apply])[1]
     assert recap_changed(output) == 0
