@@ -101,3 +101,15 @@ def test_external_certificates_give_http_servers_only_and_no_redirects():
 def test_an_unknown_certificate_source_is_an_input_error():
     with pytest.raises(InputError, match="certificates"):
         translator.translate([SHOP], [service("web")], certificates="acme")
+
+
+def test_each_credential_names_the_ingress_secret_it_stands_for():
+    other = ingress("other", rule("other.example.com", path("/", "web")), namespace="gw",
+                    tls=[{"hosts": ["other.example.com"], "secretName": "own-tls"}])
+    result = translate([SHOP, other], [service("web"), service("web", namespace="gw")], gateway_namespace="gw",
+                       certificates="issued")
+    gateway = next(r for r in result.resources if r["kind"] == "Gateway")
+    credentials = sorted(s["tls"]["credentialName"] for s in gateway["spec"]["servers"] if "tls" in s)
+    assert sorted(result.credential_secrets) == credentials
+    assert result.credential_secrets["own-tls"] == "gw/own-tls"  # in the gateway's namespace: the same name
+    assert sorted(result.credential_secrets.values()) == ["gw/own-tls", "shop/shop-tls"]
