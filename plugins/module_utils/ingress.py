@@ -143,6 +143,9 @@ def _check_options(options):
     if options.owner is not None and not is_label_value(options.owner):
         raise InputError("", "options", "owner", "{0!r} is not a label value (63 characters at most, "
                          "alphanumerics, '-', '_' and '.')".format(options.owner))
+    if options.owner is None and options.gateway_name is not None and not is_label_value(options.gateway_name):
+        raise InputError("", "options", "gateway_name", "{0!r} is the owner label's value too and is longer than a "
+                         "label value may be (63 characters); give a shorter owner".format(options.gateway_name))
     if options.certificates not in CERTIFICATE_SOURCES:
         raise InputError("", "options", "certificates", "{0!r} is not one of {1}".format(
             options.certificates, ", ".join(CERTIFICATE_SOURCES)))

@@ -113,3 +113,11 @@ def test_each_credential_names_the_ingress_secret_it_stands_for():
     assert sorted(result.credential_secrets) == credentials
     assert result.credential_secrets["own-tls"] == "gw/own-tls"  # in the gateway's namespace: the same name
     assert sorted(result.credential_secrets.values()) == ["gw/own-tls", "shop/shop-tls"]
+
+
+def test_a_gateway_name_too_long_for_the_owner_label_needs_an_owner():
+    long_name = "edge." + "a" * 60
+    with pytest.raises(InputError, match="gateway_name"):
+        translate([SHOP], [service("web")], gateway_name=long_name)
+    result = translate([SHOP], [service("web")], gateway_name=long_name, owner="edge")
+    assert {r["metadata"]["labels"]["adoptmesh.istio/gateway"] for r in result.resources} == {"edge"}
