@@ -24,6 +24,7 @@ from .ingress_model import (CATCH_ALL, EXACT, LITERAL, OWNER_LABEL, PREFIX, REGE
                             Route)
 from .ingress_output import emit
 from .names import is_dns1123_label, is_dns1123_subdomain, is_label_value, stable_name
+from .owned import stamp
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
@@ -749,6 +750,7 @@ class Translator:
         owner = self.owner()
         for resource in result.resources:
             resource["metadata"]["labels"][OWNER_LABEL] = owner
+            stamp(resource)
             if resource["kind"] == "Gateway":
                 resource["metadata"]["annotations"].update(self.options.gateway_annotations)
         result.findings = sorted_findings(result.findings)

@@ -18,7 +18,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+import json
+
 from .ingress_model import MANAGED_BY, OWNER_LABEL
+
+# The hash of the spec a run generated, on every generated object: the API server fills in
+# defaults (Gateway API CRDs do), so the live spec is compared as a superset of the generated one,
+# and the hash tells when the generated spec itself changed (a field dropped, for one).
+SPEC_HASH = "adoptmesh.istio/spec-hash"
 
 # Every kind a translation can produce, in either output API: switching the output API prunes the
 # other API's objects too.
@@ -44,18 +52,41 @@ def identity(obj):
     return group, obj.get("kind"), metadata.get("namespace"), metadata.get("name")
 
 
+def spec_hash(spec):
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()[:16]
+
+
+def stamp(resource):
+    """Put the spec's hash on a generated object (see SPEC_HASH)."""
+    metadata = resource.setdefault("metadata", {})
+    metadata.setdefault("annotations", {})[SPEC_HASH] = spec_hash(resource.get("spec"))
+    return resource
+
+
+def covers(live, wanted):
+    """Whether `live` says at least what `wanted` says: every key of a mapping, lists of the same
+    length item by item, and equal scalars. Fields only in `live` (API server defaults) are allowed."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(key in live and covers(live[key], value) for key, value in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(live, list) and len(live) == len(wanted) and all(
+            covers(item, want) for item, want in zip(live, wanted))
+    return live == wanted
+
+
 def _contains(live, wanted):
     live = live or {}
     return all(live.get(key) == value for key, value in (wanted or {}).items())
 
 
 def is_current(desired, live):
-    """Whether `live` already says everything `desired` says: the same spec, and at least its
-    labels and annotations. A spec the API server filled in with defaults reads as different,
-    which costs one apply that changes nothing, never a missed change."""
+    """Whether `live` already says everything `desired` says: its spec (defaults the API server
+    added aside), its labels and annotations, the spec hash included. An object whose generated
+    spec changed carries another hash, so a field dropped from it is not missed; a user's edit to a
+    generated field shows in the spec."""
     if live is None:
         return False
-    if desired.get("spec") != live.get("spec"):
+    if not covers(live.get("spec"), desired.get("spec")):
         return False
     metadata, live_metadata = desired.get("metadata") or {}, live.get("metadata") or {}
     return (_contains(live_metadata.get("labels"), metadata.get("labels"))

@@ -327,6 +327,9 @@ def test_gateway_api_output_gets_the_gateways_istiod_deploys(stage, kubectl):
     copy = kubectl.json("get", "secret", listener["tls"]["certificateRefs"][0]["name"], "-n", stage.namespace)
     assert copy["data"]["tls.crt"] == base64.b64encode(pair[0].encode()).decode()
     assert recap_changed(stage.run(ingress_gateway_output_api="gateway-api")) == 0
+    # The cutover gates on istiod's Deployment and the HTTPS listener's certificate, then retires.
+    stage.run(tasks_from="cutover", ingress_gateway_output_api="gateway-api")
+    assert kubectl.json("get", "ingress", "-n", stage.source)["items"] == []
 
 
 def test_an_ingress_taken_by_two_gateways_is_refused_naming_both(stage):

@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
-from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import identity, is_current, owner_selector, plan
+from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import (covers, identity, is_current, owner_selector,
+                                                                            plan, stamp)
 
 from .test_ingress import codes, ingress, path, rule, service, translate
 
@@ -65,13 +66,33 @@ def test_the_same_object_read_at_another_version_is_the_same_identity():
     assert identity(vs("a", api="networking.istio.io/v1")) == identity(vs("a", api="networking.istio.io/v1beta1"))
 
 
-def test_is_current_needs_the_desired_labels_and_annotations_and_an_equal_spec():
+def test_is_current_needs_the_desired_labels_and_annotations_and_spec():
     assert is_current(vs("a"), vs("a"))
     assert not is_current(vs("a"), None)
     assert not is_current(vs("a", labels={"a": "1", "b": "2"}), vs("a"))
     assert not is_current(vs("a", annotations={"n": "1"}), vs("a"))
-    defaulted = vs("a", spec={"hosts": ["a"], "gateways": ["mesh"]})  # a field the API server filled in
-    assert not is_current(vs("a"), defaulted)
+
+
+def test_api_server_defaults_are_current_but_edits_and_dropped_fields_are_not():
+    generated = stamp(vs("a", spec={"hosts": ["a"], "http": [{"route": [{"destination": {"host": "web"}}]}]}))
+    defaulted = copy.deepcopy(generated)
+    defaulted["spec"]["http"][0]["route"][0]["weight"] = 100  # what a CRD default adds
+    assert is_current(generated, defaulted)
+    edited = copy.deepcopy(generated)
+    edited["spec"]["http"][0]["route"][0]["destination"]["host"] = "elsewhere"
+    assert not is_current(generated, edited)
+    extra_route = copy.deepcopy(generated)
+    extra_route["spec"]["http"].append({"route": [{"destination": {"host": "sneaky"}}]})
+    assert not is_current(generated, extra_route)
+    # The generated spec drops a field the live object still has: the hash tells.
+    old = stamp(vs("a", spec={"hosts": ["a"], "gateways": ["gw"], "http": generated["spec"]["http"]}))
+    assert not is_current(generated, old)
+
+
+def test_covers_is_a_superset_check():
+    assert covers({"a": 1, "b": [{"c": 2, "d": 3}]}, {"b": [{"c": 2}]})
+    assert not covers({"b": [{"c": 2}, {"c": 3}]}, {"b": [{"c": 2}]})
+    assert not covers({"a": 1}, {"a": 2}) and not covers(None, {"a": 1})
 
 
 def test_issued_certificates_keep_credential_names_and_copy_nothing():
