@@ -143,3 +143,14 @@ def test_offline_translation_needs_no_cluster(playbook, output_api):
                                                    "kubeconfig": "/nonexistent"}}
     results = playbook.run([task])[0]
     assert results["offline"]["summary"]["ingresses"] == 1 and results["offline"]["resources"]
+
+
+def test_bad_options_fail_naming_the_option_not_with_a_traceback(playbook):
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"ingressClassName": "nginx", "rules": [{"host": "a.example.com", "http": {"paths": [
+                   {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+    for options, named in (({"gateway_namespace": "Istio_Ingress"}, "gateway_namespace"),
+                           ({"owner": "team a"}, "owner")):
+        task = {"name": "Translate", "register": "bad", "adoptmesh.istio.ingress_to_gateway": dict(ingresses=[ingress], **options)}
+        _results, output = playbook.run([task], expect_failure=True)
+        assert "options: {0}:".format(named) in output and "Traceback" not in output, output
