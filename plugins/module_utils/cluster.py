@@ -142,12 +142,14 @@ class Cluster:
                 raise self.error("discover", "{0} {1}".format(api_version, kind), error)
         return self._resources[key]
 
-    def list(self, api_version, kind, namespaces=None, label_selectors=None, missing_ok=False, metadata_only=False):
+    def list(self, api_version, kind, namespaces=None, label_selectors=None, missing_ok=False, metadata_only=False,
+             managed_fields=False):
         """Objects of one kind in the given namespaces (all when empty), matching any selector.
 
         With missing_ok, a kind the API server does not serve reads as no objects; every other
         failure (403, timeout...) raises. With metadata_only, only each object's metadata is
-        sent (CRDs without their schemas, Secrets without their keys)."""
+        sent (CRDs without their schemas, Secrets without their keys). managedFields are dropped
+        unless asked for (who wrote an object is what a rollback needs to know)."""
         try:
             resource = self.resource(api_version, kind)
         except ClusterError as error:
@@ -174,7 +176,8 @@ class Cluster:
                     seen.add(uid)
                     item.setdefault("apiVersion", api_version)
                     item.setdefault("kind", kind)
-                    item["metadata"].pop("managedFields", None)
+                    if not managed_fields:
+                        item["metadata"].pop("managedFields", None)
                     items.append(item)
         return items
 

@@ -11,9 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 
 INJECTION_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
+TAG_LABEL = "istio.io/tag"
 POD_INJECT_LABEL = "sidecar.istio.io/inject"
 SIDECAR_STATUS = "sidecar.istio.io/status"
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
@@ -63,6 +66,50 @@ def namespace_label_patch(namespace, revision=None, enabled=True):
         if key in labels:
             patch[key] = None
     return patch or None
+
+
+# Set on a namespace the first time the collection changes its injection labels: what those labels
+# were before (JSON, null for absent), so that a rollback puts them back as they were.
+LABELS_BEFORE = "adoptmesh.istio/injection-labels-before"
+
+
+def injection_record(namespace):
+    """The LABELS_BEFORE value for a namespace about to be labelled: its injection labels now."""
+    labels = _labels(namespace)
+    return json.dumps(dict((key, labels.get(key)) for key in (INJECTION_LABEL, REVISION_LABEL)), sort_keys=True)
+
+
+def labelled_metadata(namespace, revision=None, state="enabled"):
+    """The namespace's metadata after labelling (`enabled`), unlabelling (`disabled`) or putting
+    back the recorded labels (`restored`), or None when nothing changes. The first change records
+    the labels before it; `restored` drops the record. A namespace without a record is not ours
+    to restore and is left alone."""
+    metadata = namespace.get("metadata") or {}
+    labels, annotations = dict(metadata.get("labels") or {}), dict(metadata.get("annotations") or {})
+    if state == "restored":
+        if LABELS_BEFORE not in annotations:
+            return None
+        try:
+            recorded = json.loads(annotations.pop(LABELS_BEFORE))
+        except ValueError:
+            raise ValueError("namespace {0}: annotation {1} is not the JSON this collection writes: {2!r}".format(
+                metadata.get("name"), LABELS_BEFORE, metadata["annotations"][LABELS_BEFORE]))
+        for key in (INJECTION_LABEL, REVISION_LABEL):
+            if (recorded or {}).get(key) is None:
+                labels.pop(key, None)
+            else:
+                labels[key] = str(recorded[key])
+    else:
+        patch = namespace_label_patch(namespace, revision, state == "enabled")
+        if patch is None:
+            return None
+        annotations.setdefault(LABELS_BEFORE, injection_record(namespace))
+        for key, value in patch.items():
+            if value is None:
+                labels.pop(key, None)
+            else:
+                labels[key] = value
+    return dict(metadata, labels=labels, annotations=annotations)
 
 
 def select_namespaces(namespaces, names=(), selected_by_selector=(), protected=()):
@@ -143,7 +190,7 @@ def coverage(namespaces, pods):
         report[name] = {"injection": namespace_injection_enabled(by_name[name]),
                         "revision": _labels(by_name[name]).get(REVISION_LABEL),
                         "pod_security": _labels(by_name[name]).get(POD_SECURITY_ENFORCE),
-                        "pods": 0, "with_sidecar": 0, "without_sidecar": []}
+                        "pods": 0, "with_sidecar": 0, "without_sidecar": [], "revisions": {}}
     for pod in pods:
         namespace = (pod.get("metadata") or {}).get("namespace")
         if namespace not in report:
@@ -156,6 +203,8 @@ def coverage(namespaces, pods):
         injected, reason = pod_sidecar(pod, by_name.get(namespace))
         if injected:
             entry["with_sidecar"] += 1
+            revision = sidecar_revision(pod)
+            entry["revisions"][revision] = entry["revisions"].get(revision, 0) + 1
         else:
             entry["without_sidecar"].append({"pod": _name(pod), "owner": pod_owner(pod), "reason": reason})
     for entry in report.values():
@@ -173,6 +222,73 @@ def workloads_to_restart(coverage_report):
         if restartable:
             plan[namespace] = restartable
     return plan
+
+
+def sidecar_revision(pod):
+    """The control-plane revision that injected a pod's sidecar ("default" for the default
+    revision), or None without one. Istio's injector writes it as the `istio.io/rev` annotation."""
+    annotations = _annotations(pod)
+    if SIDECAR_STATUS not in annotations:
+        return None
+    revision = annotations.get(REVISION_LABEL)
+    if not revision:
+        try:
+            revision = json.loads(annotations[SIDECAR_STATUS]).get("revision")
+        except (ValueError, AttributeError):
+            revision = None
+    return revision or "default"
+
+
+def revision_tags(webhooks):
+    """{tag or revision name: revision} from Istio's injector MutatingWebhookConfigurations: a tag's
+    webhook carries `istio.io/tag`, a revision's its `istio.io/rev`; `default` is the revision that
+    serves `istio-injection=enabled` (the `default` tag, else the revision-less install)."""
+    names = {}
+    for webhook in webhooks:
+        labels = _labels(webhook)
+        revision = labels.get(REVISION_LABEL)
+        if not revision:
+            continue
+        names.setdefault(revision, revision)
+        if labels.get(TAG_LABEL):
+            names[labels[TAG_LABEL]] = revision
+    return names
+
+
+def serving_revision(namespace, names):
+    """The revision whose injector serves a namespace's new pods (tags resolved), or None when the
+    namespace does not ask for injection."""
+    labels = _labels(namespace)
+    if labels.get(INJECTION_LABEL) == "enabled":
+        asked = "default"
+    elif labels.get(INJECTION_LABEL) is None and labels.get(REVISION_LABEL):
+        asked = labels[REVISION_LABEL]
+    else:
+        return None
+    return names.get(asked, asked)
+
+
+def stale_sidecars(namespaces, pods, names):
+    """`namespace -> [Kind/name]` of restartable workloads whose running pods carry a sidecar that
+    a new pod would not get: the namespace no longer asks for injection (a rollback), or asks a
+    different revision than the one that injected it (a move between revisions)."""
+    by_name = dict((_name(n), n) for n in namespaces)
+    plan = {}
+    for pod in pods:
+        metadata = pod.get("metadata") or {}
+        namespace = by_name.get(metadata.get("namespace"))
+        revision = sidecar_revision(pod)
+        if namespace is None or revision is None or is_gateway_proxy(pod):
+            continue
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        if _labels(pod).get(POD_INJECT_LABEL) == "true" and serving_revision(namespace, names) is None:
+            continue  # the pod asks for its sidecar itself
+        if serving_revision(namespace, names) != revision:
+            owner = pod_owner(pod)
+            if owner and owner.split("/")[0] in ("Deployment", "StatefulSet", "DaemonSet"):
+                plan.setdefault(_name(namespace), set()).add(owner)
+    return dict((name, sorted(owners)) for name, owners in sorted(plan.items()))
 
 
 def rollout_state(workload):

@@ -17,6 +17,10 @@ description:
   - Sets C(istio-injection=enabled) on the selected namespaces, or C(istio.io/rev=<revision>) for a
     revisioned control plane, removing the other label (C(istio-injection) wins when both are set).
     With O(state=disabled) removes both.
+  - The first time it changes a namespace's injection labels it records what they were in the
+    annotation C(adoptmesh.istio/injection-labels-before). O(state=restored) puts those labels
+    back and drops the record (the rollback playbook does); namespaces without a record were never
+    labelled by this collection and are left alone.
   - Reads all namespaces with one LIST and patches only those whose labels differ, so a second
     run changes nothing. Existing pods are not touched; restart them with
     M(adoptmesh.istio.rollout_restart).
@@ -35,9 +39,13 @@ options:
     description: Istio revision; empty or C(default) uses C(istio-injection=enabled).
     type: str
   state:
-    description: C(enabled) labels, C(disabled) removes the injection labels.
+    description:
+      - C(enabled) labels, C(disabled) removes the injection labels, C(restored) puts back the
+        labels recorded before the first change.
+      - With C(restored) and neither O(namespaces) nor O(namespace_selector), every namespace
+        carrying a record is restored.
     type: str
-    choices: [enabled, disabled]
+    choices: [enabled, disabled, restored]
     default: enabled
   protected_namespaces:
     description: More namespaces that must never be labelled (the gateway namespace, for instance).
@@ -61,6 +69,10 @@ EXAMPLES = r"""
   adoptmesh.istio.namespace_injection:
     namespaces: [shop]
     revision: 1-30
+
+- name: Put back the injection labels every namespace had before the collection labelled it
+  adoptmesh.istio.namespace_injection:
+    state: restored
 """
 
 RETURN = r"""
@@ -76,10 +88,16 @@ namespaces:
   elements: str
 """
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import namespace_label_patch, select_namespaces
+from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import LABELS_BEFORE, labelled_metadata, select_namespaces
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, cluster_module, describe, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
+
+
+def _record(metadata):
+    """The record annotation alone, for the diff (other annotations are not ours to show)."""
+    annotations = metadata.get("annotations") or {}
+    return dict((k, v) for k, v in annotations.items() if k == LABELS_BEFORE)
 
 
 def main():
@@ -87,7 +105,7 @@ def main():
         namespaces=dict(type="list", elements="str", default=[]),
         namespace_selector=dict(type="str"),
         revision=dict(type="str"),
-        state=dict(type="str", choices=["enabled", "disabled"], default="enabled"),
+        state=dict(type="str", choices=["enabled", "disabled", "restored"], default="enabled"),
         protected_namespaces=dict(type="list", elements="str", default=[]),
     ))
     params = module.params
@@ -98,7 +116,11 @@ def main():
         if params["namespace_selector"]:
             by_selector = [n["metadata"]["name"] for n in
                            cluster.list("v1", "Namespace", label_selectors=[params["namespace_selector"]])]
-        chosen, refused, missing = select_namespaces(namespaces, params["namespaces"], by_selector,
+        names = params["namespaces"]
+        if params["state"] == "restored" and not names and not params["namespace_selector"]:
+            names = [n["metadata"]["name"] for n in namespaces
+                     if LABELS_BEFORE in ((n["metadata"].get("annotations")) or {})]
+        chosen, refused, missing = select_namespaces(namespaces, names, by_selector,
                                                      params["protected_namespaces"])
         if missing:
             module.fail_json(msg="namespace(s) not found in the cluster ({0}): {1}".format(
@@ -108,16 +130,18 @@ def main():
                 ", ".join(r["namespace"] for r in refused)))
         changed, diffs = [], []
         for namespace in chosen:
-            patch = namespace_label_patch(namespace, params["revision"], params["state"] == "enabled")
-            if patch is None:
+            metadata = labelled_metadata(namespace, params["revision"], params["state"])
+            if metadata is None:
                 continue
-            after = dict(namespace, metadata=dict(namespace["metadata"], labels=dict(
-                (k, v) for k, v in dict(namespace["metadata"].get("labels") or {}, **patch).items() if v is not None)))
-            cluster.patch(namespace, after)
+            cluster.patch(namespace, dict(namespace, metadata=metadata))
             changed.append(namespace["metadata"]["name"])
-            diffs.append(diff_entry({"metadata": {"labels": namespace["metadata"].get("labels") or {}}},
-                                    {"kind": "Namespace", "metadata": {"name": namespace["metadata"]["name"],
-                                                                       "labels": after["metadata"]["labels"]}}))
+            diffs.append(diff_entry(
+                {"metadata": {"labels": namespace["metadata"].get("labels") or {},
+                              "annotations": _record(namespace["metadata"])}},
+                {"kind": "Namespace", "metadata": {"name": namespace["metadata"]["name"], "labels": metadata["labels"],
+                                                   "annotations": _record(metadata)}}))
+    except ValueError as error:
+        module.fail_json(msg=str(error))
     except FAILURES as error:
         module.fail_json(msg=str(error))
     result = dict(changed=bool(changed), changed_namespaces=changed,

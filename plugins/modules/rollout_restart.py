@@ -25,7 +25,12 @@ description:
     the injector whether it would inject. Workloads whose pods it would not inject (a revision
     that is not installed, a pod that opts out) are returned in RV(refused) with the reason and
     are not restarted, so a re-run does not restart them again.
-  - Workloads already meshed are not restarted, so a second run changes nothing. In check mode
+  - O(goal) says which pods are out of date. C(meshed) (the inject stage) restarts what lacks a
+    sidecar; C(unmeshed) (the rollback) restarts what still has one although its namespace no
+    longer asks for injection; C(revision) (a move between control-plane revisions) restarts
+    what lacks a sidecar and what was injected by another revision than the one its namespace
+    now asks for, revision tags resolved through Istio's injector webhooks.
+  - Workloads already as wanted are not restarted, so a second run changes nothing. In check mode
     every restart is sent as a server-side dry run (validated by the API server and its
     admission webhooks, stored nowhere) and nothing is waited for.
 options:
@@ -34,6 +39,11 @@ options:
     type: list
     elements: str
     default: []
+  goal:
+    description: Which workloads are out of date (see the description).
+    type: str
+    choices: [meshed, unmeshed, revision]
+    default: meshed
   batch_size:
     description: Workloads restarted at once.
     type: int
@@ -54,6 +64,11 @@ EXAMPLES = r"""
   adoptmesh.istio.rollout_restart:
     namespaces: [shop]
     batch_size: 5
+
+- name: After a rollback took the labels off, restart what still runs a sidecar
+  adoptmesh.istio.rollout_restart:
+    namespaces: [shop]
+    goal: unmeshed
 """
 
 RETURN = r"""
@@ -73,6 +88,7 @@ refused:
   type: dict
 """
 
+from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import revision_tags, stale_sidecars
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status_and_pods
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
@@ -82,6 +98,7 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
 
 def main():
     module = cluster_module(dict(namespaces=dict(type="list", elements="str", default=[]),
+                                 goal=dict(type="str", choices=["meshed", "unmeshed", "revision"], default="meshed"),
                                  batch_size=dict(type="int", default=10),
                                  batch_timeout=dict(type="int", default=300)))
     params = module.params
@@ -91,12 +108,19 @@ def main():
     try:
         cluster = open_cluster(module)
         status, pods, dummy = read_status_and_pods(cluster, params["namespaces"], "istio-system")
-        sample = restart_candidates(status["namespaces"], pods)
+        goal = params["goal"]
+        sample = restart_candidates(status["namespaces"], pods) if goal != "unmeshed" else {}
         revisions = dict((name, entry["revision"]) for name, entry in status["namespaces"].items())
         refused = injection_refusals(cluster, sample, revisions)
         for ref, reason in sorted(refused.items()):
             module.warn("{0} is not restarted: {1}".format(ref, reason))
-        plan = [ref for ref in sorted(sample) if ref not in refused]
+        plan = set(ref for ref in sample if ref not in refused)
+        if goal != "meshed":
+            webhooks = cluster.list("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration")
+            namespaces = [n for n in cluster.list("v1", "Namespace") if n["metadata"]["name"] in status["namespaces"]]
+            for namespace, owners in stale_sidecars(namespaces, pods, revision_tags(webhooks)).items():
+                plan.update("{0}/{1}".format(namespace, owner) for owner in owners)
+        plan = sorted(plan)
         batches = split_batches(plan, params["batch_size"])
         patch = restart_patch()
 

@@ -36,8 +36,8 @@ class Adoption:
         path.write_text(yaml.safe_dump({"clusters": {"hosts": {"cluster-a": host}}, "canary": {"hosts": {}}}))
         return str(path)
 
-    def run(self, *args, expect_failure=False, **overrides):
-        command = [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), os.path.join(REPO, "playbooks", "adopt-istio.yml"),
+    def run(self, *args, expect_failure=False, playbook="adopt-istio.yml", **overrides):
+        command = [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), os.path.join(REPO, "playbooks", playbook),
                    "-i", self.inventory(**overrides)] + list(args)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
                    ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",

@@ -1,5 +1,7 @@
 """Mesh membership logic: injection labels, coverage, restart plan, the STRICT gate."""
 
+import json
+
 import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import mesh
@@ -37,6 +39,32 @@ def test_disabling_removes_both_labels():
     assert mesh.namespace_label_patch(namespace("shop", **{"istio-injection": "enabled"}), enabled=False) == {
         "istio-injection": None}
     assert mesh.namespace_label_patch(namespace("shop"), enabled=False) is None
+
+
+def test_first_labelling_records_the_labels_before_and_restoring_puts_them_back():
+    before = namespace("shop", team="a", **{"istio-injection": "disabled"})
+    labelled = dict(before, metadata=mesh.labelled_metadata(before, "1-30"))
+    assert labelled["metadata"]["labels"] == {"team": "a", "istio.io/rev": "1-30"}
+    assert json.loads(labelled["metadata"]["annotations"][mesh.LABELS_BEFORE]) == {
+        "istio-injection": "disabled", "istio.io/rev": None}
+    # A later move (another revision) keeps the first record.
+    moved = dict(labelled, metadata=mesh.labelled_metadata(labelled, "1-31"))
+    assert moved["metadata"]["annotations"] == labelled["metadata"]["annotations"]
+    restored = mesh.labelled_metadata(moved, state="restored")
+    assert restored["labels"] == {"team": "a", "istio-injection": "disabled"}
+    assert mesh.LABELS_BEFORE not in restored["annotations"]
+    assert mesh.labelled_metadata(dict(moved, metadata=restored), state="restored") is None
+
+
+def test_namespaces_without_a_record_or_already_labelled_are_not_touched():
+    assert mesh.labelled_metadata(namespace("shop", **{"istio-injection": "enabled"})) is None
+    assert mesh.labelled_metadata(namespace("shop", **{"istio-injection": "enabled"}), state="restored") is None
+
+
+def test_a_record_that_is_not_ours_fails_naming_the_namespace():
+    broken = {"metadata": {"name": "shop", "labels": {}, "annotations": {mesh.LABELS_BEFORE: "{oops"}}}
+    with pytest.raises(ValueError, match="namespace shop: annotation adoptmesh.istio/injection-labels-before"):
+        mesh.labelled_metadata(broken, state="restored")
 
 
 def test_select_namespaces_refuses_system_ones_and_reports_missing():
@@ -225,3 +253,54 @@ def test_ingress_gateway_pods_are_not_meshed_workloads():
     assert report["istio-ingress"]["pods"] == 0 and report["istio-ingress"]["with_sidecar"] == 0
     assert mesh.mesh_wide_blockers(report, {}, []) == []
     assert not mesh.is_gateway_proxy(pod("web-1", "shop", injected=True))
+
+
+def webhook(revision, tag=None):
+    labels = {"istio.io/rev": revision}
+    if tag:
+        labels["istio.io/tag"] = tag
+    return {"metadata": {"name": "w", "labels": labels}}
+
+
+def injected(name, ns, revision, owner):
+    return pod(name, ns, annotations={mesh.SIDECAR_STATUS: "{}", "istio.io/rev": revision}, owner=owner,
+               labels={"pod-template-hash": "5d4f8c"})
+
+
+def test_tags_resolve_to_their_revision_and_default_to_the_default_tag():
+    names = mesh.revision_tags([webhook("1-30"), webhook("1-31"), webhook("1-31", "canary"),
+                                webhook("1-30", "default"), {"metadata": {"labels": {}}}])
+    assert names == {"1-30": "1-30", "1-31": "1-31", "canary": "1-31", "default": "1-30"}
+    assert mesh.serving_revision(namespace("a", **{"istio-injection": "enabled"}), names) == "1-30"
+    assert mesh.serving_revision(namespace("a", **{"istio.io/rev": "canary"}), names) == "1-31"
+    # istio-injection wins over istio.io/rev, and "disabled" means no injection at all.
+    assert mesh.serving_revision(namespace("a", **{"istio-injection": "disabled", "istio.io/rev": "1-31"}), names) is None
+    assert mesh.serving_revision(namespace("a"), names) is None
+
+
+def test_sidecar_revision_reads_the_injector_annotation_then_the_status():
+    assert mesh.sidecar_revision(injected("p", "a", "1-31", "ReplicaSet/web-1")) == "1-31"
+    assert mesh.sidecar_revision(pod("p", "a", annotations={mesh.SIDECAR_STATUS: '{"revision": "1-30"}'})) == "1-30"
+    assert mesh.sidecar_revision(pod("p", "a", injected=True)) == "default"
+    assert mesh.sidecar_revision(pod("p", "a")) is None
+
+
+def test_stale_sidecars_are_those_of_another_revision_or_an_unlabelled_namespace():
+    names = {"1-30": "1-30", "1-31": "1-31", "canary": "1-31"}
+    namespaces = [namespace("moved", **{"istio.io/rev": "canary"}), namespace("home", **{"istio.io/rev": "1-30"}),
+                  namespace("left")]
+    pods = [injected("a-1", "moved", "1-30", "ReplicaSet/api-5d4f8c"),
+            injected("b-1", "moved", "1-31", "ReplicaSet/ok-5d4f8c"),
+            injected("c-1", "home", "1-30", "ReplicaSet/web-5d4f8c"), injected("d-1", "left", "1-30", "StatefulSet/db"),
+            pod("e-1", "left", owner="ReplicaSet/plain-5d4f8c"),
+            dict(injected("f-1", "left", "1-30", "ReplicaSet/opt-5d4f8c"),
+                 metadata=dict(injected("f-1", "left", "1-30", "ReplicaSet/opt-5d4f8c")["metadata"],
+                               labels={"sidecar.istio.io/inject": "true", "pod-template-hash": "5d4f8c"}))]
+    assert mesh.stale_sidecars(namespaces, pods, names) == {"left": ["StatefulSet/db"], "moved": ["Deployment/api"]}
+
+
+def test_coverage_counts_sidecars_per_revision():
+    report = mesh.coverage([namespace("a", **{"istio.io/rev": "1-31"})],
+                           [injected("p1", "a", "1-30", None), injected("p2", "a", "1-31", None),
+                            injected("p3", "a", "1-31", None)])
+    assert report["a"]["revisions"] == {"1-30": 1, "1-31": 2}

@@ -1,0 +1,34 @@
+"""Which PeerAuthentications a rollback deletes, sets back to PERMISSIVE, or leaves alone."""
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import rollback
+
+
+def policy(namespace, mode, managers, ours=True):
+    labels = {"app.kubernetes.io/managed-by": "adoptmesh.istio"} if ours else {}
+    return {"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+            "metadata": {"name": "default", "namespace": namespace, "labels": labels,
+                         "managedFields": [{"manager": m, "operation": "Apply"} for m in managers]},
+            "spec": {"mtls": {"mode": mode}}}
+
+
+def test_only_policies_the_collection_alone_wrote_are_deleted():
+    steps = rollback.peer_authentication_steps([
+        policy("shop", "STRICT", ["adoptmesh-istio"]),
+        policy("pay", "STRICT", ["kubectl-client-side-apply", "adoptmesh-istio"]),
+        policy("ops", "PERMISSIVE", ["kubectl", "adoptmesh-istio"]),
+        policy("user", "STRICT", ["kubectl"], ours=False),
+    ], "adoptmesh-istio")
+    assert [(p["metadata"]["namespace"], action) for p, action, reason in steps] == [
+        ("shop", "delete"), ("pay", "permissive"), ("ops", "keep")]
+    assert "kubectl-client-side-apply" in steps[1][2]
+
+
+def test_the_permissive_apply_carries_the_mode_alone():
+    applied = rollback.permissive_policy(policy("pay", "STRICT", ["kubectl"]))
+    assert applied["spec"] == {"mtls": {"mode": "PERMISSIVE"}}
+    assert "labels" not in applied["metadata"]
+
+
+def test_scope_selectors_need_both_labels():
+    assert rollback.scope_selector("gateways") == "app.kubernetes.io/managed-by=adoptmesh.istio,adoptmesh.istio/gateway"
+    assert rollback.scope_selector("egress") == "app.kubernetes.io/managed-by=adoptmesh.istio,adoptmesh.istio/egress"
