@@ -204,12 +204,16 @@ def _apply_entries(cluster, entries):
 
 
 def sync_owned(cluster, resources, owner, prune):
-    """Bring `owner`'s generated objects to `resources`: one labelled LIST per kind, writes for
-    what is missing or differs only, and with `prune` deletes of what is no longer produced
-    (routes before the Gateways and policies they rely on). Returns (diffs, pruned refs)."""
-    selector = owner_selector(owner)
+    """Bring gateway `owner`'s generated objects to `resources` (see sync_labelled)."""
+    return sync_labelled(cluster, resources, OWNED_KINDS, owner_selector(owner), prune)
+
+
+def sync_labelled(cluster, resources, kinds, selector, prune):
+    """Bring the generated objects `selector` finds to `resources`: one labelled LIST per kind,
+    writes for what is missing or differs only, and with `prune` deletes of what is no longer
+    produced (routes before the Gateways and policies they rely on). Returns (diffs, pruned refs)."""
     owned = []
-    for api_version, kind in OWNED_KINDS:
+    for api_version, kind in kinds:
         owned.extend(cluster.list(api_version, kind, label_selectors=[selector], missing_ok=True))
     steps = plan(resources, owned, prune)
     diffs = _apply_entries(cluster, steps.write)

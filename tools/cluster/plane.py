@@ -42,6 +42,13 @@ SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.64.0.1/12"
 # Room for the benchmarks' thousands of pods (plus rollout surges) on the two default nodes.
 PODS_PER_NODE = 5000
+
+
+def node_pod_cidr(index):
+    """Node `index`'s /18 of the cluster's pod range (10.64.0.0/12): room for PODS_PER_NODE."""
+    return "10.{0}.{1}.0/18".format(64 + index // 4, (index % 4) * 64)
+
+
 # The controller-manager's and scheduler's own client limits (20 and 50 requests per second by
 # default) would make them, not the code under test, the bottleneck once thousands of pods roll
 # out: this plane has no other tenants to protect, so they are lifted as kwokctl does.
@@ -460,6 +467,8 @@ class ControlPlane:
                                "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                                "node-role.kubernetes.io/agent": ""},
                 },
+                # A pod range per node, as node IPAM gives a kubelet (kwok takes pod IPs from it).
+                "spec": {"podCIDR": node_pod_cidr(index), "podCIDRs": [node_pod_cidr(index)]},
                 "status": {
                     "allocatable": {"cpu": "256", "memory": "1Ti", "pods": str(PODS_PER_NODE)},
                     "capacity": {"cpu": "256", "memory": "1Ti", "pods": str(PODS_PER_NODE)},

@@ -1,5 +1,5 @@
 // Package routeoracle runs Istio's own config generation on a set of objects and reports the
-// Envoy routing a gateway proxy receives, so that the collection's translations are judged by
+// Envoy routing a gateway proxy (or a sidecar) receives, so that the collection's translations are judged by
 // istiod's code rather than by a reading of the documentation.
 //
 // It is a Go test because Istio's in-process discovery server (pilot/test/xds) and traffic
@@ -8,7 +8,8 @@
 // ROUTE_ORACLE_INPUT and ROUTE_ORACLE_OUTPUT naming JSON files:
 //
 //	input:  [{"id", "config": "<Istio / Gateway API YAML>", "kube": "<Services, Pods... YAML>",
-//	          "proxy": {"namespace", "labels", "ip"}, "calls": [{"host", "port", "path", "tls", "sni"}]}]
+//	          "proxy": {"namespace", "labels", "ip", "type"},
+//	          "calls": [{"host", "port", "path", "tls", "sni", "mode", "address"}], "mesh_config"}]
 //	output: [{"id", "error", "routes": [<RouteConfiguration as proto JSON>],
 //	          "calls": [{"listener", "filter_chain", "route_config", "virtual_host", "route", "cluster",
 //	                     "error"}]}]
@@ -63,6 +64,8 @@ type proxySpec struct {
 	Namespace string            `json:"namespace"`
 	Labels    map[string]string `json:"labels"`
 	IP        string            `json:"ip"`
+	// Type is "router" (a gateway, the default) or "sidecar" (an application pod's proxy).
+	Type string `json:"type"`
 }
 
 type call struct {
@@ -72,6 +75,10 @@ type call struct {
 	TLS     bool              `json:"tls"`
 	SNI     string            `json:"sni"`
 	Headers map[string]string `json:"headers"`
+	// Mode is "gateway" (the default: the request reaches the proxy's own listener) or
+	// "outbound" (an application's request to Address:Port, captured by the sidecar).
+	Mode    string `json:"mode"`
+	Address string `json:"address"`
 }
 
 type oracleCase struct {
@@ -161,8 +168,12 @@ func runCase(t *testing.T, c oracleCase) caseResult {
 			announceGatewayAPIBundle(t, s, c.GatewayAPIBundle)
 		}
 		labels := c.Proxy.Labels
+		proxyType := model.Router
+		if c.Proxy.Type == "sidecar" {
+			proxyType = model.SidecarProxy
+		}
 		proxy := &model.Proxy{
-			Type:            model.Router,
+			Type:            proxyType,
 			Labels:          labels,
 			ConfigNamespace: c.Proxy.Namespace,
 			Metadata:        &model.NodeMetadata{Labels: labels, Namespace: c.Proxy.Namespace},
@@ -201,6 +212,9 @@ func runCase(t *testing.T, c oracleCase) caseResult {
 			sc := simulation.Call{
 				Port: in.Port, Path: in.Path, HostHeader: in.Host, Protocol: simulation.HTTP,
 				CallMode: simulation.CallModeGateway, TLS: simulation.Plaintext, Sni: in.SNI,
+			}
+			if in.Mode == "outbound" {
+				sc.CallMode, sc.Address = simulation.CallModeOutbound, in.Address
 			}
 			if in.TLS {
 				sc.TLS = simulation.TLS
