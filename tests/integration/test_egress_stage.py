@@ -213,3 +213,28 @@ def test_an_egress_gateway_carries_the_declared_hosts_as_istiod_configures_it(ad
     blocked = answers[0]["calls"][3]
     assert (blocked["virtual_host"], blocked["route"], blocked["cluster"]) == ("block_all", "block_all", ""), blocked
     assert clusters["sidecar-allow-any"] == ["PassthroughCluster"], clusters
+
+
+def test_rollback_lets_traffic_out_before_it_removes_the_registry_and_keeps_users_entries(adoption):
+    user_entry = {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+                  "metadata": {"name": "team-entry", "namespace": "shop"},
+                  "spec": {"hosts": ["team.partner.example"], "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+                           "resolution": "DNS", "location": "MESH_EXTERNAL"}}
+    adoption.kubectl.run("apply", "-f", "-", input=json.dumps(user_entry))
+    assert "REGISTRY_ONLY" in mesh_config(adoption)
+    entries, config_maps = Watch(adoption, "serviceentries", "-A"), Watch(adoption, "configmaps", "-n", "istio-system")
+    adoption.run(playbook="rollback-istio.yml")
+    entry_events, config_events = entries.events(), config_maps.events()
+    deleted = [int(e["object"]["metadata"]["resourceVersion"]) for e in entry_events if e["type"] == "DELETED"]
+    opened = [int(e["object"]["metadata"]["resourceVersion"]) for e in config_events
+              if e["object"]["metadata"]["name"] == "istio" and "ALLOW_ANY" in e["object"]["data"]["mesh"]]
+    assert deleted and opened and min(opened) < min(deleted), (opened, deleted)
+    remaining = adoption.kubectl.json("get", "serviceentries,gateways.networking.istio.io,virtualservices", "-A",
+                                      "-l", "adoptmesh.istio/egress")["items"]
+    assert remaining == []
+    assert adoption.kubectl.json("-n", "shop", "get", "serviceentry", "team-entry")["spec"]["hosts"] == [
+        "team.partner.example"]
+    # No namespace asks for injection any more; the injector's own values say what it would capture.
+    injector = adoption.kubectl.json("-n", "istio-system", "get", "configmap", "istio-sidecar-injector")
+    assert json.loads(injector["data"]["values"])["global"]["proxy"]["includeIPRanges"] == "*"
+    assert recap_changed(adoption.run(playbook="rollback-istio.yml")) == 0
