@@ -291,6 +291,22 @@ def stale_sidecars(namespaces, pods, names):
     return dict((name, sorted(owners)) for name, owners in sorted(plan.items()))
 
 
+def revision_users(revision, namespaces, pods, names):
+    """What still depends on a control-plane revision ("default" for the revision-less one): the
+    running pods its injector gave their sidecar, the namespaces whose labels resolve to it (their
+    next pods), and the tags that point at it. Removing it is safe only when all three are empty."""
+    using_pods = []
+    for pod in pods:
+        metadata = pod.get("metadata") or {}
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        if sidecar_revision(pod) == revision:
+            using_pods.append("{0}/{1}".format(metadata.get("namespace"), metadata.get("name")))
+    using_namespaces = [_name(n) for n in namespaces if serving_revision(n, names) == revision]
+    tags = [tag for tag, target in names.items() if target == revision and tag != revision]
+    return {"pods": sorted(using_pods), "namespaces": sorted(using_namespaces), "tags": sorted(tags)}
+
+
 def rollout_state(workload):
     """(complete, failure) of a rollout as `kubectl rollout status` judges it; failure is a
     message once a Deployment has exceeded its progress deadline."""

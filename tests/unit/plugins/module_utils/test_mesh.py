@@ -304,3 +304,16 @@ def test_coverage_counts_sidecars_per_revision():
                            [injected("p1", "a", "1-30", None), injected("p2", "a", "1-31", None),
                             injected("p3", "a", "1-31", None)])
     assert report["a"]["revisions"] == {"1-30": 1, "1-31": 2}
+
+
+def test_a_revision_is_in_use_through_pods_namespaces_or_tags():
+    names = {"default": "default", "1-31": "1-31", "canary": "1-31"}
+    namespaces = [namespace("shop", **{"istio.io/rev": "canary"}), namespace("pay", **{"istio-injection": "enabled"}),
+                  namespace("off")]
+    pods = [injected("a", "shop", "default", None), injected("b", "shop", "1-31", None),
+            dict(injected("c", "off", "default", None), status={"phase": "Succeeded"})]
+    assert mesh.revision_users("default", namespaces, pods, names) == {"pods": ["shop/a"], "namespaces": ["pay"],
+                                                                       "tags": []}
+    assert mesh.revision_users("1-31", namespaces, pods, names) == {"pods": ["shop/b"], "namespaces": ["shop"],
+                                                                    "tags": ["canary"]}
+    assert mesh.revision_users("1-30", namespaces, pods, names) == {"pods": [], "namespaces": [], "tags": []}
