@@ -79,8 +79,8 @@ def validate(entries):
                 errors.append("{0}: hosts has {1!r}, not a DNS name (a leading *. is allowed)".format(where, host))
         resolution = entry.get("resolution", "DNS")
         if resolution not in RESOLUTIONS:
-            errors.append("{0}: resolution must be one of {1}, got {2!r}".format(where, ", ".join(RESOLUTIONS),
-                                                                                   resolution))
+            errors.append("{0}: resolution must be one of {1}, got {2!r}".format(
+                where, ", ".join(RESOLUTIONS), resolution))
         wildcards = [h for h in hosts if isinstance(h, str) and h.startswith("*.")]
         if wildcards and resolution != "NONE":
             errors.append("{0}: wildcard host {1} needs resolution NONE (Istio cannot resolve a wildcard)".format(
@@ -194,7 +194,7 @@ def covers(pattern, host):
 
 def _split_destination(text):
     """`host` or `host:port` as observed (from access logs, flow logs...)."""
-    host, _, port = str(text).strip().rpartition(":")
+    host, port = str(text).strip().rpartition(":")[::2]
     if host and port.isdigit():
         return host, int(port)
     return str(text).strip(), None
@@ -224,7 +224,7 @@ def would_block(known, external_name_services, observed):
 
     def registered_for(host, port):
         return any(covers(pattern, host) and (ports is None or port is None or port in ports)
-                   for pattern, ports, _ in known)
+                   for pattern, ports, dummy in known)
 
     for service in external_name_services:
         spec, metadata = service.get("spec") or {}, service.get("metadata") or {}
@@ -235,8 +235,8 @@ def would_block(known, external_name_services, observed):
         missing = [p for p in ports if not registered_for(host, p)]
         if missing:
             blocked.append({"host": host, "ports": [p for p in missing if p is not None],
-                            "source": "ExternalName Service {0}/{1}".format(metadata.get("namespace"),
-                                                                              metadata.get("name"))})
+                            "source": "ExternalName Service {0}/{1}".format(
+                                metadata.get("namespace"), metadata.get("name"))})
     for text in observed:
         host, port = _split_destination(text)
         if host and not _is_cluster_host(host) and not registered_for(host, port):

@@ -24,6 +24,7 @@ OTHER_MESH_INJECTORS = (
     ("AWS App Mesh", ("appmesh-controller", "aws-appmesh-inject")),
 )
 HELM_RELEASE_ANNOTATION = "meta.helm.sh/release-name"
+REVISION_TAG_LABEL = "adoptmesh.istio/revision-tag"
 ISTIO_OPERATOR_LABELS = ("operator.istio.io/component", "install.operator.istio.io/owning-resource")
 _VERSION_RE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -54,7 +55,10 @@ def injection_webhooks(configs):
         name = str(_metadata(config).get("name") or "")
         if _is_istio_webhook(config):
             istio.append({"name": name, "revision": _labels(config).get("istio.io/rev") or "default",
-                          "helm_release": (_metadata(config).get("annotations") or {}).get(HELM_RELEASE_ANNOTATION)})
+                          "tag": _labels(config).get("istio.io/tag"),
+                          "helm_release": (_metadata(config).get("annotations") or {}).get(HELM_RELEASE_ANNOTATION),
+                          # Revision tags the upgrade playbook renders from Istio's chart and applies.
+                          "by_collection": REVISION_TAG_LABEL in _labels(config)})
             continue
         names = [name] + [str(w.get("name") or "") for w in config.get("webhooks") or []]
         for mesh, markers in OTHER_MESH_INJECTORS:
@@ -139,7 +143,8 @@ def footprint(crds, webhook_configs, deployments, wanted_version=None):
     control_planes = istiods(deployments)
     foreign = ["Deployment {0}/{1} (installed by {2})".format(d["namespace"], d["name"], d["installed_by"])
                for d in control_planes if d["installed_by"] != "helm"]
-    foreign += ["MutatingWebhookConfiguration {0}".format(w["name"]) for w in istio_webhooks if not w["helm_release"]]
+    foreign += ["MutatingWebhookConfiguration {0}".format(w["name"]) for w in istio_webhooks
+                if not w["helm_release"] and not w["by_collection"]]
     unowned_crds = [c for c in crds if str(_metadata(c).get("name") or "").endswith(".istio.io")
                     and installer(c)[0] != "helm"]
     if unowned_crds:

@@ -17,7 +17,7 @@ description:
   - Checks every declared destination first and fails, naming the entry and the field, before
     any write.
   - Applies one ServiceEntry (C(MESH_EXTERNAL)) per destination, and for those with
-    O(destinations[].through_gateway) the Gateway and VirtualService that send their traffic from
+    C(through_gateway) the Gateway and VirtualService that send their traffic from
     every sidecar through the egress gateway O(gateway), as Istio's egress gateway task does
     (HTTP by Host, HTTPS and TLS by SNI, passed through).
   - Every generated object carries C(app.kubernetes.io/managed-by=adoptmesh.istio) and

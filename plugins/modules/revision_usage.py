@@ -19,7 +19,7 @@ description:
     the revision (C(istio.io/rev=<revision or tag>), or C(istio-injection=enabled) for the
     revision the C(default) tag or the revision-less install serves) and the revision tags
     pointing at it, from one LIST each of Pods, Namespaces and MutatingWebhookConfigurations.
-  - With O(fail_when_used), fails naming all of them: the gate before a revision is uninstalled.
+  - With O(fail_when_used), fails naming all of them - the gate before a revision is uninstalled.
   - Read-only; the same in check mode.
 options:
   revision:

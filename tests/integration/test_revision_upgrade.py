@@ -87,8 +87,9 @@ def test_canary_upgrade_moves_namespaces_removes_the_old_revision_last_and_can_b
     assert adoption.kubectl.json("get", "namespace", "shop")["metadata"]["labels"].get("istio-injection") == "enabled"
 
     # Forward again, every namespace in one batch each, then the old revision goes.
-    done = dict(first, istio_revisions_moves=[{"namespaces": ["shop", "payments"], "to": "canary"},
-                                              {"namespaces": ["legacy", "batch"], "to": "canary"}],
+    done = dict(first)
+    done.update(istio_revisions_moves=[{"namespaces": ["shop", "payments"], "to": "canary"},
+                                       {"namespaces": ["legacy", "batch"], "to": "canary"}],
                 istio_revisions_removed=["default"], istio_revisions_default="1-31")
     upgrade(adoption, **done)
     settle(adoption, "shop", "payments", "legacy")  # batch runs only a Job

@@ -93,3 +93,12 @@ def test_restart_candidates_are_sampled_from_pods_without_a_sidecar():
     candidates = rollout.restart_candidates(report, [pod("web-1", True), pod("web-2", False)])
     assert list(candidates) == ["shop/Deployment/web"]
     assert candidates["shop/Deployment/web"]["metadata"]["name"] == "web-2"
+
+
+def test_revision_tags_the_upgrade_playbook_applied_are_not_foreign():
+    ours = obj("istio-revision-tag-canary", labels={"istio.io/rev": "1-31", "istio.io/tag": "canary",
+                                                    "adoptmesh.istio/revision-tag": "canary"})
+    unknown = obj("istio-revision-tag-default", labels={"istio.io/rev": "default", "istio.io/tag": "default"})
+    found = footprint.footprint([], [ours, unknown], [])
+    assert found["foreign"] == ["MutatingWebhookConfiguration istio-revision-tag-default"]
+    assert [w["tag"] for w in found["istio_webhooks"]] == ["canary", "default"]

@@ -1,5 +1,7 @@
 """Which PeerAuthentications a rollback deletes, sets back to PERMISSIVE, or leaves alone."""
 
+import pytest
+
 from ansible_collections.adoptmesh.istio.plugins.module_utils import rollback
 
 
@@ -32,3 +34,19 @@ def test_the_permissive_apply_carries_the_mode_alone():
 def test_scope_selectors_need_both_labels():
     assert rollback.scope_selector("gateways") == "app.kubernetes.io/managed-by=adoptmesh.istio,adoptmesh.istio/gateway"
     assert rollback.scope_selector("egress") == "app.kubernetes.io/managed-by=adoptmesh.istio,adoptmesh.istio/egress"
+
+
+def test_helm_ownership_marks_objects_once_and_never_takes_another_release_s():
+    from ansible_collections.adoptmesh.istio.plugins.module_utils import helm_ownership as own
+
+    istioctl_made = {"kind": "ConfigMap", "metadata": {"name": "istio", "labels": {"app": "istiod"},
+                                                       "annotations": {"other": "kept"}}}
+    metadata = own.ownership_metadata(istioctl_made, "istiod", "istio-system")
+    assert metadata["labels"] == {"app": "istiod", "app.kubernetes.io/managed-by": "Helm"}
+    assert metadata["annotations"] == {"other": "kept", "meta.helm.sh/release-name": "istiod",
+                                       "meta.helm.sh/release-namespace": "istio-system"}
+    assert own.ownership_metadata({"kind": "ConfigMap", "metadata": metadata}, "istiod", "istio-system") is None
+    other = {"kind": "ConfigMap", "metadata": {"name": "istio", "annotations": {
+        "meta.helm.sh/release-name": "mesh", "meta.helm.sh/release-namespace": "ops"}}}
+    with pytest.raises(own.OwnedElsewhere, match="ConfigMap istio belongs to Helm release ops/mesh"):
+        own.ownership_metadata(other, "istiod", "istio-system")
