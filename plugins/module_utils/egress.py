@@ -261,3 +261,30 @@ def collapse(cidrs):
     for version in (4, 6):
         merged.extend(str(n) for n in ipaddress.collapse_addresses(n for n in networks if n.version == version))
     return merged
+
+
+# Istio's per-pod override of global.proxy.includeIPRanges, read by the injector from the pod.
+INCLUDE_OUTBOUND_ANNOTATION = "traffic.sidecar.istio.io/includeOutboundIPRanges"
+# Set beside it, so that only annotations the egress stage wrote are ever taken away again.
+OUTBOUND_MARKER = "adoptmesh.istio/include-outbound-ranges"
+
+
+def outbound_ranges_patch(workload, ranges):
+    """The pod-template annotations patch that makes a workload's sidecars capture `ranges`
+    (None: take the stage's annotation away), or None when the template already says so. A
+    template that carries the annotation without the marker was annotated by its owner and is
+    left alone (returned as False)."""
+    template = ((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    annotations = template.get("annotations") or {}
+    ours = OUTBOUND_MARKER in annotations
+    if ranges is None:
+        if not ours:
+            return None
+        wanted = {INCLUDE_OUTBOUND_ANNOTATION: None, OUTBOUND_MARKER: None}
+    else:
+        if INCLUDE_OUTBOUND_ANNOTATION in annotations and not ours:
+            return False
+        if annotations.get(INCLUDE_OUTBOUND_ANNOTATION) == ranges and ours:
+            return None
+        wanted = {INCLUDE_OUTBOUND_ANNOTATION: ranges, OUTBOUND_MARKER: "true"}
+    return {"spec": {"template": {"metadata": {"annotations": wanted}}}}

@@ -49,6 +49,10 @@ class Adoption:
         assert (process.returncode != 0) is expect_failure, output
         return output
 
+    def report_markdown(self):
+        with open(self.directory / "reports" / "cluster-a.md") as handle:
+            return handle.read()
+
     def report(self):
         with open(self.directory / "reports" / "cluster-a.json") as handle:
             return json.load(handle)

@@ -80,6 +80,19 @@ def injected_outbound_ranges(adoption):
     return init["args"][init["args"].index("-i") + 1]
 
 
+def pod_outbound_ranges(adoption, namespace):
+    """The ranges the injector gave the running pods of a namespace's Deployments, once rolled out."""
+    adoption.kubectl.run("wait", "--for=condition=Available", "deployment", "--all", "-n", namespace, "--timeout=120s")
+    ranges = set()
+    for pod in adoption.kubectl.json("-n", namespace, "get", "pods")["items"]:
+        if pod["status"].get("phase") != "Running" or pod["metadata"].get("deletionTimestamp"):
+            continue
+        for container in pod["spec"].get("initContainers", []):
+            if container["name"] == "istio-init":
+                ranges.add(container["args"][container["args"].index("-i") + 1])
+    return ranges
+
+
 def mesh_config(adoption):
     return adoption.kubectl.json("-n", "istio-system", "get", "configmap", "istio")["data"]["mesh"]
 
@@ -150,8 +163,16 @@ def test_bypass_ranges_captures_the_ranges_found_in_the_cluster(adoption):
     assert injected_outbound_ranges(adoption) == "10.96.0.0/12,10.64.0.0/12,192.168.10.0/24"
     adoption.run("-e", "adoption_stage=install")
     assert injected_outbound_ranges(adoption) == "10.96.0.0/12,10.64.0.0/12,192.168.10.0/24"
+    # Per namespace instead: payments' workloads get Istio's per-pod annotation and roll out; the
+    # injector puts those ranges on their new pods, while the mesh-wide setting goes back to "*".
+    egress(adoption, egress_mode="bypass_ranges", egress_service_cidrs=["10.96.0.0/12"],
+           egress_pod_cidrs=["10.64.0.0/12"], egress_bypass_namespaces=["payments"])
+    assert injected_outbound_ranges(adoption) == "*"
+    assert pod_outbound_ranges(adoption, "payments") == {"10.96.0.0/12,10.64.0.0/12"}
+    assert "those of payments only `10.96.0.0/12,10.64.0.0/12`" in adoption.report_markdown()
     egress(adoption, egress_mode="allow_any")
     assert injected_outbound_ranges(adoption) == "*"
+    assert pod_outbound_ranges(adoption, "payments") == {"*"}
 
 
 def live(adoption, kinds, *args):

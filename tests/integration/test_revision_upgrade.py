@@ -15,11 +15,13 @@ CANARY = {"name": "canary", "revision": "1-31"}
 @pytest.fixture(scope="module")
 def adoption(tmp_path_factory):
     plane = start_plane("pytest-revisions-{0}".format(os.getpid()))
-    adoption = Adoption(plane, tmp_path_factory.mktemp("revisions"))
-    adoption.seed()
-    adoption.run("-e", "adoption_stage=inject")
-    yield adoption
-    plane.stop(remove=not os.environ.get("KEEP_PLANES"))
+    try:
+        adoption = Adoption(plane, tmp_path_factory.mktemp("revisions"))
+        adoption.seed()
+        adoption.run("-e", "adoption_stage=inject")
+        yield adoption
+    finally:
+        plane.stop(remove=not os.environ.get("KEEP_PLANES"))
 
 
 def upgrade(adoption, expect_failure=False, check=False, **steps):

@@ -106,3 +106,12 @@ def test_rollback_of_a_full_adoption_keeps_what_users_made_and_reruns_without_ch
 
     assert "Restart the workloads that still run a sidecar" in output
     assert recap_changed(adoption.run("-e", "rollback_restart=true", playbook="rollback-istio.yml", **backups)) == 0
+
+    # The Helm releases go when asked; the CRDs, and with them the users' objects, stay.
+    adoption.run("-e", "rollback_uninstall=true", playbook="rollback-istio.yml", **backups)
+    releases = adoption.kubectl.json("get", "secrets", "-A", "-l", "owner=helm")["items"]
+    assert sorted(set(r["metadata"]["labels"]["name"] for r in releases)) == ["istio-base"]
+    assert adoption.kubectl.run("-n", "istio-system", "get", "deployment", "istiod", check=False).returncode != 0
+    assert user_objects(adoption) == ["DestinationRule/team-web", "Gateway/team-gateway",
+                                      "PeerAuthentication/team-db-port", "VirtualService/team-routes"]
+    assert recap_changed(adoption.run("-e", "rollback_uninstall=true", playbook="rollback-istio.yml", **backups)) == 0

@@ -14,9 +14,10 @@ from test_adoption_playbook import Adoption
 @pytest.fixture(scope="module")
 def adoption(tmp_path_factory):
     plane = start_plane("pytest-takeover-{0}".format(os.getpid()))
-    adoption = Adoption(plane, tmp_path_factory.mktemp("takeover"))
-    yield adoption
-    plane.stop(remove=not os.environ.get("KEEP_PLANES"))
+    try:
+        yield Adoption(plane, tmp_path_factory.mktemp("takeover"))
+    finally:
+        plane.stop(remove=not os.environ.get("KEEP_PLANES"))
 
 
 def injects(adoption, namespace="shop"):

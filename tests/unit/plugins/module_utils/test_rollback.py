@@ -50,3 +50,22 @@ def test_helm_ownership_marks_objects_once_and_never_takes_another_release_s():
         "meta.helm.sh/release-name": "mesh", "meta.helm.sh/release-namespace": "ops"}}}
     with pytest.raises(own.OwnedElsewhere, match="ConfigMap istio belongs to Helm release ops/mesh"):
         own.ownership_metadata(other, "istiod", "istio-system")
+
+
+def test_outbound_ranges_are_set_once_and_only_ours_are_taken_away():
+    from ansible_collections.adoptmesh.istio.plugins.module_utils import egress
+
+    def workload(**annotations):
+        return {"spec": {"template": {"metadata": {"annotations": annotations}}}}
+
+    patch = egress.outbound_ranges_patch(workload(), "10.96.0.0/16")
+    annotations = patch["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {egress.INCLUDE_OUTBOUND_ANNOTATION: "10.96.0.0/16", egress.OUTBOUND_MARKER: "true"}
+    assert egress.outbound_ranges_patch(workload(**annotations), "10.96.0.0/16") is None
+    assert egress.outbound_ranges_patch(workload(**annotations), "10.96.0.0/12")["spec"]["template"]["metadata"][
+        "annotations"][egress.INCLUDE_OUTBOUND_ANNOTATION] == "10.96.0.0/12"
+    assert egress.outbound_ranges_patch(workload(**annotations), None)["spec"]["template"]["metadata"][
+        "annotations"] == {egress.INCLUDE_OUTBOUND_ANNOTATION: None, egress.OUTBOUND_MARKER: None}
+    owners = workload(**{egress.INCLUDE_OUTBOUND_ANNOTATION: "10.0.0.0/8"})
+    assert egress.outbound_ranges_patch(owners, "10.96.0.0/16") is False
+    assert egress.outbound_ranges_patch(owners, None) is None
