@@ -62,6 +62,17 @@ class Adoption:
         self.kubectl.run("wait", "--for=condition=Available", "deployment", "--all", "-A", "--timeout=120s")
         self.kubectl.run("wait", "--for=condition=Complete", "job", "--all", "-A", "--timeout=120s")
 
+    def new_pod(self, namespace):
+        """A new pod of the namespace as the API server would admit it, Istio's injector included
+        (a server-side dry run: nothing is stored). Returns (the pod, None) or (None, the refusal)."""
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "probe-", "namespace": namespace},
+               "spec": {"containers": [{"name": "app", "image": "example.test/app:1"}]}}
+        result = self.kubectl.run("create", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(pod),
+                                  check=False)
+        if result.returncode != 0:
+            return None, result.stderr.strip()
+        return json.loads(result.stdout), None
+
     def mesh_wide_mode(self):
         return self.kubectl.json("-n", "istio-system", "get", "peerauthentication", "default")["spec"]["mtls"]["mode"]
 

@@ -71,10 +71,8 @@ class Watch:
 
 def injected_outbound_ranges(adoption):
     """The ranges Istio's own injector puts on a new pod in a meshed namespace (server-side dry run)."""
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "probe-", "namespace": "shop"},
-           "spec": {"containers": [{"name": "app", "image": "example.test/app:1"}]}}
-    answer = json.loads(adoption.kubectl.run("create", "--dry-run=server", "-o", "json", "-f", "-",
-                                             input=json.dumps(pod)).stdout)
+    answer, refusal = adoption.new_pod("shop")
+    assert answer, refusal
     containers = answer["spec"].get("initContainers", []) + answer["spec"]["containers"]
     init = [c for c in containers if c["name"] in ("istio-init", "istio-validation")][0]
     return init["args"][init["args"].index("-i") + 1]

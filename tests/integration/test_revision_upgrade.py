@@ -37,10 +37,8 @@ def sidecar_revisions(adoption, namespace):
 
 
 def dry_run_revision(adoption, namespace):
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "probe-", "namespace": namespace},
-           "spec": {"containers": [{"name": "app", "image": "example.test/app:1"}]}}
-    answer = json.loads(adoption.kubectl.run("create", "--dry-run=server", "-o", "json", "-f", "-",
-                                             input=json.dumps(pod)).stdout)
+    answer, refusal = adoption.new_pod(namespace)
+    assert answer, refusal
     return answer["metadata"].get("annotations", {}).get("istio.io/rev", "no sidecar")
 
 

@@ -1,6 +1,5 @@
 """Taking an Istio installed with `istioctl install` under Helm, without injection ever stopping."""
 
-import json
 import os
 import threading
 import time
@@ -22,13 +21,10 @@ def adoption(tmp_path_factory):
 
 def injects(adoption, namespace="shop"):
     """Whether Istio's injector gives a new pod of the namespace a sidecar (a server-side dry run)."""
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "probe-", "namespace": namespace},
-           "spec": {"containers": [{"name": "app", "image": "example.test/app:1"}]}}
-    result = adoption.kubectl.run("create", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(pod),
-                                  check=False)
-    if result.returncode != 0:
-        return "refused: " + result.stderr.strip()
-    names = [c["name"] for c in json.loads(result.stdout)["spec"]["containers"]]
+    answer, refusal = adoption.new_pod(namespace)
+    if answer is None:
+        return "refused: " + refusal
+    names = [c["name"] for c in answer["spec"]["containers"]]
     return "istio-proxy" in names or "no sidecar"
 
 
