@@ -204,6 +204,9 @@ def test_bad_input_fails_early_naming_cluster_and_cause(adoption, tmp_path):
     assert "list ingresses" not in output  # the ingress stage's permissions only when it will run
     output = adoption.run("-e", "adoption_stage=ingress", expect_failure=True, adoptmesh_kubeconfig=restricted)
     assert "may not create customresourcedefinitions" in output and "list ingresses" in output
+    assert "list serviceentries" not in output  # the egress stage's own, only when it will run
+    output = adoption.run("-e", "adoption_stage=egress", expect_failure=True, adoptmesh_kubeconfig=restricted)
+    assert "list ingresses" in output and "list serviceentries" in output
 
     unreachable = tmp_path / "unreachable"
     unreachable.write_text(yaml.safe_dump({

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pytest
 
@@ -67,7 +68,8 @@ def test_canary_upgrade_moves_namespaces_removes_the_old_revision_last_and_can_b
     before = adoption.resource_versions()
     upgrade(adoption, check=True, **first)
     assert adoption.resource_versions() == before
-    upgrade(adoption, **first)
+    output = upgrade(adoption, **first)
+    assert re.search(r"shop: (\d+)/\1 pods meshed, by revision \{'1-31': \1\}", output), output[-3000:]
     settle(adoption, "shop")
     # Istio's injectors say who injected what: shop by the new revision, the others still by the old.
     assert sidecar_revisions(adoption, "shop") == ["1-31"]

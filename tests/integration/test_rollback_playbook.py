@@ -115,3 +115,10 @@ def test_rollback_of_a_full_adoption_keeps_what_users_made_and_reruns_without_ch
     assert user_objects(adoption) == ["DestinationRule/team-web", "Gateway/team-gateway",
                                       "PeerAuthentication/team-db-port", "VirtualService/team-routes"]
     assert recap_changed(adoption.run("-e", "rollback_uninstall=true", playbook="rollback-istio.yml", **backups)) == 0
+
+    # Only when asked does istio-base go, and Istio's CRDs with every object of their kinds.
+    adoption.run("-e", "rollback_uninstall=true", "-e", "rollback_remove_crds=true", playbook="rollback-istio.yml",
+                 **backups)
+    assert not [c for c in adoption.kubectl.json("get", "crd")["items"] if c["metadata"]["name"].endswith(".istio.io")]
+    assert adoption.kubectl.json("get", "secrets", "-A", "-l", "owner=helm")["items"] == []
+    assert sorted(i["metadata"]["name"] for i in adoption.kubectl.json("get", "ingresses", "-A")["items"]) == ingresses
