@@ -5,6 +5,7 @@ the session; tests that need a clean cluster take their own namespace. Set KEEP_
 the planes' run folders (logs, kubeconfig) under .cluster/ after the session, for debugging.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -47,6 +48,17 @@ def start_plane(name):
     plane = plane_module.ControlPlane(name=name)
     plane.start()
     return plane
+
+
+@contextlib.contextmanager
+def own_plane(purpose):
+    """A plane of its own for a module of tests, stopped however the module ends (a failed
+    set-up included); KEEP_PLANES=1 keeps its folder for a look afterwards."""
+    plane = start_plane("pytest-{0}-{1}".format(purpose, os.getpid()))
+    try:
+        yield plane
+    finally:
+        plane.stop(remove=not os.environ.get("KEEP_PLANES"))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import route_oracle
-from conftest import BIN, recap_changed, start_plane
+from conftest import BIN, own_plane, recap_changed
 from test_adoption_playbook import Adoption
 
 PAYMENTS = {"name": "payments-api", "hosts": ["api.payments.example"], "ports": [{"number": 443, "protocol": "TLS"}]}
@@ -28,9 +28,8 @@ spec:
 
 @pytest.fixture(scope="module")
 def egress_plane():
-    plane = start_plane("pytest-egress-{0}".format(os.getpid()))
-    yield plane
-    plane.stop(remove=not os.environ.get("KEEP_PLANES"))
+    with own_plane("egress") as plane:
+        yield plane
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,11 @@
 """playbooks/upgrade-istio.yml: a canary upgrade from the 1.30 chart to the 1.31 chart by revisions."""
 
 import json
-import os
 import re
 
 import pytest
 
-from conftest import ISTIO_CHART_VERSIONS, recap_changed, start_plane
+from conftest import ISTIO_CHART_VERSIONS, own_plane, recap_changed
 from test_adoption_playbook import Adoption
 
 NEW = {"name": "1-31", "version": ISTIO_CHART_VERSIONS[1]}
@@ -15,14 +14,11 @@ CANARY = {"name": "canary", "revision": "1-31"}
 
 @pytest.fixture(scope="module")
 def adoption(tmp_path_factory):
-    plane = start_plane("pytest-revisions-{0}".format(os.getpid()))
-    try:
+    with own_plane("revisions") as plane:
         adoption = Adoption(plane, tmp_path_factory.mktemp("revisions"))
         adoption.seed()
         adoption.run("-e", "adoption_stage=inject")
         yield adoption
-    finally:
-        plane.stop(remove=not os.environ.get("KEEP_PLANES"))
 
 
 def upgrade(adoption, expect_failure=False, check=False, **steps):

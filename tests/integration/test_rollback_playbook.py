@@ -1,10 +1,9 @@
 """playbooks/rollback-istio.yml after a full adoption (through STRICT and the cutover)."""
 
-import os
 
 import pytest
 
-from conftest import recap_changed, start_plane
+from conftest import own_plane, recap_changed
 from test_adoption_playbook import Adoption
 
 # Objects users made before the adoption, of the kinds the rollback removes generated ones of.
@@ -44,9 +43,8 @@ USER_KINDS = ("gateways.networking.istio.io,virtualservices.networking.istio.io,
 
 @pytest.fixture(scope="module")
 def rollback_plane():
-    plane = start_plane("pytest-rollback-{0}".format(os.getpid()))
-    yield plane
-    plane.stop(remove=not os.environ.get("KEEP_PLANES"))
+    with own_plane("rollback") as plane:
+        yield plane
 
 
 def user_objects(adoption):

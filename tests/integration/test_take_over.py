@@ -1,22 +1,18 @@
 """Taking an Istio installed with `istioctl install` under Helm, without injection ever stopping."""
 
-import os
 import threading
 import time
 
 import pytest
 
-from conftest import ISTIO_CHART_VERSIONS, Tool, recap_changed, start_plane
+from conftest import ISTIO_CHART_VERSIONS, Tool, own_plane, recap_changed
 from test_adoption_playbook import Adoption
 
 
 @pytest.fixture(scope="module")
 def adoption(tmp_path_factory):
-    plane = start_plane("pytest-takeover-{0}".format(os.getpid()))
-    try:
+    with own_plane("takeover") as plane:
         yield Adoption(plane, tmp_path_factory.mktemp("takeover"))
-    finally:
-        plane.stop(remove=not os.environ.get("KEEP_PLANES"))
 
 
 def injects(adoption, namespace="shop"):
