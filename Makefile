@@ -4,11 +4,13 @@ SHELL := /bin/bash
 
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
+NAME ?= local
+FLEET := fleet-a fleet-b fleet-c
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/.build/bin:$(BIN):$(PATH)
 
-.PHONY: help setup build lint sanity units integration test demo cluster-up cluster-down bench collection clean
+.PHONY: help setup build lint sanity units integration test demo cluster-up cluster-down fleet-up fleet-down bench collection clean
 
 help: ## Show the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,6 +32,7 @@ units: setup ## Unit tests of the pure logic (pytest, tests/unit).
 	$(BIN)/pytest tests/unit
 
 integration: setup build ## Integration tests against real local control planes (pytest, tests/integration).
+	@tools/browser.sh
 	$(BIN)/pytest tests/integration
 
 test: ## Every test tier in order, stopping at the first failure: lint, sanity, units, integration.
@@ -41,11 +44,17 @@ test: ## Every test tier in order, stopping at the first failure: lint, sanity, 
 demo: setup build ## Adopt the local control plane into the mesh and print where the report is.
 	tools/demo.sh
 
-cluster-up: setup build ## Start a local control plane; prints KUBECONFIG=<path> and leaves it running.
-	@$(BIN)/python tools/cluster/plane.py up
+cluster-up: setup build ## Start a local control plane (NAME=local); prints KUBECONFIG=<path> and leaves it running.
+	@$(BIN)/python tools/cluster/plane.py up --name $(NAME)
 
-cluster-down: setup ## Stop the control plane that `make cluster-up` started.
-	@$(BIN)/python tools/cluster/plane.py down
+cluster-down: setup ## Stop the control plane that `make cluster-up` started (NAME=local).
+	@$(BIN)/python tools/cluster/plane.py down --name $(NAME)
+
+fleet-up: setup build ## Start the three planes of inventories/local-fleet (fleet-a, fleet-b, fleet-c).
+	@for name in $(FLEET); do $(BIN)/python tools/cluster/plane.py up --name $$name || exit 1; done
+
+fleet-down: setup ## Stop the planes of inventories/local-fleet.
+	@for name in $(FLEET); do $(BIN)/python tools/cluster/plane.py down --name $$name; done
 
 bench: setup build ## Benchmarks (figures in docs/benchmarks.md); each starts a local plane of its own.
 	$(BIN)/python benchmarks/bench_probes.py

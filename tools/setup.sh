@@ -18,6 +18,7 @@ collections=$build/collections/ansible_collections
 ANSIBLE_PACKAGE_VERSION=12.3.0
 ANSIBLE_PACKAGE_SHA256=cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
 KUBERNETES_CORE_VERSION=6.2.0
+AWX_VERSION=24.6.1
 
 mkdir -p "$build"
 
@@ -30,9 +31,16 @@ if [[ ! -x $venv/bin/python || $(cat "$venv/.setup-stamp" 2>/dev/null) != "$stam
   echo "$stamp" > "$venv/.setup-stamp"
 fi
 
-core=$collections/kubernetes/core
-if [[ $(cat "$core/.version" 2>/dev/null) != "$KUBERNETES_CORE_VERSION" ]]; then
-  echo "setup: installing kubernetes.core $KUBERNETES_CORE_VERSION from ansible $ANSIBLE_PACKAGE_VERSION"
+# Collections taken from the ansible package: kubernetes.core (the dependency) and awx.awx (the
+# modules playbooks/awx/configure-awx.yml configures AWX / Automation Platform with).
+wanted_collections="kubernetes/core=$KUBERNETES_CORE_VERSION awx/awx=$AWX_VERSION"
+missing=""
+for entry in $wanted_collections; do
+  path=${entry%%=*} version=${entry#*=}
+  [[ $(cat "$collections/$path/.version" 2>/dev/null) == "$version" ]] || missing="$missing $entry"
+done
+if [[ -n $missing ]]; then
+  echo "setup: installing$missing from ansible $ANSIBLE_PACKAGE_VERSION"
   wheel_dir=$build/downloads
   wheel=$wheel_dir/ansible-$ANSIBLE_PACKAGE_VERSION-py3-none-any.whl
   if [[ ! -f $wheel ]] || ! sha256sum -c --status <<<"$ANSIBLE_PACKAGE_SHA256  $wheel"; then
@@ -41,19 +49,22 @@ if [[ $(cat "$core/.version" 2>/dev/null) != "$KUBERNETES_CORE_VERSION" ]]; then
   fi
   sha256sum -c --status <<<"$ANSIBLE_PACKAGE_SHA256  $wheel" \
     || { echo "setup: $wheel does not have the pinned sha256" >&2; exit 1; }
-  rm -rf "$core"
-  "$venv/bin/python" - "$wheel" "$collections" "$KUBERNETES_CORE_VERSION" <<'PY'
+  for entry in $missing; do
+    path=${entry%%=*} version=${entry#*=}
+    rm -rf "${collections:?}/$path"
+    "$venv/bin/python" - "$wheel" "$collections" "$path" "$version" <<'PY'
 import json, os, sys, zipfile
-wheel, collections, wanted = sys.argv[1:]
-prefix = "ansible_collections/kubernetes/core/"
+wheel, collections, path, wanted = sys.argv[1:]
+prefix = "ansible_collections/" + path + "/"
 with zipfile.ZipFile(wheel) as archive:
     members = [m for m in archive.namelist() if m.startswith(prefix)]
     found = json.loads(archive.read(prefix + "MANIFEST.json"))["collection_info"]["version"]
     if found != wanted:
-        sys.exit("setup: the ansible package carries kubernetes.core %s, expected %s" % (found, wanted))
+        sys.exit("setup: the ansible package carries %s %s, expected %s" % (path.replace("/", "."), found, wanted))
     archive.extractall(os.path.dirname(collections), members)
 PY
-  echo "$KUBERNETES_CORE_VERSION" > "$core/.version"
+    echo "$version" > "$collections/$path/.version"
+  done
 fi
 
 link=$collections/adoptmesh/istio

@@ -64,6 +64,31 @@ def cluster_spec(argument_spec):
     return spec
 
 
+def progress_spec(argument_spec):
+    """The module's options and progress_file (see plugins/plugin_utils/progress.py)."""
+    return dict(argument_spec, progress_file=dict(type="path"))
+
+
+def progress_writer(path):
+    """A function that appends a line to the progress file, or does nothing without one. A line
+    that cannot be written is dropped: progress is for people watching, never a reason to fail."""
+    def write(line):
+        if not path:
+            return
+        try:
+            with open(path, "a") as handle:
+                handle.write(line.replace("\n", " ") + "\n")
+        except OSError:
+            pass
+    return write
+
+
+def elapsed_text(seconds):
+    """12 s, 3 min 04 s."""
+    seconds = int(round(seconds))
+    return "{0} s".format(seconds) if seconds < 60 else "{0} min {1:02d} s".format(seconds // 60, seconds % 60)
+
+
 def _credentials(value, key=None):
     if isinstance(value, dict):
         for child_key, child in value.items():

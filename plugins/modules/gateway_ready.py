@@ -43,6 +43,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
+  - adoptmesh.istio.progress
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -69,13 +70,13 @@ import time
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.gateways import readiness
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+    FAILURES, cluster_module, elapsed_text, fail_on_cluster_error, open_cluster, progress_spec, progress_writer)
 
 
 def argument_spec():
-    return dict(gateways=dict(type="list", elements="dict", required=True, options=dict(
+    return progress_spec(dict(gateways=dict(type="list", elements="dict", required=True, options=dict(
         name=dict(type="str", required=True), namespace=dict(type="str", required=True))),
-        timeout=dict(type="int", default=300))
+        timeout=dict(type="int", default=300)))
 
 
 def poll(cluster, gateways):
@@ -98,7 +99,9 @@ def main():
     cluster = None
     try:
         cluster = open_cluster(module)
-        deadline = time.monotonic() + module.params["timeout"]
+        started = time.monotonic()
+        deadline = started + module.params["timeout"]
+        write, shown = progress_writer(module.params["progress_file"]), None
         while True:
             states = poll(cluster, gateways)
             waiting = dict((ref, state) for ref, state in states.items() if not state["available"])
@@ -108,6 +111,12 @@ def main():
                 module.fail_json(msg="gateways not ready after {0}s: {1}".format(module.params["timeout"], "; ".join(
                     "gateway {0}: {1}".format(ref, state["reason"]) for ref, state in sorted(waiting.items()))),
                     gateways=states)
+            # A line when the gateways first wait, then every half-minute: waiting is visible, not noisy.
+            if shown is None or time.monotonic() - shown >= 30:
+                shown = time.monotonic()
+                write("waiting for {0} of {1} gateways, {2} so far: {3}".format(
+                    len(waiting), len(gateways), elapsed_text(shown - started), "; ".join(
+                        "{0} {1}".format(ref, state["reason"]) for ref, state in sorted(waiting.items()))))
             time.sleep(2)
     except FAILURES as error:
         fail_on_cluster_error(module, cluster, error)

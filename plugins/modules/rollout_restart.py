@@ -55,6 +55,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
+  - adoptmesh.istio.progress
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -91,16 +92,17 @@ refused:
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import revision_tags, stale_sidecars
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status_and_pods
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+    FAILURES, cluster_module, elapsed_text, fail_on_cluster_error, open_cluster, progress_spec, progress_writer)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
     API_VERSIONS, RolloutFailed, injection_refusals, restart_candidates, restart_patch, run_batches, split_batches)
 
 
 def main():
-    module = cluster_module(dict(namespaces=dict(type="list", elements="str", default=[]),
-                                 goal=dict(type="str", choices=["meshed", "unmeshed", "revision"], default="meshed"),
-                                 batch_size=dict(type="int", default=10),
-                                 batch_timeout=dict(type="int", default=300)))
+    module = cluster_module(progress_spec(dict(
+        namespaces=dict(type="list", elements="str", default=[]),
+        goal=dict(type="str", choices=["meshed", "unmeshed", "revision"], default="meshed"),
+        batch_size=dict(type="int", default=10),
+        batch_timeout=dict(type="int", default=300))))
     params = module.params
     if params["batch_size"] < 1:
         module.fail_json(msg="batch_size must be at least 1, got {0}".format(params["batch_size"]))
@@ -128,7 +130,17 @@ def main():
             namespace, kind, name = ref.split("/")
             return cluster.send_patch(API_VERSIONS[kind], kind, name, namespace, patch, missing_ok=True) is not None
 
-        restarted = run_batches(cluster, batches, send, params["batch_timeout"], wait=not module.check_mode)
+        write = progress_writer(params["progress_file"])
+        if batches and not module.check_mode:
+            write("restarting {0} workloads in {1} batches of up to {2}".format(
+                len(plan), len(batches), params["batch_size"]))
+
+        def progress(number, total, sent, elapsed):
+            write("batch {0}/{1}: {2} workloads restarted and rolled out, {3} so far".format(
+                number, total, sent, elapsed_text(elapsed)))
+
+        restarted = run_batches(cluster, batches, send, params["batch_timeout"], wait=not module.check_mode,
+                                progress=progress)
     except RolloutFailed as error:
         fail_on_cluster_error(module, cluster, str(error), restarted=error.done, batches=batches, refused=refused)
     except FAILURES as error:

@@ -16,6 +16,21 @@ ISTIOD_OWN_CONFIGMAPS = ("istio-leader", "istio-namespace-controller-election", 
                          "istio-gateway-status-leader", "istio-gateway-deployment-leader", "istio-status-leader")
 
 
+def run_playbook(args, directory, expect_failure=False, playbook="adopt-istio.yml"):
+    """ansible-playbook playbooks/<playbook> with args, as a user's plain shell would run it (the
+    built helm by path, none on PATH). Returns the output; asserts the exit status."""
+    command = [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), os.path.join(REPO, "playbooks", playbook)]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               HELM_CONFIG_HOME=str(directory / "helm"), HELM_CACHE_HOME=str(directory / "helm-cache"),
+               HELM_DATA_HOME=str(directory / "helm-data"),
+               PATH=os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if os.path.abspath(p) != BIN))
+    process = subprocess.run(command + list(args), capture_output=True, text=True, env=env, check=False, timeout=1200)
+    output = process.stdout + process.stderr
+    assert (process.returncode != 0) is expect_failure, output
+    return output
+
+
 class Adoption:
     """ansible-playbook playbooks/adopt-istio.yml against one plane, with an inventory for it."""
 
@@ -37,17 +52,8 @@ class Adoption:
         return str(path)
 
     def run(self, *args, expect_failure=False, playbook="adopt-istio.yml", **overrides):
-        command = [os.path.join(REPO, ".venv", "bin", "ansible-playbook"), os.path.join(REPO, "playbooks", playbook),
-                   "-i", self.inventory(**overrides)] + list(args)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"),
-                   ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                   HELM_CONFIG_HOME=str(self.directory / "helm"), HELM_CACHE_HOME=str(self.directory / "helm-cache"),
-                   HELM_DATA_HOME=str(self.directory / "helm-data"),
-                   PATH=os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if os.path.abspath(p) != BIN))
-        process = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1200)
-        output = process.stdout + process.stderr
-        assert (process.returncode != 0) is expect_failure, output
-        return output
+        return run_playbook(["-i", self.inventory(**overrides)] + list(args), self.directory,
+                            expect_failure=expect_failure, playbook=playbook)
 
     def report_markdown(self):
         with open(self.directory / "reports" / "cluster-a.md") as handle:

@@ -1,43 +1,81 @@
-"""The collection builds, installs like a user would install it, and documents every module."""
+"""The collection builds, installs like a user would install it, documents every module and
+plugin, and its playbooks run by their FQCN from the installed collection."""
 
 import os
 import subprocess
 
+import pytest
+
 from conftest import REPO
 
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(REPO, "plugins", "modules")) if name.endswith(".py"))
+FILTERS = sorted(name[:-4] for name in os.listdir(os.path.join(REPO, "plugins", "filter")) if name.endswith(".yml"))
+VENV = os.path.join(REPO, ".venv", "bin")
 
 
-def run(*command, env=None):
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=REPO, timeout=300)
+def run(*command, env=None, cwd=REPO):
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=cwd, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
-def test_built_tarball_installs_and_ansible_doc_lists_and_renders_every_module(tmp_path):
-    venv = os.path.join(REPO, ".venv", "bin")
-    run(os.path.join(venv, "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(tmp_path), ".")
-    [tarball] = [p for p in os.listdir(str(tmp_path)) if p.endswith(".tar.gz")]
-    installed = tmp_path / "collections"
-    # kubernetes.core (the dependency, which users get from Galaxy) is the only other collection
-    # visible: the working tree must not be found instead of the installed tarball.
-    dependency = tmp_path / "dependency" / "ansible_collections" / "kubernetes"
-    dependency.mkdir(parents=True)
-    os.symlink(os.path.join(REPO, ".build", "collections", "ansible_collections", "kubernetes", "core"),
-               str(dependency / "core"))
-    config = tmp_path / "ansible.cfg"
-    config.write_text("[defaults]\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(config),
-               ANSIBLE_COLLECTIONS_PATH=str(installed) + os.pathsep + str(tmp_path / "dependency"))
-    run(os.path.join(venv, "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(installed),
-        str(tmp_path / tarball), env=env)
-    assert (installed / "ansible_collections" / "adoptmesh" / "istio" / "MANIFEST.json").exists()
-    listed = run(os.path.join(venv, "ansible-doc"), "-l", "adoptmesh.istio", env=env)
+class InstalledCollection:
+    """The built tarball installed with ansible-galaxy into a folder of its own. kubernetes.core
+    and awx.awx (which users get from Galaxy) are the only other collections visible: the working
+    tree must not be found instead of the installed tarball."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        run(os.path.join(VENV, "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(directory), ".")
+        [self.tarball] = [str(directory / p) for p in os.listdir(str(directory)) if p.endswith(".tar.gz")]
+        self.installed = directory / "collections"
+        self.dependencies = directory / "dependencies"
+        for namespace, name in (("kubernetes", "core"), ("awx", "awx")):
+            (self.dependencies / "ansible_collections" / namespace).mkdir(parents=True)
+            os.symlink(os.path.join(REPO, ".build", "collections", "ansible_collections", namespace, name),
+                       str(self.dependencies / "ansible_collections" / namespace / name))
+        config = directory / "ansible.cfg"
+        config.write_text("[defaults]\n")
+        self.path = str(self.installed) + os.pathsep + str(self.dependencies)
+        self.env = dict(os.environ, ANSIBLE_CONFIG=str(config), ANSIBLE_COLLECTIONS_PATH=self.path, ANSIBLE_NOCOLOR="1")
+        run(os.path.join(VENV, "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(self.installed),
+            self.tarball, env=self.env)
+        self.root = self.installed / "ansible_collections" / "adoptmesh" / "istio"
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    return InstalledCollection(tmp_path_factory.mktemp("installed"))
+
+
+def test_built_tarball_installs_and_ansible_doc_lists_and_renders_every_module(collection):
+    env = collection.env
+    assert (collection.root / "MANIFEST.json").exists()
+    listed = run(os.path.join(VENV, "ansible-doc"), "-l", "adoptmesh.istio", env=env)
     for module in MODULES:
         assert "adoptmesh.istio." + module in listed
     for module in MODULES:
-        text = run(os.path.join(venv, "ansible-doc"), "adoptmesh.istio." + module, env=env)
+        text = run(os.path.join(VENV, "ansible-doc"), "adoptmesh.istio." + module, env=env)
         assert "EXAMPLES" in text and "RETURN VALUES" in text
-    roles = run(os.path.join(venv, "ansible-doc"), "-t", "role", "-l", "adoptmesh.istio", env=env)
+    for name in FILTERS:
+        text = run(os.path.join(VENV, "ansible-doc"), "-t", "filter", "adoptmesh.istio." + name, env=env)
+        assert "EXAMPLES" in text and "RETURN VALUES" in text
+    roles = run(os.path.join(VENV, "ansible-doc"), "-t", "role", "-l", "adoptmesh.istio", env=env)
     for role in ("preflight", "istio_install", "sidecar_injection", "probes", "mesh_policy", "adoption_report"):
         assert "adoptmesh.istio." + role in roles
+
+
+@pytest.mark.parametrize("playbook", ["adoptmesh.istio.adopt_istio", "adoptmesh.istio.rollback_istio",
+                                      "adoptmesh.istio.upgrade_istio", "adoptmesh.istio.restore_ingresses",
+                                      "adoptmesh.istio.configure_awx"])
+def test_playbooks_run_by_fqcn_from_the_installed_collection(collection, tmp_path, playbook):
+    # From an empty folder, as a user who installed the collection would: nothing of the checkout.
+    output = run(os.path.join(VENV, "ansible-playbook"), playbook, "-i", "localhost,", "--list-tasks",
+                 env=collection.env, cwd=str(tmp_path))
+    assert "play #1" in output
+
+
+def test_the_awx_surveys_build_from_the_installed_roles_and_awx_takes_them(collection, tmp_path):
+    output = run(os.path.join(VENV, "ansible-playbook"), "adoptmesh.istio.configure_awx", "--tags", "surveys",
+                 env=collection.env, cwd=str(tmp_path))
+    assert "failed=0" in output and "item=strict" in output and "item=rollback" in output

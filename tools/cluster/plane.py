@@ -25,6 +25,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -60,10 +61,21 @@ class PlaneError(RuntimeError):
     """The control plane could not be started or reached; the message says which part and why."""
 
 
+_HANDED_OUT = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port free now and never handed out before by this process: planes started side
+    by side (a fleet) must not be given the same port between its check and its use."""
+    with _HANDED_OUT_LOCK:
+        while True:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
+                return port
 
 
 # --- certificates -------------------------------------------------------------------------
@@ -309,6 +321,17 @@ class ControlPlane:
         self.pids = {}
         if remove:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def stop_apiserver(self):
+        """Stop the API server alone (a cluster whose API is down); start_apiserver() brings it back."""
+        pid = self.pids.pop("kube-apiserver", None)
+        if pid:
+            stop_pids([pid])
+        self._save()
+
+    def start_apiserver(self):
+        """Start the API server again on the same port, with the same certificates and etcd."""
+        self._start_apiserver()
 
     def __enter__(self):
         return self.start()

@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: adoption_reports
+author: adoptmesh.istio maintainers (@adoptmesh)
+version_added: 0.2.0
+short_description: Read the per-cluster adoption reports of a fleet
+description:
+  - Reads C(<dir>/<cluster>.json), the JSON report the C(adoptmesh.istio.adoption_report) role
+    writes, for each cluster named, on the controller.
+  - "Returns one dictionary, C({cluster: report}), with C(null) for a cluster that has no report
+    yet (it never ran)."
+  - A report that is not JSON fails the lookup, naming the file.
+options:
+  _terms:
+    description: The clusters (inventory host names).
+    type: list
+    elements: str
+    required: true
+  dir:
+    description: The report folder.
+    type: path
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Read the reports of every cluster of the inventory
+  ansible.builtin.set_fact:
+    fleet_reports: "{{ lookup('adoptmesh.istio.adoption_reports', groups['clusters'], dir='adoption-reports') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: "One dictionary, C({cluster: report or null})."
+  type: list
+  elements: dict
+"""
+
+import json
+import os
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        folder = self.get_option("dir")
+        reports = {}
+        for term in terms:
+            for cluster in term if isinstance(term, list) else [term]:
+                path = os.path.join(folder, "{0}.json".format(cluster))
+                if not os.path.exists(path):
+                    reports[cluster] = None
+                    continue
+                try:
+                    with open(path) as handle:
+                        reports[cluster] = json.load(handle)
+                except (OSError, ValueError) as error:
+                    raise AnsibleLookupError("adoption report {0}: {1}".format(path, error))
+        return [reports]

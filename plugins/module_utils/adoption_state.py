@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where a cluster stands in the adoption, kept on the cluster itself.
+
+One ConfigMap in the Istio namespace records, per stage, when a run last completed it and with
+which Istio version and revision, and the last failure with the stage and task it stopped at. Any
+controller that can read a ConfigMap (AWX, a dashboard, kubectl) sees where each cluster stands
+without the controller's files.
+
+A record changes only when something new happened: a stage completed for the first time or with
+other versions, a failure, or the end of a failure. A re-run that changes nothing else leaves the
+ConfigMap as it was, so the adoption stays idempotent.
+
+Pure logic, no Ansible imports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+
+CONFIGMAP_NAME = "adoptmesh-adoption-state"
+# Stages in the order a run passes them; cutover and egress go through ingress, not strict.
+MAIN_STAGES = ("preflight", "install", "inject", "ingress", "strict")
+SIDE_STAGES = ("cutover", "egress")
+STAGES = MAIN_STAGES + SIDE_STAGES
+STATE_LABEL = "app.kubernetes.io/managed-by"
+
+
+class StateError(ValueError):
+    """The recorded state cannot be read (someone edited it by hand)."""
+
+
+def covered_stages(stage):
+    """The stages a successful run to `stage` has completed, in order."""
+    if stage in SIDE_STAGES:
+        return list(MAIN_STAGES[:MAIN_STAGES.index("ingress") + 1]) + [stage]
+    if stage in MAIN_STAGES:
+        return list(MAIN_STAGES[:MAIN_STAGES.index(stage) + 1])
+    raise StateError("stage {0} is not one of {1}".format(stage, ", ".join(STAGES)))
+
+
+def _timestamp(now):
+    return (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decode(data, where="the state ConfigMap"):
+    """The state from the ConfigMap's data (None or {} for a cluster with no record yet)."""
+    data = data or {}
+    state = {"completed": {}, "failure": None}
+    for key in ("completed", "failure"):
+        if data.get(key):
+            try:
+                state[key] = json.loads(data[key])
+            except ValueError as error:
+                raise StateError("{0}: data.{1} is not JSON ({2})".format(where, key, error))
+    if not isinstance(state["completed"], dict):
+        raise StateError("{0}: data.completed is not a JSON object".format(where))
+    if state["failure"] is not None and not isinstance(state["failure"], dict):
+        raise StateError("{0}: data.failure is not a JSON object".format(where))
+    return summarize(state)
+
+
+def summarize(state):
+    """Adds `reached`: the furthest main stage completed ("" when none), and `side_stages`."""
+    completed = state.get("completed") or {}
+    reached = [stage for stage in MAIN_STAGES if stage in completed]
+    state["reached"] = reached[-1] if reached else ""
+    state["side_stages"] = [stage for stage in SIDE_STAGES if stage in completed]
+    return state
+
+
+def encode(state):
+    """The ConfigMap's data: JSON values with sorted keys, so equal states write equal bytes."""
+    data = {"reached": state.get("reached") or "",
+            "completed": json.dumps(state.get("completed") or {}, sort_keys=True)}
+    if state.get("failure"):
+        data["failure"] = json.dumps(state["failure"], sort_keys=True)
+    return data
+
+
+def record_success(state, stage, versions, now=None):
+    """The state after a run that completed every stage up to `stage`. A failure of one of
+    those stages is over; a failure of another stage stays on record."""
+    covered = covered_stages(stage)
+    completed = dict(state.get("completed") or {})
+    stamp = _timestamp(now)
+    for name in covered:
+        entry = completed.get(name) or {}
+        if entry.get("versions") != versions:
+            completed[name] = {"at": stamp, "versions": dict(versions)}
+    failure = state.get("failure")
+    if failure and failure.get("stage") in covered:
+        failure = None
+    return summarize({"completed": completed, "failure": failure})
+
+
+def record_failure(state, stage, task, message, versions, now=None):
+    """The state after a run to `stage` stopped at `task` with `message`."""
+    covered_stages(stage)  # refuses unknown stages
+    failure = {"stage": stage, "task": task or "", "message": (message or "")[:2000], "versions": dict(versions)}
+    previous = state.get("failure") or {}
+    if dict(previous, at=None) == dict(failure, at=None):
+        failure["at"] = previous.get("at")  # the same failure again is not news
+    else:
+        failure["at"] = _timestamp(now)
+    return summarize({"completed": dict(state.get("completed") or {}), "failure": failure})
+
+
+def configmap(namespace, state):
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": CONFIGMAP_NAME, "namespace": namespace,
+                         "labels": {STATE_LABEL: "adoptmesh.istio"}},
+            "data": encode(state)}

@@ -1,0 +1,62 @@
+"""The fleet report's figures and charts, from per-cluster reports as the adoption_report role writes them."""
+
+import re
+from xml.etree import ElementTree
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import fleet_report
+
+
+def report(reached="inject", status="complete", namespaces=None, probes=None, ingress=None):
+    return {"cluster": "x", "stage": "inject", "status": status,
+            "state": {"reached": reached, "completed": {}, "failure": None},
+            "namespaces": namespaces if namespaces is not None else {
+                "shop": {"injection": True, "pods": 4, "with_sidecar": 4, "mtls_mode": "STRICT"},
+                "legacy": {"injection": True, "pods": 2, "with_sidecar": 1, "mtls_mode": None}},
+            "probes": probes if probes is not None else {"workloads": 3, "probes": 5, "blocking": 1, "changed": 2},
+            "ingress": ingress if ingress is not None else {"istio-ingressgateway": {
+                "namespace": "istio-ingress", "summary": {"ingresses": 5, "error": 1},
+                "findings": [{"code": "a"}, {"code": "b"}]}}}
+
+
+def test_figures_per_cluster_and_totals():
+    summary = fleet_report.summarize({"b": report(), "a": None,
+                                      "c": {"cluster": "c", "stage": "strict", "status": "failed", "error": "boom",
+                                            "state": None}})
+    assert [c["name"] for c in summary["clusters"]] == ["a", "b", "c"]
+    a, b, c = summary["clusters"]
+    assert a["status"] == "not run" and c["status"] == "failed" and c["error"] == "boom" and c["reached"] == ""
+    assert (b["pods"], b["meshed"], b["coverage"]) == (6, 5, 83.3)
+    assert b["mtls"] == {"STRICT": 1, "PERMISSIVE": 0, "DISABLE": 0, "inherits": 1}
+    assert (b["probes_fixed"], b["probes_blocking"], b["ingresses"], b["ingress_findings"], b["ingress_errors"]) == \
+        (2, 1, 5, 2, 1)
+    assert b["reached_index"] == 3
+    totals = summary["totals"]
+    assert (totals["clusters"], totals["complete"], totals["failed"], totals["not_run"]) == (3, 1, 1, 1)
+    assert totals["coverage"] == 83.3 and totals["reached"]["inject"] == 1
+
+
+def test_every_bar_carries_its_figure_and_the_svg_is_well_formed():
+    summary = fleet_report.summarize({"a": report(), "b": report(reached="strict", namespaces={})})
+    charts = fleet_report.fleet_charts(summary)
+    assert sorted(charts) == ["coverage", "ingress", "mtls", "probes", "stage"]
+    for svg in charts.values():
+        ElementTree.fromstring(svg)  # parses: no stray markup
+    coverage = dict(((m.group(1), m.group(2)), int(m.group(3))) for m in re.finditer(
+        r'data-row="(\w+)" data-series="([\w ]+)" data-value="(\d+)"', charts["coverage"]))
+    assert coverage == {("a", "meshed"): 5, ("a", "not meshed"): 1, ("b", "meshed"): 0, ("b", "not meshed"): 0}
+    assert 'data-row="b" data-series="reached" data-value="5"' in charts["stage"]
+
+
+def test_names_are_escaped():
+    summary = fleet_report.summarize({'<script>alert("x")</script>': report()})
+    charts = fleet_report.fleet_charts(summary)
+    assert "<script>" not in "".join(charts.values())
+
+
+def test_a_failed_cluster_that_could_not_be_read_still_shows_a_bar_and_says_so():
+    summary = fleet_report.summarize({"b": {"cluster": "b", "stage": "inject", "status": "failed", "error": "refused",
+                                            "state": None}})
+    stage = fleet_report.fleet_charts(summary)["stage"]
+    assert 'data-row="b" data-series="failed" data-value="0"' in stage
+    assert re.search(r'width="6\.0" height="\d+" fill="#c53030" data-row="b" data-series="failed"', stage)
+    assert "unknown (no answer) (last run failed)" in stage
