@@ -5,7 +5,9 @@ playbooks/adopt-istio.yml -e adoption_stage=inject over inventories/local-fleet:
 - single: each cluster alone (-l fleet-x), one after the other; the slowest is the yardstick;
 - forks 1: the three clusters in one batch (no canary), one fork;
 - forks 3: the same with three forks (goal: within 1.2x of the slowest single cluster).
-Also reported: the fleet machinery's overhead per cluster, forks 1 against the sum of the singles.
+Also reported: the fleet machinery's overhead per cluster, forks 1 against the sum of the singles,
+and the CPU seconds the controller (ansible-playbook, its forks and the modules) and the three
+planes used in each round: on a small machine the planes share its cores with the controller.
 
     .venv/bin/python benchmarks/bench_fleet.py [--rounds single,forks1,forks3]
 """
@@ -13,6 +15,7 @@ Also reported: the fleet machinery's overhead per cluster, forks 1 against the s
 import argparse
 import concurrent.futures
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -50,12 +53,33 @@ def adopt(prefix, directory, forks, limit=None):
                ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), HELM_CONFIG_HOME=os.path.join(directory, "helm"),
                HELM_CACHE_HOME=os.path.join(directory, "helm-cache"), HELM_DATA_HOME=os.path.join(directory, "helm-data"),
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_HOST_PATTERN_MISMATCH="ignore")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         raise SystemExit(process.stdout[-4000:] + process.stderr[-2000:])
+    CPU["controller"] += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return round(elapsed, 1)
+
+
+CPU = {"controller": 0.0}
+
+
+def plane_cpu_seconds(planes):
+    """User + system CPU of every process of the planes so far (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for plane in planes:
+        for pid in plane.pids.values():
+            try:
+                with open("/proc/{0}/stat".format(pid)) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+            except (OSError, IndexError, ValueError):
+                pass
+    return total
 
 
 def round_of(name, function):
@@ -63,10 +87,18 @@ def round_of(name, function):
     planes = start_fleet(prefix)
     try:
         with tempfile.TemporaryDirectory() as directory:
-            return function(prefix, directory)
+            CPU["controller"] = 0.0
+            before = plane_cpu_seconds(planes)
+            result = function(prefix, directory)
+            CPU_BY_ROUND[name] = {"controller": round(CPU["controller"], 1),
+                                  "planes": round(plane_cpu_seconds(planes) - before, 1)}
+            return result
     finally:
         for plane in planes:
             plane.stop()
+
+
+CPU_BY_ROUND = {}
 
 
 def main():
@@ -87,6 +119,7 @@ def main():
     if single and "forks1_seconds" in figures:
         figures["forks1_overhead_per_cluster_seconds"] = round(
             (figures["forks1_seconds"] - sum(single.values())) / len(FLEET), 1)
+    figures["cpu_seconds"] = CPU_BY_ROUND
     report("fleet", figures)
 
 

@@ -45,15 +45,18 @@ class ProgressAction(ActionBase):
     """Runs the module of the same name, showing the lines it writes to `progress_file`."""
 
     POLL_SECONDS = 1.0
+    _supports_async = True
+    _supports_check_mode = True
 
     def run(self, tmp=None, task_vars=None):
         result = super(ProgressAction, self).run(tmp, task_vars)
         args = dict(self._task.args)
         local = getattr(self._connection, "transport", None) == "local" or \
             getattr(self._play_context, "connection", None) == "local"
-        if not local or args.get("progress_file"):
+        if not local or args.get("progress_file") or self._task.async_val:
+            # Elsewhere, or as an async job that returns at once: the module runs as it is.
             result.update(self._execute_module(module_name=self._task.resolved_action, module_args=args,
-                                               task_vars=task_vars))
+                                               task_vars=task_vars, wrap_async=self._task.async_val))
             return result
         handle, path = tempfile.mkstemp(prefix="adoptmesh-progress-")
         os.close(handle)
