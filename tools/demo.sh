@@ -19,5 +19,5 @@ echo "demo: running playbooks/adopt-istio.yml through the ingress and strict sta
 ansible-playbook playbooks/adopt-istio.yml -i inventories/local -e adoption_stage=strict
 
 echo
-echo "demo: the report is in $repo/.cluster/reports/local.md (and local.json)"
+echo "demo: the report is in $repo/.cluster/reports/local.md (and local.json; fleet.html is the page for a whole fleet)"
 echo "demo: the plane is still running: export KUBECONFIG=$KUBECONFIG; make cluster-down stops it"

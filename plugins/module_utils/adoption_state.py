@@ -110,6 +110,17 @@ def record_failure(state, stage, task, message, versions, now=None):
     return summarize({"completed": dict(state.get("completed") or {}), "failure": failure})
 
 
+def record_rollback(state, uninstalled):
+    """The state after a rollback: the stages it walked back are no longer done (install too when
+    it uninstalled the control plane), and a failure of one of them is moot."""
+    kept = ("preflight",) if uninstalled else ("preflight", "install")
+    completed = dict((stage, entry) for stage, entry in (state.get("completed") or {}).items() if stage in kept)
+    failure = state.get("failure")
+    if failure and failure.get("stage") not in kept:
+        failure = None
+    return summarize({"completed": completed, "failure": failure})
+
+
 def configmap(namespace, state):
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": CONFIGMAP_NAME, "namespace": namespace,

@@ -33,9 +33,11 @@ options:
       - C(completed) records that a run completed every stage up to O(stage); a failure of one of
         those stages is over.
       - C(failed) records that a run to O(stage) stopped at O(task) with O(error).
+      - C(rolled_back) records a rollback - the stages it walked back (inject and later, and install
+        too with O(uninstalled)) are no longer done.
       - C(read) only reads.
     type: str
-    choices: [completed, failed, read]
+    choices: [completed, failed, rolled_back, read]
     default: read
   stage:
     description: The stage the run was asked to reach. Required unless O(outcome=read).
@@ -47,6 +49,10 @@ options:
   error:
     description: With O(outcome=failed), why it failed (kept to 2000 characters).
     type: str
+  uninstalled:
+    description: With O(outcome=rolled_back), whether the rollback uninstalled the control plane.
+    type: bool
+    default: false
   versions:
     description:
       - What the run installed, such as C(istio) and C(revision); recorded with each stage.
@@ -99,7 +105,8 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import d
 def main():
     module = cluster_module(dict(
         namespace=dict(type="str", default="istio-system"),
-        outcome=dict(type="str", choices=["completed", "failed", "read"], default="read"),
+        outcome=dict(type="str", choices=["completed", "failed", "rolled_back", "read"], default="read"),
+        uninstalled=dict(type="bool", default=False),
         stage=dict(type="str", choices=list(adoption_state.STAGES)),
         task=dict(type="str"),
         error=dict(type="str"),
@@ -121,6 +128,10 @@ def main():
         elif params["outcome"] == "failed":
             state = adoption_state.record_failure(state, params["stage"], params["task"], params["error"],
                                                   params["versions"])
+        elif params["outcome"] == "rolled_back":
+            if live is None:
+                module.exit_json(changed=False, state=state)  # never recorded: nothing to walk back
+            state = adoption_state.record_rollback(state, params["uninstalled"])
         result["state"] = state
         if params["outcome"] != "read" and adoption_state.encode(state) != (live or {}).get("data"):
             changed, before, after = cluster.apply(adoption_state.configmap(namespace, state), live, True)

@@ -1,5 +1,6 @@
 """playbooks/rollback-istio.yml after a full adoption (through STRICT and the cutover)."""
 
+import json
 
 import pytest
 
@@ -103,6 +104,9 @@ def test_rollback_of_a_full_adoption_keeps_what_users_made_and_reruns_without_ch
                          if "sidecar.istio.io/status" in (p["metadata"].get("annotations") or {})]
 
     assert "Restart the workloads that still run a sidecar" in output
+    # The record on the cluster no longer claims the stages the rollback walked back.
+    record = adoption.kubectl.json("-n", "istio-system", "get", "configmap", "adoptmesh-adoption-state")["data"]
+    assert record["reached"] == "install" and "strict" not in json.loads(record["completed"])
     assert recap_changed(adoption.run("-e", "rollback_restart=true", playbook="rollback-istio.yml", **backups)) == 0
 
     # The Helm releases go when asked; the CRDs, and with them the users' objects, stay.

@@ -55,6 +55,17 @@ def test_a_failure_stays_until_a_run_covering_its_stage_completes():
     assert "failure" not in adoption_state.encode(over)
 
 
+def test_a_rollback_forgets_the_stages_it_walked_back():
+    state = adoption_state.record_success(adoption_state.decode(None), "strict", V1, T1)
+    state = adoption_state.record_failure(state, "egress", "Set REGISTRY_ONLY", "timeout", V1, T1)
+    kept = adoption_state.record_rollback(state, uninstalled=False)
+    assert sorted(kept["completed"]) == ["install", "preflight"] and kept["reached"] == "install"
+    assert kept["failure"] is None
+    assert adoption_state.record_rollback(state, uninstalled=True)["reached"] == "preflight"
+    # Walking back again changes nothing.
+    assert adoption_state.encode(adoption_state.record_rollback(kept, False)) == adoption_state.encode(kept)
+
+
 @pytest.mark.parametrize("data, field", [
     ({"completed": "{not json"}, "data.completed is not JSON"),
     ({"completed": "[]"}, "data.completed is not a JSON object"),
