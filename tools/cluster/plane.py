@@ -529,13 +529,31 @@ class ControlPlane:
         if not (os.path.isfile(crds) and os.access(binary, os.X_OK)):
             return
         kubectl = [os.path.join(self.bin_dir, "kubectl"), "--kubeconfig", self.kubeconfig]
-        for args in (["apply", "--server-side", "-f", crds],
-                     ["wait", "--for=condition=Established", "--timeout=60s", "crd/certificates.cert-manager.io",
-                      "crd/certificaterequests.cert-manager.io", "crd/issuers.cert-manager.io",
-                      "crd/clusterissuers.cert-manager.io"]):
-            result = subprocess.run(kubectl + args, capture_output=True, text=True, timeout=120, check=False)
-            if result.returncode != 0:
-                raise PlaneError("cert-manager CRDs: kubectl {0} failed: {1}".format(args[0], result.stderr.strip()))
+        result = subprocess.run(kubectl + ["apply", "--server-side", "-f", crds], capture_output=True, text=True,
+                                timeout=120, check=False)
+        if result.returncode != 0:
+            raise PlaneError("cert-manager CRDs: kubectl apply failed: {0}".format(result.stderr.strip()))
+        # Polled here rather than with `kubectl wait`, which fails instead of waiting while a new
+        # CRD has no status yet (seen when several planes start at once on a busy machine).
+        names = ("certificates", "certificaterequests", "issuers", "clusterissuers")
+
+        def established():
+            for name in names:
+                try:
+                    crd = self.api("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+                                   "{0}.cert-manager.io".format(name))
+                except PlaneError:
+                    return False
+                conditions = (crd.get("status") or {}).get("conditions") or []
+                if not any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                    return False
+            return True
+
+        deadline = time.monotonic() + 60
+        while not established():
+            if time.monotonic() > deadline:
+                raise PlaneError("cert-manager CRDs of plane {0} not Established after 60s".format(self.name))
+            time.sleep(0.2)
         self._spawn("cert-manager-controller", ["--kubeconfig", self.kubeconfig])
 
     def _start_chart_repository(self):
