@@ -169,6 +169,27 @@ def _valid_host(host):
     return is_dns1123_subdomain(host)
 
 
+def upstream_name(namespace, backend):
+    """The name ingress-nginx gives a backend's upstream (`$proxy_upstream_name`): `<namespace>-<service>-<port>`,
+    the port as the Ingress gives it (number, else name)."""
+    service = _as_dict(_as_dict(backend).get("service"))
+    port = _as_dict(service.get("port"))
+    if port.get("number"):
+        return "{0}-{1}-{2}".format(namespace, service.get("name"), port["number"])
+    if port.get("name"):
+        return "{0}-{1}-{2}".format(namespace, service.get("name"), port["name"])
+    return "{0}-INVALID".format(namespace)
+
+
+def _backend_entry(namespace, path_spec, destination, host, regex):
+    """One routed path of an Ingress as the replay needs it: the host (None for defaultBackend), the
+    path as written, its type, whether ingress-nginx reads it as a regex, the upstream name, where it goes."""
+    fqdn, port = destination[:2]
+    return {"host": host, "path": path_spec.get("path"), "path_type": path_spec.get("pathType"), "regex": regex,
+            "upstream": upstream_name(namespace, path_spec.get("backend")), "service": ".".join(fqdn.split(".")[:2]),
+            "port": port}
+
+
 def _regex_hosts(ingresses, annotations_of):
     """Hosts whose every path ingress-nginx renders as a case-insensitive regex (`location ~*`).
 
@@ -453,6 +474,7 @@ class Translator:
         produced = []
         destinations = set()
         rule_hosts = []
+        backends = []  # what ingress-nginx's access log names each backend, for the traffic replay
         for index, rule in enumerate(_as_list(spec.get("rules"))):
             rule = _as_dict(rule)
             field = "spec.rules[{0}]".format(index)
@@ -479,6 +501,8 @@ class Translator:
                 if destination is None:
                     continue
                 destinations.add(destination)
+                backends.append(_backend_entry(namespace, path_spec, destination, host,
+                                               host in self._regex_hosts or _truthy(annotations.get(NGINX + "use-regex"))))
                 category, kind, path, matches = shape[:4]
                 route = Route(host, category, kind, path, matches, [(destination[0], destination[1], None)], ref, age)
                 if len(shape) > 4:
@@ -492,6 +516,7 @@ class Translator:
             destination = self._destination(default_backend, namespace, ref, "spec.defaultBackend", services, findings)
             if destination is not None:
                 destinations.add(destination)
+                backends.append(_backend_entry(namespace, {"backend": default_backend}, destination, None, False))
                 produced.append(Route(None, CATCH_ALL, PREFIX, "/", [{}], [(destination[0], destination[1], None)],
                                       ref, age))
         has_tls = self._tls(spec, ref, namespace, rule_hosts, findings, tls_servers, result)
@@ -519,6 +544,10 @@ class Translator:
             rewrite = options.get("rewrite")
             if rewrite:
                 route.rewrite = self._rewrite(rewrite, route)
+        for entry in backends:
+            # What ingress-nginx answers itself on this path: the replay tells redirects apart by them.
+            entry["https_redirect"] = bool(options["force_https"] or (options["ssl_redirect"] and entry["host"] in has_tls))
+            entry["redirect_code"] = (options.get("redirect") or {}).get("redirectCode")
         if app_root is not None and not re.match(r"/\S*\Z", str(app_root)):
             # ingress-nginx takes only a path here and ignores anything else (an absolute URL).
             findings.append(Finding("ingress", ref, WARNING, "app-root-ignored",
@@ -526,6 +555,8 @@ class Translator:
                                     "translation".format(NGINX, app_root)))
             app_root = None
         if app_root:
+            for entry in backends:
+                entry["app_root"] = True
             for host in sorted(set(rule_hosts)):
                 # ingress-nginx answers / with the redirect even when the Ingress routes an Exact /.
                 produced = [r for r in produced if not (r.host == host and r.kind == EXACT and r.path == "/")]
@@ -536,7 +567,10 @@ class Translator:
             self._passthrough_hosts(produced, rule_hosts, ref, findings)
         if _truthy(annotations.get(NGINX + "from-to-www-redirect")):
             self._www_hosts.extend((host, ref, age) for host in sorted(set(rule_hosts)) if not host.startswith("*"))
-        result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced)}
+        result.by_ingress[ref] = {"class": cls, "hosts": sorted(set(rule_hosts)), "routes": len(produced),
+                                  "backends": backends}
+        if _truthy(annotations.get(NGINX + "canary")):
+            result.by_ingress[ref]["canary"] = True
         return produced
 
     def _passthrough_hosts(self, produced, rule_hosts, ref, findings):

@@ -270,3 +270,32 @@ def fail_on_cluster_error(module, cluster, error, **result):
     elif written:
         error = "{0}; already written: {1}".format(error, ", ".join(written))
     module.fail_json(msg=str(error), **result)
+
+
+def read_ingress_sources(cluster, namespaces, label_selectors, secrets=True):
+    """(Ingresses, their namespaces' Services, {(namespace, name)} of the TLS Secrets they name that
+    exist): what a translation reads. One LIST per kind and namespace."""
+    ingresses = cluster.list("networking.k8s.io/v1", "Ingress", namespaces, label_selectors)
+    ingress_namespaces = sorted(set(i["metadata"]["namespace"] for i in ingresses))
+    services = cluster.list("v1", "Service", ingress_namespaces) if ingress_namespaces else []
+    if not secrets:
+        return ingresses, services, None
+    referenced = set()
+    for item in ingresses:
+        for entry in item.get("spec", {}).get("tls") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("secretName"), str):
+                referenced.add((item["metadata"]["namespace"], entry["secretName"]))
+    # Existence only, asking for metadata: the Secrets' keys never leave the cluster. One LIST per
+    # namespace with a referenced Secret, not one GET per Secret.
+    secret_namespaces = sorted(set(namespace for namespace, _name in referenced))
+    listed = cluster.list("v1", "Secret", secret_namespaces, metadata_only=True) if secret_namespaces else []
+    known = set((s["metadata"]["namespace"], s["metadata"]["name"]) for s in listed) & referenced
+    return ingresses, services, known
+
+
+def read_owned(cluster, owner):
+    """Every object gateway `owner`'s translation runs generated, as they are on the cluster now."""
+    owned = []
+    for api_version, kind in OWNED_KINDS:
+        owned.extend(cluster.list(api_version, kind, label_selectors=[owner_selector(owner)], missing_ok=True))
+    return owned

@@ -280,7 +280,7 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import Inpu
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, sync_owned)
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_ingress_sources, sync_owned)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import surface_findings
 
 
@@ -314,23 +314,6 @@ def argument_spec():
     return spec
 
 
-def read_cluster(cluster, params):
-    ingresses = cluster.list("networking.k8s.io/v1", "Ingress", params["namespaces"], params["label_selectors"])
-    namespaces = sorted(set(i["metadata"]["namespace"] for i in ingresses))
-    services = cluster.list("v1", "Service", namespaces) if namespaces else []
-    referenced = set()
-    for item in ingresses:
-        for entry in item.get("spec", {}).get("tls") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("secretName"), str):
-                referenced.add((item["metadata"]["namespace"], entry["secretName"]))
-    # Existence only, asking for metadata: the Secrets' keys never leave the cluster. One LIST per
-    # namespace with a referenced Secret, not one GET per Secret.
-    secret_namespaces = sorted(set(namespace for namespace, _name in referenced))
-    listed = cluster.list("v1", "Secret", secret_namespaces, metadata_only=True) if secret_namespaces else []
-    known = set((s["metadata"]["namespace"], s["metadata"]["name"]) for s in listed) & referenced
-    return ingresses, services, known
-
-
 def main():
     module = cluster_module(argument_spec())
     params = module.params
@@ -348,7 +331,8 @@ def main():
                 known = set(tuple(entry.split("/", 1)) for entry in params["known_secrets"] if "/" in entry)
         else:
             cluster = open_cluster(module, params["field_manager"])
-            ingresses, services, known = read_cluster(cluster, params)
+            ingresses, services, known = read_ingress_sources(cluster, params["namespaces"],
+                                                                params["label_selectors"])
         options = Options(ingress_classes=params["ingress_classes"], include_classless=params["include_classless"],
                           classless_controller=params["classless_controller"],
                           gateway_namespace=params["gateway_namespace"], gateway_selector=params["gateway_selector"],

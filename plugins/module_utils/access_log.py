@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading nginx access logs in any `log_format`, as a stream.
+
+A `log_format` string (`$remote_addr - [$time_local] "$request" ...`) becomes one regular
+expression: each variable matches up to the literal text that follows it, and the variables nginx
+fills with lists (`$upstream_addr` and friends: `a, b` after a retry, `a : b` after an internal
+redirect) match the whole list. Only the variables the replay reads are captured. Files are read
+line by line, gzip or plain (told apart by their first bytes), so memory does not grow with the
+log. No Ansible imports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import gzip
+import io
+import re
+
+from .errors import InputError
+
+# ingress-nginx's default `log-format-upstream` (the `upstreaminfo` format of its ConfigMap).
+UPSTREAMINFO = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+                '"$http_user_agent" $request_length $request_time [$proxy_upstream_name] '
+                '[$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length '
+                '$upstream_response_time $upstream_status $req_id')
+
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_LISTS = frozenset(("upstream_addr", "upstream_status", "upstream_response_time", "upstream_response_length",
+                    "upstream_connect_time", "upstream_header_time", "upstream_bytes_received",
+                    "upstream_bytes_sent", "upstream_cache_status"))
+# What the replay reads when logged. `http_*` request headers are read too (canary headers).
+READ = frozenset(("request", "request_method", "request_uri", "uri", "args", "status", "host", "http_host",
+                  "server_name", "scheme", "https", "server_port", "proxy_upstream_name",
+                  "proxy_alternative_upstream_name", "upstream_addr", "upstream_status", "time_local", "time_iso8601"))
+_NOT_HEADERS = frozenset(("http_host", "http_user_agent", "http_referer", "http_x_forwarded_for"))
+
+
+class LogFormat:
+    """A compiled nginx `log_format`: `parse(line)` gives the read variables as a dict, or None."""
+
+    def __init__(self, text):
+        if not isinstance(text, str) or "$" not in text:
+            raise InputError("", "options", "log_format", "{0!r} names no nginx variable ($name)".format(text))
+        pieces = []
+        self.variables = []
+        position = 0
+        found = list(_VARIABLE.finditer(text))
+        for index, match in enumerate(found):
+            pieces.append(re.escape(text[position:match.start()]))
+            name = match.group(1) or match.group(2)
+            following = text[match.end():found[index + 1].start()] if index + 1 < len(found) else text[match.end():]
+            pieces.append(self._group(name, following))
+            position = match.end()
+        pieces.append(re.escape(text[position:]))
+        self.pattern = re.compile("".join(pieces) + r"\s*\Z")
+        self.headers = sorted(set(v[5:].replace("_", "-") for v in self.variables
+                                  if v.startswith("http_") and v not in _NOT_HEADERS))
+        if not any(v in self.variables for v in ("request", "request_uri", "uri")):
+            raise InputError("", "options", "log_format", "logs no request path ($request, $request_uri or $uri): "
+                             "there is nothing to replay")
+        if "proxy_upstream_name" not in self.variables:
+            raise InputError("", "options", "log_format", "logs no $proxy_upstream_name: the replay cannot tell where "
+                             "ingress-nginx sent a request")
+
+    def _group(self, name, following):
+        if name in _LISTS:
+            body = r"[^\s,]+(?:(?:, | : )[^\s,]+)*"
+        elif following:
+            body = "[^{0}]*".format(re.escape(following[0]))
+        else:
+            body = r"\S*"
+        wanted = name in READ or (name.startswith("http_") and name not in _NOT_HEADERS)
+        if wanted and name not in self.variables:
+            self.variables.append(name)
+            return "(?P<{0}>{1})".format(name, body)
+        return "(?:{0})".format(body)
+
+    def parse(self, line):
+        match = self.pattern.match(line)
+        return match.groupdict() if match else None
+
+
+def open_log(path):
+    """A text stream over an access log, plain or gzip, whatever its name says."""
+    try:
+        raw = open(path, "rb")
+    except (IOError, OSError) as error:
+        raise InputError("", "log file", path, "cannot be read: {0}".format(getattr(error, "strerror", None) or error))
+    magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    binary = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+    # nginx escapes what is not printable ASCII in its logs; anything else is replaced, never fatal.
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="\n")
