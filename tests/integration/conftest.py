@@ -159,3 +159,18 @@ def recap_changed(output):
         if "changed=" in line and "ok=" in line:
             return int(line.split("changed=")[1].split()[0])
     raise AssertionError("no play recap in:\n" + output)
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory):
+    """Every request the translation unit tests route, with the objects and inputs: they run once more
+    with recording on (tests/unit/.../route_cases.py), for the oracle tests to judge."""
+    target = tmp_path_factory.mktemp("routes") / "cases.jsonl"
+    env = dict(os.environ, ADOPTMESH_ROUTE_CASES=str(target))
+    unit_tests = os.path.join(REPO, "tests", "unit", "plugins", "module_utils", "test_ingress.py")
+    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", unit_tests],
+                               cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len({line["test"] for line in lines}) >= 40, "the translation tests recorded too few requests"
+    return lines

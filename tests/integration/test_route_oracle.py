@@ -11,7 +11,6 @@ be the in-repo evaluator's, for the Istio objects and for the Gateway API object
 import collections
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -21,7 +20,6 @@ import route_oracle
 from route_oracle import Request, Verdict
 
 REPO = route_oracle.REPO
-UNIT_TESTS = os.path.join(REPO, "tests", "unit", "plugins", "module_utils", "test_ingress.py")
 COLLECTIONS = os.path.join(REPO, ".build", "collections")
 sys.path.insert(0, COLLECTIONS)
 
@@ -47,18 +45,6 @@ def oracle_verdict(answer, index):
     if outcome.kind == "redirect":
         return Verdict("redirect", outcome.location, outcome.code)
     return Verdict("none")
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    target = tmp_path_factory.mktemp("routes") / "cases.jsonl"
-    env = dict(os.environ, ADOPTMESH_ROUTE_CASES=str(target))
-    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", UNIT_TESTS],
-                               cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert completed.returncode == 0, completed.stdout[-3000:]
-    lines = [json.loads(line) for line in target.read_text().splitlines()]
-    assert len({line["test"] for line in lines}) >= 40, "the translation tests recorded too few requests"
-    return lines
 
 
 def grouped(lines, resources_of):
