@@ -1,0 +1,333 @@
+"""The traffic replay: nginx log formats, the gateway routing evaluator, and the comparison.
+
+The evaluator's answers are proven against istiod in tests/integration/test_replay_oracle.py; these
+tests pin the replay's own rules (candidate hosts, canaries, redirects, shapes, bad lines) fast.
+"""
+
+import copy
+import gzip
+import os
+import sys
+
+import pytest
+
+from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator
+from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import UPSTREAMINFO, LogFormat, open_log
+from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
+from ansible_collections.adoptmesh.istio.plugins.module_utils.gateway_routing import (NO_ROUTE, Request, Router,
+                                                                                        RoutingError)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.replay import Replay, path_pattern, replay
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+N = "nginx.ingress.kubernetes.io/"
+LINE = ('10.0.0.1 - - [20/Nov/2026:10:00:00 +0000] "{method} {path} HTTP/1.1" {status} 12 "-" "curl/8" 100 0.01 '
+        '[{upstream}] [{alternative}] {address} 12 0.01 {upstream_status} 0123456789abcdef\n')
+WITH_HOST = UPSTREAMINFO.replace("$request_time ", "$request_time $host $scheme ")
+
+
+def line(path, upstream, status=200, alternative="", method="GET", address="10.1.0.1:80"):
+    return LINE.format(method=method, path=path, status=status, upstream=upstream, alternative=alternative,
+                       address=address, upstream_status=status if address != "-" else "-")
+
+
+def host_line(host, scheme, path, upstream, status=200, address="10.1.0.1:80"):
+    text = line(path, upstream, status, address=address)
+    return text.replace(' 100 0.01 [', ' 100 0.01 {0} {1} ['.format(host, scheme), 1)
+
+
+def ingress(name, rules, annotations=None, tls=None, namespace="shop", created="2024-01-01T00:00:00Z"):
+    spec = {"ingressClassName": "nginx", "rules": rules}
+    if tls:
+        spec["tls"] = tls
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": created,
+                         "annotations": annotations or {}}, "spec": spec}
+
+
+def rule(host, *paths):
+    return {"host": host, "http": {"paths": [
+        {"path": p, "pathType": t, "backend": {"service": {"name": s, "port": {"number": port}}}}
+        for p, t, s, port in paths]}}
+
+
+def estate():
+    return [
+        ingress("web", [rule("shop.example.com", ("/", "Prefix", "web", 80), ("/api", "Prefix", "api", 8080))],
+                tls=[{"hosts": ["shop.example.com"], "secretName": "shop-tls"}]),
+        ingress("web-canary", [rule("shop.example.com", ("/", "Prefix", "web-v2", 80))],
+                annotations={N + "canary": "true", N + "canary-weight": "10"}, created="2024-02-01T00:00:00Z"),
+        ingress("admin", [rule("admin.example.com", ("/", "Prefix", "web", 80))]),
+        ingress("moved", [rule("old.example.com", ("/", "Prefix", "web", 80))],
+                annotations={N + "permanent-redirect": "https://shop.example.com"}),
+    ]
+
+
+def translated(output_api="istio", ingresses=None):
+    return translator.translate(ingresses or estate(), None, output_api=output_api).as_dict()
+
+
+def run(lines, output_api="istio", log_format=None, translation=None, **options):
+    translation = translation or translated(output_api)
+    runner = Replay(translation["resources"], translation["ingresses"], log_format, **options)
+    for number, text in enumerate(lines, 1):
+        runner.line(text, "access.log", number)
+    return runner.result()
+
+
+# --- log formats --------------------------------------------------------------------------------------
+
+def test_upstreaminfo_reads_retried_upstreams_and_empty_canary_brackets():
+    fields = LogFormat(UPSTREAMINFO).parse(
+        '10.0.0.1 - alice [20/Nov/2026:10:00:00 +0000] "GET /a?b=1 HTTP/2.0" 200 12 "https://r/" '
+        '"Mozilla/5.0 (X11) \\x22quoted\\x22" 100 0.01 [shop-web-80] [] 10.1.0.1:80, 10.1.0.2:80 0, 12 '
+        '0.001, 0.002 502, 200 0123456789abcdef')
+    assert fields["request"] == "GET /a?b=1 HTTP/2.0"
+    assert fields["proxy_upstream_name"] == "shop-web-80" and fields["proxy_alternative_upstream_name"] == ""
+    assert fields["upstream_addr"] == "10.1.0.1:80, 10.1.0.2:80" and fields["upstream_status"] == "502, 200"
+
+
+def test_a_user_log_format_with_braces_host_and_headers():
+    log_format = LogFormat('${remote_addr} "$request" $status $host [$proxy_upstream_name] "$http_x_canary" '
+                           '$upstream_addr')
+    fields = log_format.parse('10.0.0.1 "GET / HTTP/1.1" 200 shop.example.com:443 [shop-web-80] "beta" 10.1.0.1:80')
+    assert fields["host"] == "shop.example.com:443" and fields["http_x_canary"] == "beta"
+    assert log_format.headers == ["x-canary"]
+
+
+@pytest.mark.parametrize("text, field", [
+    ("$remote_addr [$proxy_upstream_name]", "request path"),
+    ('$remote_addr "$request" $status', "$proxy_upstream_name"),
+    ("no variables at all", "names no nginx variable"),
+])
+def test_a_log_format_that_cannot_be_replayed_is_refused_naming_the_option(text, field):
+    with pytest.raises(InputError) as caught:
+        LogFormat(text)
+    assert "log_format" in str(caught.value) and field in str(caught.value)
+
+
+def test_logs_are_read_plain_or_gzip_whatever_their_name(tmp_path):
+    plain, packed = tmp_path / "a.gz", tmp_path / "b.log"
+    plain.write_text("one\ntwo\n")
+    with gzip.open(str(packed), "wt") as handle:
+        handle.write("three\n")
+    assert [x.strip() for x in open_log(str(plain))] == ["one", "two"]
+    assert [x.strip() for x in open_log(str(packed))] == ["three"]
+    with pytest.raises(InputError) as caught:
+        open_log(str(tmp_path / "missing.log"))
+    assert "missing.log" in str(caught.value)
+
+
+# --- the routing evaluator -------------------------------------------------------------------------------
+
+def test_gateway_api_rules_rank_exact_then_prefix_then_regex_whatever_their_order():
+    def rule_of(kind, value, service):
+        return {"matches": [{"path": {"type": kind, "value": value}}], "backendRefs": [{"name": service, "port": 80}]}
+
+    resources = [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "gw"},
+         "spec": {"listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r", "namespace": "gw"},
+         "spec": {"parentRefs": [{"name": "gw"}], "hostnames": ["a.com"], "rules": [
+             rule_of("RegularExpression", "/api.*", "regex"), rule_of("PathPrefix", "/api", "prefix"),
+             rule_of("Exact", "/api", "exact")]}}]
+    router = Router(resources)
+    assert router.route(Request("a.com", "/api")).targets() == ("exact.gw:80",)
+    assert router.route(Request("a.com", "/api/v1")).targets() == ("prefix.gw:80",)
+    # PathPrefix is per path segment: /apix is the regex's.
+    assert router.route(Request("a.com", "/apix")).targets() == ("regex.gw:80",)
+    assert router.route(Request("b.com", "/api")) == NO_ROUTE
+
+
+def test_unknown_headers_leave_every_header_route_possible_until_one_that_does_not_test_them():
+    translation = translated(ingresses=[
+        ingress("web", [rule("a.com", ("/", "Prefix", "v1", 80))]),
+        ingress("canary", [rule("a.com", ("/", "Prefix", "v2", 80))], created="2024-02-01T00:00:00Z",
+                annotations={N + "canary": "true", N + "canary-by-header": "X-Canary"})])
+    router = Router(translation["resources"])
+    possible = router.possible(Request("a.com", "/x", headers=None))
+    assert [o.targets() for o in possible] == [("v2.shop:80",), ("v1.shop:80",)]
+    assert router.route(Request("a.com", "/x", headers={"X-Canary": "always"})).targets() == ("v2.shop:80",)
+    assert router.route(Request("a.com", "/x")).targets() == ("v1.shop:80",)
+
+
+def test_a_match_the_evaluator_does_not_model_is_refused_naming_the_object_and_field():
+    resources = [{"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "g", "namespace": "gw"},
+                  "spec": {"selector": {"istio": "ingressgateway"},
+                           "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]}},
+                 {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                  "metadata": {"name": "vs", "namespace": "gw"},
+                  "spec": {"hosts": ["a.com"], "gateways": ["g"], "http": [
+                      {"match": [{"sourceLabels": {"app": "x"}}], "route": [{"destination": {"host": "web.shop"}}]}]}}]
+    with pytest.raises(RoutingError) as caught:
+        Router(resources)
+    assert "VirtualService gw/vs spec.http[0].match[0]" in str(caught.value) and "sourceLabels" in str(caught.value)
+
+
+# --- the comparison ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_a_faithful_translation_replays_clean_canaries_and_redirects_included(output_api):
+    result = run([line("/", "shop-web-80"), line("/api/v1/orders/77", "shop-api-8080"),
+                  line("/x", "shop-web-80", alternative="shop-web-v2-80"),
+                  line("/", "shop-web-80", status=308, address="-"),  # plain HTTP on the TLS host
+                  line("/a", "shop-web-80", status=301, address="-"),  # old.example.com's permanent redirect
+                  line("/wp-login.php", "upstream-default-backend", status=404, address="127.0.0.1:8181")], output_api)
+    totals = result["totals"]
+    assert (totals["compared"], totals["same"], totals["mismatched"], totals["ambiguous"]) == (6, 6, 0, 0)
+    assert result["ingresses"]["shop/web-canary"] == {"requests": 1, "same": 1, "mismatched": 0, "ambiguous": 0,
+                                                      "verdict": "same"}
+    assert result["ingresses"]["shop/moved"]["verdict"] == "same" and result["findings"] == []
+
+
+def test_without_a_logged_host_every_candidate_host_is_checked():
+    result = run([line("/about", "shop-web-80")])
+    # web.shop:80 serves shop.example.com, admin.example.com (and old.example.com, which only redirects).
+    assert result["totals"]["same"] == 1 and result["totals"]["same_for_every_candidate_host"] == 1
+    assert result["ingresses"]["shop/web"]["same"] == 1 and result["ingresses"]["shop/admin"]["same"] == 1
+
+
+def sabotaged(translation, host, service):
+    """The translation with host's routes sent to another Service, as a hand edit would."""
+    changed = copy.deepcopy(translation)
+    for resource in changed["resources"]:
+        if resource["kind"] == "VirtualService" and resource["spec"]["hosts"] == [host]:
+            for entry in resource["spec"]["http"]:
+                for route in entry.get("route", []):
+                    route["destination"]["host"] = service + ".shop.svc.cluster.local"
+    return changed
+
+
+def test_hosts_that_disagree_make_the_request_ambiguous_and_name_them():
+    translation = sabotaged(translated(), "admin.example.com", "elsewhere")
+    result = run([line("/about", "shop-web-80")] * 4, translation=translation)
+    assert result["totals"]["ambiguous"] == 4 and result["totals"]["mismatched"] == 0
+    shape = result["ambiguous"][0]
+    assert shape["candidate_hosts"] == ["admin.example.com", "shop.example.com"]
+    assert shape["same_on"] == ["shop.example.com"]
+    assert shape["differs_on"] == {"admin.example.com": "elsewhere.shop:80 over HTTP, no route (404) over HTTPS"}
+    assert shape["ingresses"] == ["shop/admin"] and len(shape["examples"]) == 3
+    assert [f["code"] for f in result["findings"]] == ["replay-ambiguous"]
+
+
+def test_a_logged_host_decides_and_mismatches_are_grouped_by_shape_with_three_examples():
+    translation = sabotaged(translated(), "admin.example.com", "elsewhere")
+    lines = [host_line("admin.example.com", "http", "/users/{0}".format(n), "shop-web-80") for n in range(5)]
+    lines.append(host_line("shop.example.com", "https", "/users/1", "shop-web-80"))
+    result = run(lines, log_format=WITH_HOST, translation=translation)
+    assert (result["totals"]["mismatched"], result["totals"]["same"]) == (5, 1)
+    [shape] = result["mismatches"]
+    assert (shape["host"], shape["method"], shape["path_pattern"], shape["requests"]) == (
+        "admin.example.com", "GET", "/users/{id}", 5)
+    assert shape["source"] == "web.shop:80" and shape["translation"] == "elsewhere.shop:80"
+    assert [e.split(":")[1] for e in shape["examples"]] == ["1", "2", "3"]
+    assert result["ingresses"]["shop/admin"]["verdict"] == "differs"
+    [finding] = result["findings"]
+    assert (finding["ingress"], finding["severity"], finding["code"], finding["requests"]) == (
+        "shop/admin", "error", "replay-mismatch", 5)
+
+
+def test_mismatches_at_or_below_the_tolerance_are_warnings():
+    translation = sabotaged(translated(), "admin.example.com", "elsewhere")
+    lines = [host_line("admin.example.com", "http", "/", "shop-web-80")] * 3
+    assert run(lines, log_format=WITH_HOST, translation=translation,
+               max_mismatch_requests=3)["findings"][0]["severity"] == "warning"
+    assert run(lines, log_format=WITH_HOST, translation=translation,
+               max_mismatch_requests=2)["findings"][0]["severity"] == "error"
+
+
+def test_a_404_the_translation_would_route_is_a_mismatch():
+    ingresses = estate() + [ingress("fallback", [], created="2024-03-01T00:00:00Z")]
+    ingresses[-1]["spec"]["defaultBackend"] = {"service": {"name": "fallback", "port": {"number": 80}}}
+    result = run([host_line("scanner.example.net", "http", "/wp-login.php", "upstream-default-backend", 404,
+                            address="127.0.0.1:8181")], log_format=WITH_HOST, translation=translated(ingresses=ingresses))
+    [shape] = result["mismatches"]
+    assert shape["source"] == "default backend (404)" and shape["translation"] == "fallback.shop:80"
+    assert shape["ingresses"] == ["(no Ingress)"]
+
+
+def test_what_cannot_be_compared_is_counted_with_its_reason():
+    result = run([line("/", "shop-web-80", status=403, address="-"), line("/", "other-gone-80"),
+                  line("/", "-", status=400, address="-")])
+    assert result["totals"]["not_compared"] == 3 and result["totals"]["compared"] == 0
+    reasons = result["totals"]["not_compared_reasons"]
+    assert reasons["upstream not served by the translated Ingresses"] == 1
+    assert any(reason.startswith("answered by ingress-nginx itself with 403") for reason in reasons)
+    assert result["unknown_upstreams"] == {"other-gone-80": 1}
+
+
+def test_bad_lines_are_counted_and_sampled_never_fatal(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text("garbage\n" + line("/", "shop-web-80") + '10.0.0.1 - - [x] "\\x16\\x03" 400 0 "-" "-" 0 0 [] [] - - - - id\n')
+    translation = translated()
+    result = replay(translation["resources"], translation["ingresses"], [str(log)])
+    totals = result["totals"]
+    assert (totals["lines"], totals["parsed"], totals["skipped"], totals["same"]) == (3, 1, 2, 1)
+    assert totals["skipped_reasons"] == {"not in the log format": 1, "no request line (a bad or empty request)": 1}
+    assert result["skipped_samples"][0] == {"file": str(log), "line": 1, "reason": "not in the log format",
+                                            "text": "garbage"}
+
+
+def test_a_log_without_one_parsable_line_is_an_error_naming_the_file_and_its_first_line(tmp_path):
+    log = tmp_path / "error.log"
+    log.write_text("2026/11/20 10:00:00 [error] 31#31: connect() failed\nmore\n")
+    translation = translated()
+    with pytest.raises(InputError) as caught:
+        replay(translation["resources"], translation["ingresses"], [str(log)])
+    message = str(caught.value)
+    assert str(log) in message and "line 1" in message and "connect() failed" in message
+    empty = tmp_path / "empty.log"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty.log: is empty"):
+        replay(translation["resources"], translation["ingresses"], [str(empty)])
+
+
+def test_a_translation_without_backends_or_gateways_is_refused_clearly():
+    translation = translated()
+    with pytest.raises(InputError, match="holds no Gateway"):
+        Replay([], translation["ingresses"])
+    stale = copy.deepcopy(translation["ingresses"])
+    del stale["shop/web"]["backends"]
+    with pytest.raises(InputError, match=r"ingresses\['shop/web'\]: has no `backends`"):
+        Replay(translation["resources"], stale)
+
+
+@pytest.mark.parametrize("path, pattern", [
+    ("/users/123/orders", "/users/{id}/orders"), ("/7", "/{id}"), ("/a/0f8e4c1d9b2a3c4d5e6f7a8b9c0d1e2f", "/a/{id}"),
+    ("/a/123e4567-e89b-12d3-a456-426614174000/x", "/a/{id}/x"), ("/static/app.js", "/static/app.js"), ("/", "/"),
+])
+def test_request_shapes_replace_identifiers(path, pattern):
+    assert path_pattern(path) == pattern
+
+
+def test_backends_name_the_upstream_ingress_nginx_logs():
+    ingresses = [ingress("web", [{"host": "a.com", "http": {"paths": [
+        {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"name": "http"}}}}]}}])]
+    services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+                 "spec": {"ports": [{"name": "http", "port": 8080}]}}]
+    [backend] = translator.translate(ingresses, services).by_ingress["shop/web"]["backends"]
+    assert (backend["upstream"], backend["service"], backend["port"]) == ("shop-web-http", "web.shop", 8080)
+
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_a_generated_log_replays_clean_and_a_sabotaged_translation_is_caught(tmp_path, output_api):
+    sys.path.insert(0, os.path.join(REPO, "tools"))
+    import access_logs
+    ingresses = estate()
+    generator = access_logs.Generator(access_logs.Estate(ingresses), seed=7)
+    log = str(tmp_path / "access.log.gz")
+    generator.write(log, 5000)
+    translation = translated(output_api, ingresses)
+    clean = replay(translation["resources"], translation["ingresses"], [log])
+    assert clean["totals"]["compared"] > 4500 and clean["totals"]["mismatched"] == 0, clean["mismatches"][:3]
+    assert clean["totals"]["skipped"] > 0  # the generator's noise lines
+    broken = copy.deepcopy(translation)
+    # Hand-edit: the API's routes dropped from the generated objects.
+    for resource in broken["resources"]:
+        spec = resource["spec"]
+        if "http" in spec:
+            spec["http"] = [entry for entry in spec["http"] if "/api" not in str(entry.get("match"))]
+        if resource["kind"] == "HTTPRoute":
+            spec["rules"] = [entry for entry in spec["rules"] if "/api" not in str(entry.get("matches"))]
+    caught = replay(broken["resources"], broken["ingresses"], [log])
+    assert caught["totals"]["mismatched"] > 0
+    assert caught["ingresses"]["shop/web"]["verdict"] == "differs"
