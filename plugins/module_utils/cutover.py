@@ -32,18 +32,22 @@ def ref(obj):
     return "{0}/{1}".format(metadata.get("namespace"), metadata.get("name"))
 
 
-def gate_failures(translation, owned, secrets, gateways, pods, credentials, now=None):
+def gate_failures(translation, owned, secrets, gateways, pods, credentials, now=None, replay=None):
     """Why the Ingresses may not be retired yet; empty when they may.
 
     translation: the ingress_to_gateway result (resources, findings); owned: the objects listed by
     the owner's labels; secrets: {name: Secret or None} of the gateway namespace; gateways:
     {`namespace/name`: Deployment or None}; pods: the gateway namespaces' pods; credentials:
-    {credential: hosts} the Gateways name."""
+    {credential: hosts} the Gateways name; replay: the traffic_replay result against the same
+    translation, if logs were replayed."""
     failures = []
     for finding in translation.get("findings") or []:
         if finding.get("severity") == "error":
             where = finding.get("host") or finding.get("ingress")
             failures.append("{0}: error finding {1}: {2}".format(where, finding.get("code"), finding.get("message")))
+    for finding in (replay or {}).get("findings") or []:
+        if finding.get("severity") == "error":
+            failures.append("{0}: replayed traffic: {1}".format(finding.get("ingress"), finding.get("message")))
     steps = plan(translation.get("resources") or [], owned, prune=False)
     for desired, _live, _known in steps.write:
         failures.append("{0} {1} is not applied as generated; run the ingress stage first".format(

@@ -41,6 +41,12 @@ options:
       - With C(retired), the registered result of M(adoptmesh.istio.ingress_to_gateway) for this
         gateway (its C(resources), C(findings) and C(ingresses)). Its Ingresses are the ones retired.
     type: dict
+  replay:
+    description:
+      - With C(retired), the registered result of M(adoptmesh.istio.traffic_replay) against the same
+        translation. The gate stays closed while it has C(error) findings (a request shape from the
+        access logs that would go elsewhere, above the replay's tolerance).
+    type: dict
   gateway_namespace:
     description: With C(retired), the gateway namespace, where the credential Secrets are.
     type: str
@@ -153,8 +159,7 @@ import tempfile
 from ansible_collections.adoptmesh.istio.plugins.module_utils import cutover
 from ansible_collections.adoptmesh.istio.plugins.module_utils.certificates import credentials_of
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
-from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import OWNED_KINDS, owner_selector
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_owned)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
 
 INGRESS = ("networking.k8s.io/v1", "Ingress")
@@ -164,6 +169,7 @@ def argument_spec():
     return dict(
         state=dict(type="str", choices=["retired", "restored"], default="retired"),
         translation=dict(type="dict"),
+        replay=dict(type="dict"),
         gateway_namespace=dict(type="str"),
         owner=dict(type="str"),
         gateways=dict(type="list", elements="dict", default=[], options=dict(
@@ -207,10 +213,7 @@ def write_backup(path, document):
 
 
 def gate(cluster, params, translation):
-    owned = []
-    for api_version, kind in OWNED_KINDS:
-        owned.extend(cluster.list(api_version, kind, label_selectors=[owner_selector(params["owner"])],
-                                  missing_ok=True))
+    owned = read_owned(cluster, params["owner"])
     credentials = credentials_of(translation.get("resources") or [])
     secrets = dict((name, cluster.get("v1", "Secret", name, params["gateway_namespace"])) for name in credentials)
     namespaces = sorted(set(g["namespace"] for g in params["gateways"]))
@@ -219,7 +222,7 @@ def gate(cluster, params, translation):
     gateways = dict((key, deployments.get(key)) for key in
                     ("{0}/{1}".format(g["namespace"], g["name"]) for g in params["gateways"]))
     pods = cluster.list("v1", "Pod", namespaces) if namespaces else []
-    return cutover.gate_failures(translation, owned, secrets, gateways, pods, credentials)
+    return cutover.gate_failures(translation, owned, secrets, gateways, pods, credentials, replay=params["replay"])
 
 
 def retire(module, cluster, params):

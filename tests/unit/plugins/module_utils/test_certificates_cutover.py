@@ -164,6 +164,21 @@ def test_the_gate_names_hosts_objects_and_gateways():
         "host a.example.com: credential Secret cred does not exist"]
 
 
+def test_the_gate_stays_closed_on_replayed_traffic_that_would_go_elsewhere():
+    crt, key = pair(["a.example.com"])
+    gateway = {"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+               "metadata": {"name": "gw", "namespace": "gw", "labels": {"x": "1"}, "annotations": {}},
+               "spec": {"servers": [{"hosts": ["a.example.com"], "tls": {"credentialName": "cred"}}]}}
+    translation = {"resources": [gateway], "findings": []}
+    replay = {"findings": [
+        {"severity": "error", "ingress": "shop/api", "code": "replay-mismatch", "message": "14 logged request(s)"},
+        {"severity": "warning", "ingress": "shop/web", "code": "replay-ambiguous", "message": "2 logged request(s)"}]}
+    arguments = (translation, [gateway], {"cred": secret(crt, key)}, {"gw/gw": deployment()}, [],
+                 {"cred": ["a.example.com"]}, NOW)
+    assert cutover.gate_failures(*arguments, replay=replay) == ["shop/api: replayed traffic: 14 logged request(s)"]
+    assert cutover.gate_failures(*arguments, replay={"findings": replay["findings"][1:]}) == []
+
+
 def ingress(name, cls="nginx", annotation=False):
     metadata = {"name": name, "namespace": "shop", "uid": "u-" + name, "resourceVersion": "5",
                 "labels": {"team": "a"}, "annotations": {"keep": "me"}}
