@@ -88,7 +88,7 @@ def open_log(path):
     try:
         raw = open(path, "rb")
     except (IOError, OSError) as error:
-        raise InputError("", "log file", path, "cannot be read: {0}".format(getattr(error, "strerror", None) or error))
+        raise InputError("log file", path, "", "cannot be read: {0}".format(getattr(error, "strerror", None) or error))
     magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     binary = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
     # nginx escapes what is not printable ASCII in its logs; anything else is replaced, never fatal.

@@ -342,6 +342,10 @@ class _IstioRouting:
             for host in spec.get("hosts") or []:
                 self.virtual_services.append((host.lower(), (bound, entries)))
 
+    def serves(self, host, scheme):
+        port = HTTPS_PORT if scheme == "https" else HTTP_PORT
+        return bool(_best(self.servers.get(port, []), bare_host(host))[1])
+
     def entries(self, request):
         """(entries, early outcome): the routes for the request's host, or an outcome without routes."""
         host = bare_host(request.host)
@@ -473,12 +477,18 @@ class _GatewayApiRouting:
             self.routes.append((parents, hostnames, entries))
         self._merged = {}
 
+    def _listeners(self, host, scheme):
+        port = HTTPS_PORT if scheme == "https" else HTTP_PORT
+        wanted = "HTTPS" if scheme == "https" else "HTTP"
+        listeners = [(p, l) for p, l in self.listeners.get(port, []) if l[2] == wanted]
+        return _best(listeners, host)[1]
+
+    def serves(self, host, scheme):
+        return bool(self._listeners(bare_host(host), scheme))
+
     def entries(self, request):
         host = bare_host(request.host)
-        port = HTTPS_PORT if request.scheme == "https" else HTTP_PORT
-        wanted = "HTTPS" if request.scheme == "https" else "HTTP"
-        listeners = [(p, l) for p, l in self.listeners.get(port, []) if l[2] == wanted]
-        _pattern, chosen = _best(listeners, host)
+        chosen = self._listeners(host, request.scheme)
         if not chosen:
             return None, NO_ROUTE
         gateway_ref = chosen[0][0]  # the Gateway whose proxies the host's address leads to
@@ -529,6 +539,10 @@ class Router:
         else:
             self._routing = _GatewayApiRouting(api_gateways, http_routes)
         self.empty = not (istio_gateways or api_gateways)
+
+    def serves(self, host, scheme):
+        """Whether the gateway has a server (listener) for the host over the scheme at all."""
+        return self._routing.serves(host, scheme)
 
     def possible(self, request):
         """Every outcome the request can have, in route order.

@@ -221,17 +221,17 @@ class Replay:
                 if problem and first_bad is None:
                     first_bad = (number, line.rstrip("\n"), problem)
         except (IOError, OSError, EOFError) as error:
-            raise InputError("", "log file", path, "cannot be read past line {0}: {1}".format(
+            raise InputError("log file", path, "", "cannot be read past line {0}: {1}".format(
                 self.totals["lines"] - lines_before, error))
         finally:
             stream.close()
         lines, parsed = self.totals["lines"] - lines_before, self.totals["parsed"] - parsed_before
         self.files.append({"path": path, "lines": lines, "parsed": parsed})
         if not lines:
-            raise InputError("", "log file", path, "is empty: there is nothing to replay")
+            raise InputError("log file", path, "", "is empty: there is nothing to replay")
         if not parsed:
             number, text, problem = first_bad
-            raise InputError("", "log file", path, "no line is an access log line in the given log_format; the "
+            raise InputError("log file", path, "", "no line is an access log line in the given log_format; the "
                              "first, line {0} ({1}): {2!r}".format(number, problem, text[:300]))
 
     def _skip(self, reason, path, number, line):
@@ -304,10 +304,12 @@ class Replay:
                 host = bare_host(host)
                 owners = {host: owners.get(host) or next(iter(owners.values()))}
         hosts = sorted(owners)
-        schemes = (scheme,) if scheme else ("http", "https")
         agreeing, differing, seen = [], [], {}
         for candidate in hosts:
             texts, agrees = [], False
+            # Without a logged scheme: each scheme the translation serves the host over (either, if none).
+            schemes = (scheme,) if scheme else tuple(
+                s for s in ("http", "https") if self.router.serves(candidate, s)) or ("http", "https")
             try:
                 for each in schemes:
                     outcomes = self.router.possible(Request(candidate, path, each, method, headers))

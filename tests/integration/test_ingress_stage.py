@@ -291,6 +291,29 @@ def test_cutover_gate_backup_retire_and_restore(stage, tmp_path):
         assert item["spec"] == originals[item["metadata"]["name"]]["spec"]
 
 
+def test_replayed_access_logs_are_reported_and_hold_the_cutover(stage, tmp_path):
+    stage.apply(ingress("shop", stage.source, ["shop.example.test"]))
+    upstream = "{0}-web-80".format(stage.source)
+    log_format = '$remote_addr - [$time_local] "$request" $status $host [$proxy_upstream_name] $upstream_addr'
+    same = '10.0.0.1 - [20/Nov/2026:10:00:00 +0000] "GET /cart HTTP/1.1" 200 shop.example.test [{0}] 10.1.0.1:80'
+    # ingress-nginx answered these from its default backend; the translation would route them to web.
+    elsewhere = ('10.0.0.1 - [20/Nov/2026:10:00:01 +0000] "GET /old-page HTTP/1.1" 404 shop.example.test '
+                 '[upstream-default-backend] 127.0.0.1:8181')
+    log = tmp_path / "access.log"
+    log.write_text("\n".join([same.format(upstream)] * 3 + [elsewhere] * 2 + ["not a log line"]) + "\n")
+    replay = {"ingress_gateway_replay_logs": [str(log)], "ingress_gateway_replay_log_format": log_format}
+    output = stage.run(verbose=True, **replay)
+    assert '"mismatched": 2' in output and '"same": 3' in output and "replay-mismatch" in output, output[-6000:]
+    assert recap_changed(stage.run(**replay)) == 0
+
+    output = stage.run(tasks_from="cutover", expect_failure=True, **replay)
+    assert "cutover gate closed" in output and "replayed traffic" in output and "2 logged request(s)" in output
+    assert len(stage.kubectl.json("get", "ingress", "-n", stage.source)["items"]) == 1
+    # Two requests of one shape are tolerated when the user says so: the cutover goes ahead.
+    stage.run(tasks_from="cutover", ingress_gateway_replay_max_mismatches=2, **replay)
+    assert stage.kubectl.json("get", "ingress", "-n", stage.source)["items"] == []
+
+
 @pytest.mark.parametrize("entry,message", [
     ({"name": "gw"}, "ingress_gateway_gateways[0] (gw): namespace is missing"),
     ({"name": "gw", "namespace": "gw", "certificates": {"mode": "acme"}},
