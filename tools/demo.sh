@@ -15,8 +15,15 @@ echo "demo: seeding the sample estate (tools/demo/estate.yaml)"
 kubectl apply -f tools/demo/estate.yaml >/dev/null
 kubectl wait --for=condition=Available deployment --all -A --timeout=120s >/dev/null
 
+# A week of ingress-nginx traffic for the estate, as its access log would have it (generated):
+# the ingress stage replays it against the translation and the report says what would move.
+access_log="$repo/.cluster/local/ingress-nginx-access.log.gz"
+echo "demo: writing a generated ingress-nginx access log of the estate ($access_log)"
+python tools/access_logs.py --ingresses tools/demo/estate.yaml --lines 200000 --output "$access_log" >/dev/null
+
 echo "demo: running playbooks/adopt-istio.yml through the ingress and strict stages"
-ansible-playbook playbooks/adopt-istio.yml -i inventories/local -e adoption_stage=strict
+ansible-playbook playbooks/adopt-istio.yml -i inventories/local -e adoption_stage=strict \
+  -e "{\"ingress_gateway_replay_logs\": [\"$access_log\"]}"
 
 echo
 echo "demo: the report is in $repo/.cluster/reports/local.md (and local.json; fleet.html is the page for a whole fleet)"

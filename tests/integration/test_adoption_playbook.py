@@ -130,7 +130,11 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     assert labels["istio-injection"] == "enabled"
 
     ingresses_before = adoption.kubectl.json("get", "ingresses", "-A")["items"]
-    output = adoption.run("-e", "adoption_stage=strict")
+    # With a generated ingress-nginx access log of the estate, replayed in the ingress stage (as `make demo` does).
+    log = str(adoption.directory / "access.log.gz")
+    subprocess.run([sys.executable, os.path.join(REPO, "tools", "access_logs.py"), "--ingresses", ESTATE,
+                    "--lines", "20000", "--output", log], check=True, capture_output=True, timeout=120)
+    output = adoption.run("-e", "adoption_stage=strict", "-e", json.dumps({"ingress_gateway_replay_logs": [log]}))
     # The ingress stage ran on the way: every sample Ingress translated and applied beside the
     # Ingresses, which are untouched; the report has the summary per gateway.
     gateway = adoption.report()["ingress"]["istio-ingressgateway"]
@@ -140,8 +144,13 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     assert sorted(v["spec"]["hosts"][0] for v in services) == [
         "admin.example.test", "api.example.test", "catalog.example.test", "shop.example.test"]
     assert adoption.kubectl.json("get", "ingresses", "-A")["items"] == ingresses_before
+    replay = gateway["replay"]
+    assert replay["totals"]["compared"] > 18000 and replay["totals"]["mismatched"] == 0, replay["mismatches"]
+    assert replay["totals"]["ambiguous"] == 0 and replay["findings"] == []
     with open(adoption.directory / "reports" / "cluster-a.md") as handle:
-        assert "5 Ingresses translated into 5 objects" in handle.read()
+        markdown = handle.read()
+    assert "5 Ingresses translated into 5 objects" in markdown
+    assert "Access log replay: 20000 lines" in markdown and ", 0 would go elsewhere" in markdown
     decisions = dict((d["namespace"], d) for d in adoption.report()["strict"])
     assert decisions["shop"]["strict"] and decisions["payments"]["strict"]
     assert not decisions["legacy"]["strict"]  # its probe calls another host
