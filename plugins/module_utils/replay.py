@@ -21,10 +21,10 @@ __metaclass__ = type
 
 import re
 
-from .access_log import LogFormat, open_log
+from .access_log import UPSTREAMINFO, LogFormat, open_log
 from .errors import InputError
 from .findings import ERROR, WARNING, Finding, sorted_findings
-from .gateway_routing import NO_ROUTE, Request, Router, RoutingError, bare_host, host_matches
+from .gateway_routing import Request, Router, RoutingError, bare_host
 
 DEFAULT_BACKEND = "upstream-default-backend"
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
@@ -151,13 +151,14 @@ class Estate:
 
 
 class _Shape:
-    __slots__ = ("key", "requests", "examples", "ingress", "detail")
+    """One request shape with a verdict: its count, its first example lines, what each side did."""
 
-    def __init__(self, key, ingress, detail):
+    __slots__ = ("key", "requests", "examples", "detail")
+
+    def __init__(self, key, detail):
         self.key = key
         self.requests = 0
         self.examples = []
-        self.ingress = ingress
         self.detail = detail
 
 
@@ -195,7 +196,7 @@ class Replay:
         if self.router.empty:
             raise InputError("", "translation", "resources", "holds no Gateway: there is nothing to replay against")
         self.estate = Estate(by_ingress)
-        self.format = LogFormat(log_format or _default_format())
+        self.format = LogFormat(log_format or UPSTREAMINFO)
         self.max_mismatch_requests = max_mismatch_requests
         self.totals = {"lines": 0, "parsed": 0, "skipped": 0, "compared": 0, "same": 0, "mismatched": 0,
                        "ambiguous": 0, "same_for_every_candidate_host": 0, "not_compared": 0}
@@ -368,7 +369,7 @@ class Replay:
             if len(self.shapes) >= SHAPES_KEPT:
                 self.shapes_dropped += 1
                 return
-            shape = self.shapes[key] = _Shape(key, verdict[1], verdict[3:])
+            shape = self.shapes[key] = _Shape(key, verdict[3:])
         shape.requests += 1
         if len(shape.examples) < EXAMPLES:
             shape.examples.append("{0}:{1}: {2}".format(file_path, number, line.rstrip("\n")[:500]))
@@ -411,12 +412,7 @@ class Replay:
 
     def findings(self, mismatches, ambiguous):
         found = []
-        by_owner = {}
-        for entry in mismatches:
-            for owner in entry["ingresses"]:
-                by_owner.setdefault(owner, []).append(entry)
-        for owner, entries in sorted(by_owner.items()):
-            requests = sum(e["requests"] for e in entries)
+        for owner, entries, requests in _by_ingress(mismatches):
             worst = entries[0]
             severity = ERROR if any(e["error"] for e in entries) else WARNING
             where = worst.get("host") or "/".join(worst.get("candidate_hosts") or []) or "?"
@@ -426,12 +422,7 @@ class Replay:
                                      requests, len(entries), worst["requests"], worst["method"], where,
                                      worst["path_pattern"], worst["source"], worst["translation"]),
                                  host=worst.get("host"), path=worst["path_pattern"], requests=requests))
-        by_owner = {}
-        for entry in ambiguous:
-            for owner in entry["ingresses"]:
-                by_owner.setdefault(owner, []).append(entry)
-        for owner, entries in sorted(by_owner.items()):
-            requests = sum(e["requests"] for e in entries)
+        for owner, entries, requests in _by_ingress(ambiguous):
             worst = entries[0]
             found.append(Finding("ingress", owner, WARNING, "replay-ambiguous",
                                  "{0} logged request(s) route the same on some candidate hosts only (the log has no "
@@ -441,15 +432,19 @@ class Replay:
         return sorted_findings(found)
 
 
+def _by_ingress(shapes):
+    """(Ingress, its shapes most requests first, their requests) for each Ingress the shapes name."""
+    grouped = {}
+    for entry in shapes:
+        for owner in entry["ingresses"]:
+            grouped.setdefault(owner, []).append(entry)
+    return [(owner, entries, sum(e["requests"] for e in entries)) for owner, entries in sorted(grouped.items())]
+
+
 def _hosts_entry(hosts):
     if len(hosts) == 1:
         return {"host": None if hosts[0] == UNKNOWN_HOST else hosts[0]}
     return {"host": None, "candidate_hosts": list(hosts)}
-
-
-def _default_format():
-    from .access_log import UPSTREAMINFO
-    return UPSTREAMINFO
 
 
 _REQUEST = re.compile(r"\A([A-Z][A-Z_-]*) (\S+)(?: HTTP/[0-9.]+)?\Z")
