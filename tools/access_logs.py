@@ -41,7 +41,7 @@ NOISE = ['2026/11/20 10:00:00 [error] 31#31: *1 connect() failed (111: Connectio
          '']
 
 
-def regex_example(pattern, rng):
+def regex_example(pattern):
     """A path the regex matches from its start (ingress-nginx anchors its regex locations there), or None."""
     try:
         import re._parser as parser  # Python 3.11+
@@ -49,9 +49,8 @@ def regex_example(pattern, rng):
         import sre_parse as parser
     try:
         tree = parser.parse(pattern)
-    except Exception:
+    except Exception:  # not a regex Python reads: no example, the location gets no requests
         return None
-    constants = parser  # the opcode names live beside the parser
 
     def walk(items):
         text = ""
@@ -91,7 +90,6 @@ def regex_example(pattern, rng):
                 return "q"
         return "a"
 
-    del constants
     try:
         example = walk(tree)
     except ValueError:
@@ -119,7 +117,7 @@ class Location:
         forced = annotations.get(N + "force-ssl-redirect") == "true"
         self.ssl_redirect = forced or (self.host in tls_hosts and annotations.get(N + "ssl-redirect") != "false")
         self.literal = not self.regex or not re.search(r"[\\^$.|?*+()\[\]{}]", self.path)
-        self.example = self.path if self.literal else regex_example(self.path, None)
+        self.example = self.path if self.literal else regex_example(self.path)
 
     def could_match(self, path):
         if self.regex:

@@ -35,7 +35,6 @@ HTTP_PORT, HTTPS_PORT = 80, 443
 # What each output's match may carry that this module evaluates; anything else is refused, not guessed.
 _ISTIO_MATCH_KEYS = frozenset(("uri", "ignoreUriCase", "headers", "withoutHeaders", "queryParams", "method",
                                "authority", "port", "name", "scheme", "gateways"))
-_REDIRECT_CODES = (301, 302, 303, 307, 308)
 
 
 class RoutingError(ValueError):
