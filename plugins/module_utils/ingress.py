@@ -408,7 +408,7 @@ class Translator:
         ages = dict((_ref(ingress), age) for age, ingress in enumerate(selected))
 
         routes = {}  # host -> {key: Route}
-        tls_servers = {}  # credentialName -> {"hosts": set, "sources": set}
+        tls_servers = {}  # credentialName -> {"hosts": set, "sources": set, "host_sources": {host: set}}
         policies = {}
         default_route = None
         canaries = []
@@ -688,9 +688,11 @@ class Translator:
                                             "from its own namespace".format(
                                                 namespace, secret, self.options.gateway_namespace, credential)))
             result.credential_secrets[credential] = "{0}/{1}".format(namespace, secret)
-            server = tls_servers.setdefault(credential, {"hosts": set(), "sources": set()})
+            server = tls_servers.setdefault(credential, {"hosts": set(), "sources": set(), "host_sources": {}})
             server["hosts"].update(hosts)
             server["sources"].add(ref)
+            for host in hosts:
+                server["host_sources"].setdefault(host, set()).add(ref)
             covered.update(hosts)
         return covered
 

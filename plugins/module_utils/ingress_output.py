@@ -96,7 +96,9 @@ def _check_tls_overlap(tls_servers, result):
         hosts = set()
         for host in sorted(entry["hosts"]):
             if host in owners and owners[host] != credential:
-                for source in sorted(entry["sources"]):
+                # The Ingresses that asked for this host with this Secret, not every user of the Secret:
+                # a Secret shared by hundreds of Ingresses would otherwise give each a finding per host.
+                for source in sorted(entry["host_sources"][host]):
                     result.findings.append(Finding("ingress", source, WARNING, "tls-host-conflict",
                                                    "host {0} has certificates from two Secrets ({1}, {2}); the gateway "
                                                    "serves only {1}".format(host, owners[host], credential), host=host))

@@ -845,6 +845,20 @@ def test_a_host_in_two_tls_secrets_is_served_by_the_first_and_the_other_hosts_ke
     assert ("istio-ingress/a", "warning", "tls-host-conflict") in codes(result)
 
 
+def test_a_tls_host_conflict_is_reported_to_the_ingresses_that_named_that_host_only():
+    # d shares z-cert for another host: the conflict on b.com is not its business (before, every
+    # Ingress of the Secret got a finding per conflicting host, 674,394 findings for 50,000 Ingresses).
+    result = translate([
+        ingress("a", rule("b.com", path("/", "a")), namespace="istio-ingress",
+                tls=[{"hosts": ["b.com"], "secretName": "z-cert"}]),
+        ingress("c", rule("b.com", path("/other", "c")), namespace="istio-ingress",
+                tls=[{"hosts": ["b.com"], "secretName": "a-cert"}]),
+        ingress("d", rule("d.com", path("/", "d")), namespace="istio-ingress",
+                tls=[{"hosts": ["d.com"], "secretName": "z-cert"}])])
+    conflicts = [(f.ref, f.details["host"]) for f in result.findings if f.code == "tls-host-conflict"]
+    assert conflicts == [("istio-ingress/a", "b.com")]
+
+
 def test_auth_url_of_an_in_cluster_service_becomes_a_custom_policy_and_an_extension_provider():
     result = translate([ingress("web", rule("shop.com", path("/", "web")), namespace="istio-ingress", annotations={
         N + "auth-url": "http://oauth2-proxy.auth.svc.cluster.local:4180/oauth2/auth",
