@@ -183,11 +183,13 @@ def upstream_name(namespace, backend):
 
 def _backend_entry(namespace, path_spec, destination, host, regex):
     """One routed path of an Ingress as the replay needs it: the host (None for defaultBackend), the
-    path as written, its type, whether ingress-nginx reads it as a regex, the upstream name, where it goes."""
-    fqdn, port = destination[:2]
+    path as written, its type, whether ingress-nginx reads it as a regex, the upstream name, where it goes.
+    The backend was checked by `_destination` already: a Service name and a port number or name."""
+    service = path_spec["backend"]["service"]
+    given = service["port"]
+    upstream = "{0}-{1}-{2}".format(namespace, service["name"], given.get("number") or given.get("name"))
     return {"host": host, "path": path_spec.get("path"), "path_type": path_spec.get("pathType"), "regex": regex,
-            "upstream": upstream_name(namespace, path_spec.get("backend")), "service": ".".join(fqdn.split(".")[:2]),
-            "port": port}
+            "upstream": upstream, "service": "{0}.{1}".format(service["name"], namespace), "port": destination[1]}
 
 
 def _regex_hosts(ingresses, annotations_of):

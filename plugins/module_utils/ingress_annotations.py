@@ -381,9 +381,28 @@ HANDLERS = (external_auth, unhandled, https_redirect, rewrite, timeouts, cors, r
             backend_policy, source_range_policy)
 
 
+_NO_NGINX_ANNOTATIONS = []  # the options of an Ingress without ingress-nginx annotations, once known
+
+
+def _without_nginx_annotations():
+    """The options every handler gives when no ingress-nginx annotation is set, or None when they
+    would depend on the Ingress (a finding or a policy from nothing): then no shortcut is taken."""
+    if not _NO_NGINX_ANNOTATIONS:
+        context = Annotations({}, "", [], {}, [], [], "cluster.local")
+        for handler in HANDLERS:
+            handler(context)
+        _NO_NGINX_ANNOTATIONS.append(None if context.findings or context.policies else context.options)
+    return _NO_NGINX_ANNOTATIONS[0]
+
+
 def route_options(annotations, ref, findings, policies, destinations, hosts, cluster_domain):
     """Per-route options of one Ingress; DestinationRule and AuthorizationPolicy needs go to `policies`."""
     context = Annotations(annotations, ref, findings, policies, destinations, hosts, cluster_domain)
+    defaults = _without_nginx_annotations()
+    if defaults is not None and not any(key.startswith(NGINX) for key in annotations):
+        # Most Ingresses set none: the handlers would each look up their keys in vain.
+        unhandled(context)
+        return dict(defaults)
     for handler in HANDLERS:
         handler(context)
     return context.options

@@ -401,7 +401,9 @@ def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, re
         ordered = _reachable(_sorted_routes(routes[host]))
         regex_host = any(route.category == REGEX for route in ordered)
         plain = [_gateway_rule(route, False, result, backend_namespaces, namespace, regex_host) for route in ordered]
-        secure = [_gateway_rule(route, True, result, backend_namespaces, namespace, regex_host) for route in ordered]
+        # The rules differ over HTTPS only where plain HTTP redirects to it.
+        secure = plain if not any(route.https_redirect for route in ordered) else [
+            _gateway_rule(route, True, result, backend_namespaces, namespace, regex_host) for route in ordered]
         sources = _sources(routes[host].values())
         base = stable_name(host_name_part(host), exact=host)
         secure_listeners = listeners_of.get((host, "HTTPS"), [])
