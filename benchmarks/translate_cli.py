@@ -32,8 +32,9 @@ def main():
     services = [i for i in items if i.get("kind") == "Service"] or None
     result = translate(ingresses, services, output_api=args.output_api)
     # json.dumps encodes in C at once; json.dump would feed the file chunk by chunk from Python.
-    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": result.resources}, separators=(",", ":"))
-    with open(args.output, "w") as handle:
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": result.resources}, separators=(",", ":"),
+                      check_circular=False, ensure_ascii=False)
+    with open(args.output, "w", encoding="utf-8") as handle:
         handle.write(text)
     errors = sum(1 for f in result.findings if f.severity == "error")
     sys.stderr.write("{0} Ingresses, {1} objects, {2} error findings\n".format(len(ingresses), len(result.resources),

@@ -84,6 +84,7 @@ class Outcome:
 
 
 NO_ROUTE = Outcome("none")
+_HTTPS_REDIRECT = Outcome("redirect", code=301)
 
 
 class Request:
@@ -327,6 +328,7 @@ class _IstioRouting:
                 for host in server.get("hosts") or []:
                     pattern = host.split("/", 1)[1] if "/" in host else host
                     self.servers.setdefault(port, []).append((pattern.lower(), (ref, server)))
+        self._chosen = {}  # (scheme, host) -> (entries, early outcome): hosts repeat, requests do not
         self.virtual_services = []
         for service in virtual_services:
             spec = service.get("spec") or {}
@@ -348,12 +350,23 @@ class _IstioRouting:
     def entries(self, request):
         """(entries, early outcome): the routes for the request's host, or an outcome without routes."""
         host = bare_host(request.host)
+        key = (request.scheme, host)
+        found = self._chosen.get(key)
+        if found is None:
+            found = self._choose(host, request)
+            if len(self._chosen) < 100000:
+                self._chosen[key] = found
+        if found[1] is _HTTPS_REDIRECT:
+            return None, Outcome("redirect", code=301, location="https://{0}{1}".format(host, request.path))
+        return found
+
+    def _choose(self, host, request):
         port = HTTPS_PORT if request.scheme == "https" else HTTP_PORT
         _pattern, servers = _best(self.servers.get(port, []), host)
         if not servers:
             return None, NO_ROUTE
         if request.scheme == "http" and any((server.get("tls") or {}).get("httpsRedirect") for _ref, server in servers):
-            return None, Outcome("redirect", code=301, location="https://{0}{1}".format(host, request.path))
+            return None, _HTTPS_REDIRECT  # the server's httpsRedirect: a 301 to the same path over HTTPS
         refs = set(ref for ref, _server in servers)
         candidates = [(pattern, entries) for pattern, (bound, entries) in self.virtual_services if bound & refs]
         _pattern, chosen = _best(candidates, host)

@@ -88,7 +88,7 @@ class Translation:
 def _ref(ingress):
     metadata = ingress.get("metadata") if isinstance(ingress, dict) else None
     metadata = metadata if isinstance(metadata, dict) else {}
-    return "{0}/{1}".format(metadata.get("namespace") or "default", metadata.get("name") or "<unnamed>")
+    return "%s/%s" % (metadata.get("namespace") or "default", metadata.get("name") or "<unnamed>")
 
 
 def _as_dict(value):
@@ -192,15 +192,14 @@ def _backend_entry(namespace, path_spec, destination, host, regex):
             "upstream": upstream, "service": "{0}.{1}".format(service["name"], namespace), "port": destination[1]}
 
 
-def _regex_hosts(ingresses, annotations_of):
+def _regex_hosts(ingresses, annotations_list):
     """Hosts whose every path ingress-nginx renders as a case-insensitive regex (`location ~*`).
 
     ingress-nginx does so for every path of a host, from every Ingress on it, as soon as one
     Ingress on that host (not a canary) sets `use-regex: "true"` or a `rewrite-target`.
     """
     hosts = set()
-    for ingress in ingresses:
-        annotations = annotations_of[_ref(ingress)]
+    for ingress, annotations in zip(ingresses, annotations_list):
         if _truthy(annotations.get(NGINX + "canary")):
             continue
         if _truthy(annotations.get(NGINX + "use-regex")) or annotations.get(NGINX + "rewrite-target"):
@@ -295,6 +294,7 @@ class Translator:
         self.options = options or Options()
         _check_options(self.options)
         self._regex_hosts = set()
+        self._refs = {}
         self._www_hosts = []
         self.passthrough = {}  # host -> (fqdn, port, source Ingress): TLS passed through on SNI
 
@@ -373,8 +373,9 @@ class Translator:
         findings = result.findings
         services_index = self._index_services(services)
         selected = []
+        refs = self._refs = {}  # id(Ingress) -> its `namespace/name`, worked out once
         for position, ingress in enumerate(ingresses or []):
-            ref = _ref(ingress)
+            ref = refs[id(ingress)] = _ref(ingress)
             if not isinstance(ingress, dict) or not isinstance(ingress.get("metadata"), dict) \
                     or not _as_dict(ingress.get("metadata")).get("name"):
                 result.skipped.append({"ingress": ref, "reason": "not an Ingress object with metadata.name",
@@ -407,7 +408,7 @@ class Translator:
             selected.append(ingress)
         # Oldest first: conflicts are won by the oldest Ingress, as ingress-nginx does.
         selected.sort(key=self._age_order)
-        ages = dict((_ref(ingress), age) for age, ingress in enumerate(selected))
+        ages = dict((refs[id(ingress)], age) for age, ingress in enumerate(selected))
 
         routes = {}  # host -> {key: Route}
         tls_servers = {}  # credentialName -> {"hosts": set, "sources": set, "host_sources": {host: set}}
@@ -416,17 +417,17 @@ class Translator:
         canaries = []
         annotations_of = {}
         for ingress in selected:
-            ref = _ref(ingress)
+            ref = refs[id(ingress)]
             annotations = dict((k, v) for k, v in _as_dict(_as_dict(ingress["metadata"]).get("annotations")).items()
                                if isinstance(k, str))
             if (ingress_class(ingress) or self.options.classless_controller) == "istio":
                 annotations = _istio_class_annotations(annotations, ref, findings)
             annotations_of[ref] = annotations
-        self._regex_hosts = _regex_hosts(selected, annotations_of)
+        self._regex_hosts = _regex_hosts(selected, [annotations_of[refs[id(i)]] for i in selected])
         self._www_hosts = []
         self.passthrough = {}
         for ingress in selected:
-            ref = _ref(ingress)
+            ref = refs[id(ingress)]
             annotations = annotations_of[ref]
             if _truthy(annotations.get(NGINX + "canary")):
                 canaries.append(ingress)
@@ -616,7 +617,7 @@ class Translator:
         if (ingress_class(ingress) or self.options.classless_controller) == "istio":
             # istiod breaks ties of creation time by name, then namespace.
             return (created, str(metadata.get("name")), str(metadata.get("namespace") or "default"))
-        return (created, _ref(ingress))
+        return (created, self._refs.get(id(ingress)) or _ref(ingress))
 
     @staticmethod
     def _rewrite(rewrite, route):

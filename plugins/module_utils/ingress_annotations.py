@@ -98,7 +98,8 @@ def number(value):
 
 
 def truthy(value):
-    return str(value).strip().lower() == "true"
+    # Unset is by far the most common value: answered without building strings.
+    return value is not None and str(value).strip().lower() == "true"
 
 
 def source_ranges(value):

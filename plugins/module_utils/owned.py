@@ -53,7 +53,9 @@ def identity(obj):
 
 
 def spec_hash(spec):
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()[:16]
+    # A generated spec is a tree, never a cycle: the encoder need not track what it has seen.
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), check_circular=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def stamp(resource):
