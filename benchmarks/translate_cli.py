@@ -37,8 +37,8 @@ def main():
     with open(args.output, "w", encoding="utf-8") as handle:
         handle.write(text)
     errors = sum(1 for f in result.findings if f.severity == "error")
-    sys.stderr.write("{0} Ingresses, {1} objects, {2} error findings\n".format(len(ingresses), len(result.resources),
-                                                                             errors))
+    sys.stderr.write("{0} Ingresses, {1} objects, {2} error findings\n".format(
+        len(ingresses), len(result.resources), errors))
     sys.stderr.flush()
     # Everything is written: skip tearing down a million objects one by one at interpreter exit.
     os._exit(0)

@@ -244,8 +244,8 @@ class Generator:
                     status = rng.choice([500, 502, 504, 499])
         if rng.random() < 0.1:
             path += "?page={0}".format(rng.randrange(20))
-        stamp = "20/Nov/2026:{0:02d}:{1:02d}:{2:02d} +0000".format((self.second // 3600) % 24,
-                                                                  (self.second // 60) % 60, self.second % 60)
+        stamp = "20/Nov/2026:{0:02d}:{1:02d}:{2:02d} +0000".format(
+            (self.second // 3600) % 24, (self.second // 60) % 60, self.second % 60)
         agent = rng.choice(AGENTS)
         client = "10.{0}.{1}.{2}".format(rng.randrange(256), rng.randrange(256), rng.randrange(1, 255))
         sent = 0 if address == "-" else rng.randrange(100, 20000)

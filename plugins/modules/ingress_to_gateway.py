@@ -331,8 +331,7 @@ def main():
                 known = set(tuple(entry.split("/", 1)) for entry in params["known_secrets"] if "/" in entry)
         else:
             cluster = open_cluster(module, params["field_manager"])
-            ingresses, services, known = read_ingress_sources(cluster, params["namespaces"],
-                                                                params["label_selectors"])
+            ingresses, services, known = read_ingress_sources(cluster, params["namespaces"], params["label_selectors"])
         options = Options(ingress_classes=params["ingress_classes"], include_classless=params["include_classless"],
                           classless_controller=params["classless_controller"],
                           gateway_namespace=params["gateway_namespace"], gateway_selector=params["gateway_selector"],

@@ -93,7 +93,7 @@ requirements:
 notes:
   - Only requests ingress-nginx routed are compared. Those it answered itself (authentication,
     allow-lists, rate limits, no endpoints) and those for upstreams that no translated Ingress
-    names are counted in RV(totals.not_compared_reasons), not compared.
+    names are counted in C(totals.not_compared_reasons), not compared.
   - Paths are compared as logged, without the query string. A log of 5 million lines takes a few
     minutes on one core and the memory does not grow with its length.
 seealso:
@@ -165,7 +165,7 @@ mismatches:
     - The request shapes that would go elsewhere, most requests first. Each has C(ingress),
       C(host) (or C(candidate_hosts) when the log has no host), C(method), C(path_pattern),
       C(requests), C(source) (where ingress-nginx sent them), C(translation) (where the objects
-      send them), three C(examples) (C(file:line: text)) and C(error) (above O(max_mismatch_requests)).
+      send them), three C(examples) (each C(file:line) and the line's text) and C(error) (above O(max_mismatch_requests)).
   returned: always
   type: list
   elements: dict
@@ -181,7 +181,7 @@ mismatches:
       examples: ["access.log:1812: 10.0.0.7 - - [20/Nov/2026:10:00:01 +0000] \"GET /api/v1/orders/77 HTTP/1.1\" 200 ..."]
 ambiguous:
   description:
-    - Request shapes without a logged host that route the same on some candidate hosts only:
+    - Request shapes without a logged host that route the same on some candidate hosts only.
       C(same_on) lists those hosts, C(differs_on) the others with where the objects send them there.
   returned: always
   type: list

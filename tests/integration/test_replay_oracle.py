@@ -220,8 +220,8 @@ def _run(recorded, output_api):
     built, answers = judged(recorded, output_api)
     disagreements, total = check_evaluator(built, answers)
     assert total >= 5000, "only {0} requests judged for {1}".format(total, output_api)
-    assert not disagreements, "{0} of {1} requests:\n{2}".format(len(disagreements), total,
-                                                                "\n".join(disagreements[:30]))
+    assert not disagreements, "{0} of {1} requests:\n{2}".format(
+        len(disagreements), total, "\n".join(disagreements[:30]))
     replay_disagreements, replayed = check_replay(built, answers)
     assert replayed >= 4000, "only {0} requests replayed for {1}".format(replayed, output_api)
     assert not replay_disagreements, "{0} of {1} log lines:\n{2}".format(

@@ -14,8 +14,8 @@ import pytest
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator
 from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import UPSTREAMINFO, LogFormat, open_log
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
-from ansible_collections.adoptmesh.istio.plugins.module_utils.gateway_routing import (NO_ROUTE, Request, Router,
-                                                                                        RoutingError)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.gateway_routing import (
+    NO_ROUTE, Request, Router, RoutingError)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.replay import Replay, path_pattern, replay
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
