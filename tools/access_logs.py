@@ -147,6 +147,11 @@ class Estate:
         self.hosts = {}
         self.canaries = {}  # (host, path) -> [(upstream, weight share or None)]
         self.locations = []
+        # An Ingress's defaultBackend serves the hosts no rule names (the oldest Ingress's, as the
+        # translation keeps it; by_ingress is in age order).
+        self.default_upstream = next((b["upstream"] for e in translation.by_ingress.values()
+                                      if e["class"] == "nginx" and not e.get("canary")
+                                      for b in e.get("backends", []) if b["host"] is None), None)
         for ref, entry in sorted(translation.by_ingress.items()):
             if entry["class"] != "nginx":
                 continue
@@ -221,6 +226,8 @@ class Generator:
             location = self.estate.serve(host, path)
             if location is not None:
                 host = "scanner.example.net"
+            if host not in self.estate.hosts and self.estate.default_upstream:
+                upstream, status, address = self.estate.default_upstream, 404, "10.96.0.80:8080"
         else:
             location = rng.choice(self.estate.locations)
             host, path = location.host, _request_path(rng, location)

@@ -119,6 +119,7 @@ class Estate:
                 if item.host and not item.host.startswith("*"):
                     known.add(item.host)
         self.known_hosts = known
+        self.default_backends = [b for items in self.upstreams.values() for b in items if b.host is None]
 
     def concrete_host(self, pattern):
         """A host to ask the gateway for, standing for an Ingress rule's host (wildcards, no host)."""
@@ -291,6 +292,11 @@ class Replay:
         mismatched / ambiguous, or a not-compared reason; owners are (Ingress, same?) per host."""
         kind = source[0]
         if kind == "none":
+            if not host and self.estate.default_backends:
+                # ingress-nginx sends unknown hosts to that defaultBackend: this 404 was for a known
+                # host, which one the log does not say.
+                return ("a 404 of the default backend without a logged host, while an Ingress's defaultBackend "
+                        "serves unknown hosts (log $host to compare these)", None)
             owners = {bare_host(host) if host else UNKNOWN_HOST: NO_INGRESS}
         else:
             served = alternative or upstream

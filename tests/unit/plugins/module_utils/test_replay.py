@@ -243,6 +243,12 @@ def test_a_404_the_translation_would_route_is_a_mismatch():
     [shape] = result["mismatches"]
     assert shape["source"] == "default backend (404)" and shape["translation"] == "fallback.shop:80"
     assert shape["ingresses"] == ["(no Ingress)"]
+    # Without the host: ingress-nginx sent unknown hosts to fallback, so this 404 was on a known
+    # host the log does not name. Not compared, rather than checked on the wrong host.
+    unnamed = run([line("/wp-login.php", "upstream-default-backend", 404, address="127.0.0.1:8181")],
+                  translation=translated(ingresses=ingresses))
+    assert unnamed["totals"]["compared"] == 0 and unnamed["mismatches"] == []
+    assert "log $host to compare these" in list(unnamed["totals"]["not_compared_reasons"])[0]
 
 
 def test_what_cannot_be_compared_is_counted_with_its_reason():
