@@ -94,8 +94,8 @@ notes:
   - Only requests ingress-nginx routed are compared. Those it answered itself (authentication,
     allow-lists, rate limits, no endpoints) and those for upstreams that no translated Ingress
     names are counted in C(totals.not_compared_reasons), not compared.
-  - Paths are compared as logged, without the query string. A log of 5 million lines takes a few
-    minutes on one core and the memory does not grow with its length.
+  - Paths are compared as logged, without the query string. One core replays about 2 million
+    lines a minute, and the memory does not grow with the log's length (docs/benchmarks.md).
 seealso:
   - module: adoptmesh.istio.ingress_to_gateway
   - module: adoptmesh.istio.ingress_cutover
