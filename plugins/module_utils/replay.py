@@ -288,8 +288,10 @@ class Replay:
 
     # --- judging ----------------------------------------------------------------------------------------
     def _judge(self, source, upstream, alternative, host, scheme, path, method, headers):
-        """(result, owners, hosts, source text, detail) for one request. result is one of same /
-        mismatched / ambiguous, or a not-compared reason; owners are (Ingress, same?) per host."""
+        """The verdict on one request, a tuple starting with its result: `same` (with the Ingresses and
+        whether several hosts were candidates), `mismatched` or `ambiguous` (with the Ingresses of the
+        differing hosts, the hosts, where ingress-nginx sent it and where the translation does), or a
+        reason why it is not compared (with the upstream when no translated Ingress names it)."""
         kind = source[0]
         if kind == "none":
             if not host and self.estate.default_backends:
