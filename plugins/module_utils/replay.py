@@ -209,6 +209,7 @@ class Replay:
         self.shapes_dropped = 0
         self.per_ingress = dict((ref, [0, 0, 0, 0]) for ref in self.estate.ingresses)  # requests, same, mismatched, ambiguous
         self.files = []
+        self.found = []  # the findings of the last result(), as Finding objects
         self._cache = {}
 
     # --- reading ------------------------------------------------------------------------------------
@@ -437,7 +438,8 @@ class Replay:
                                  "host; log $host to decide): {1} {2}, same on {3}, different on {4}".format(
                                      requests, worst["method"], worst["path_pattern"], worst["same_on"],
                                      sorted(worst["differs_on"])), path=worst["path_pattern"], requests=requests))
-        return sorted_findings(found)
+        self.found = sorted_findings(found)
+        return self.found
 
 
 def _by_ingress(shapes):

@@ -216,6 +216,7 @@ summary:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
+from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_ingress_sources, read_owned)
@@ -279,15 +280,8 @@ def main():
     summary["mismatched_shapes"] = len(outcome["mismatches"])
     summary["ingresses_differing"] = sorted(ref for ref, entry in outcome["ingresses"].items()
                                             if entry["verdict"] == "differs")
-    summary.update(count_by_severity_of(outcome["findings"]))
+    summary.update(count_by_severity(runner.found))
     module.exit_json(changed=False, output_api=runner.router.api, summary=summary, **outcome)
-
-
-def count_by_severity_of(findings):
-    counts = {"error": 0, "warning": 0, "info": 0}
-    for finding in findings:
-        counts[finding["severity"]] = counts.get(finding["severity"], 0) + 1
-    return counts
 
 
 if __name__ == "__main__":

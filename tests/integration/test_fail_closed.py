@@ -28,6 +28,7 @@ MODULES = {  # every cluster-facing module with the least arguments it needs
     "probe_convert": {"namespaces": ["default"]},
     "rollout_restart": {"namespaces": ["default"]},
     "strict_mtls": {"namespaces": ["default"]},
+    "traffic_replay": {"owner": "istio-ingressgateway", "logs": ["/nonexistent/access.log"]},
 }
 
 
@@ -256,7 +257,7 @@ def test_every_module_fails_within_its_timeout_against_a_silent_api_server(playb
         assert result["failed"], (name, result)
         assert "cluster " + url in result["msg"], (name, result["msg"])
         assert "timed out" in result["msg"] or "timeout" in result["msg"], (name, result["msg"])
-    # Nine modules, each allowed a 2 s connect; a hang would run into the playbook's 900 s limit.
+    # Ten modules, each allowed a 2 s connect; a hang would run into the playbook's 900 s limit.
     assert elapsed < 300, elapsed
 
 
