@@ -531,7 +531,9 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
             ref = {"name": service, "port": port}
             if backend_namespace != namespace:
                 ref["namespace"] = backend_namespace
-                backend_namespaces.setdefault(backend_namespace, set()).update(_sources([route]))
+                users = backend_namespaces.setdefault(backend_namespace, set())
+                users.add(route.source)
+                users.update(route.extra_sources)
             if weight is not None:
                 ref["weight"] = weight
             refs.append(ref)
