@@ -33,8 +33,9 @@ ISTIO_GROUP = "networking.istio.io/"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io/"
 HTTP_PORT, HTTPS_PORT = 80, 443
 # What each output's match may carry that this module evaluates; anything else is refused, not guessed.
+# (`name` only labels a match.) A match's own `gateways` list is not among them: refused.
 _ISTIO_MATCH_KEYS = frozenset(("uri", "ignoreUriCase", "headers", "withoutHeaders", "queryParams", "method",
-                               "authority", "port", "name", "scheme", "gateways"))
+                               "authority", "port", "name", "scheme"))
 
 
 class RoutingError(ValueError):
