@@ -36,7 +36,7 @@ def cluster_figures(name, report):
                 "reached_index": 0, "error": "",
                 "pods": 0, "meshed": 0, "coverage": None, "namespaces": {}, "mtls": dict((m, 0) for m in MTLS_MODES),
                 "probes_fixed": 0, "probes_blocking": 0, "probes_audited": False, "ingresses": 0,
-                "ingress_findings": 0, "ingress_errors": 0, "gateways": []}
+                "ingress_findings": 0, "ingress_errors": 0, "gateways": [], "istio_sources": istio_sources(None)}
     state = report.get("state") or {}
     reached = state.get("reached") or ""
     namespaces = {}
@@ -65,7 +65,22 @@ def cluster_figures(name, report):
             "probes_fixed": _number(probes.get("changed")), "probes_blocking": _number(probes.get("blocking")),
             "probes_audited": bool(probes), "ingresses": sum(g["ingresses"] for g in gateways),
             "ingress_findings": sum(g["findings"] for g in gateways),
-            "ingress_errors": sum(g["errors"] for g in gateways), "gateways": gateways}
+            "ingress_errors": sum(g["errors"] for g in gateways), "gateways": gateways,
+            "istio_sources": istio_sources(report.get("istio_sources"))}
+
+
+def istio_sources(section):
+    """One cluster's "Istio sources and compatibility" in a few words: the Istio version, the chart
+    source, the Gateway API bundle and the count of errors and warnings preflight found."""
+    if not isinstance(section, dict):
+        return {"checked": False, "version": "", "chart_source": "", "gateway_api": "", "errors": 0, "warnings": 0}
+    findings = [f for f in section.get("findings") or [] if isinstance(f, dict)]
+    bundle = section.get("gateway_api")
+    return {"checked": True, "version": str(section.get("istio_version") or ""),
+            "chart_source": str(section.get("chart_source") or ""),
+            "gateway_api": str(bundle.get("version") or "unknown") if isinstance(bundle, dict) else "none",
+            "errors": sum(1 for f in findings if f.get("severity") == "error"),
+            "warnings": sum(1 for f in findings if f.get("severity") == "warning")}
 
 
 def summarize(reports):

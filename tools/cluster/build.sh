@@ -69,6 +69,8 @@ build kube "$(kube_ldflags)" \
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl ./etcd
 build kwok "$(kwok_ldflags)" sigs.k8s.io/kwok/cmd/kwok
 build helm "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm
+# The CNCF distribution registry: the plane serves Istio's charts over oci:// as ghcr.io does.
+build registry "-s -w" github.com/distribution/distribution/v3/cmd/registry
 build istio "$(istio_ldflags)" istio.io/istio/istioctl/cmd/istioctl istio.io/istio/pilot/cmd/pilot-discovery
 # cert-manager's own certificate controllers (go/certmanager/main.go says why a main of ours).
 build certmanager "-s -w" adoptmesh.local/tools/cert-manager-controller

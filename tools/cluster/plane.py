@@ -39,6 +39,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_BIN_DIR = os.path.join(REPO, ".build", "bin")
 DEFAULT_RUN_ROOT = os.path.join(REPO, ".cluster")
 DEFAULT_CHARTS_DIR = os.path.join(REPO, ".build", "content", "charts")
+# Where Istio publishes its charts on ghcr.io (oci://ghcr.io/istio/release/charts); the plane's
+# registry serves them under the same path.
+OCI_CHARTS_PATH = "istio/release/charts"
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.64.0.1/12"
 # Room for the benchmarks' thousands of pods (plus rollout surges) on the two default nodes.
@@ -261,13 +264,20 @@ class ControlPlane:
         return "http://127.0.0.1:{0}".format(port) if port else None
 
     @property
+    def charts_oci(self):
+        """The loopback OCI registry's chart reference (plain HTTP), the same charts as charts_url."""
+        port = self.ports.get("registry")
+        return "oci://127.0.0.1:{0}/{1}".format(port, OCI_CHARTS_PATH) if port else None
+
+    @property
     def server(self):
         return "https://127.0.0.1:{0}".format(self.ports["apiserver"])
 
     def _save(self):
         with open(self.state_path, "w") as handle:
             json.dump({"name": self.name, "ports": self.ports, "pids": self.pids,
-                       "kubeconfig": self.kubeconfig, "server": self.server, "charts_url": self.charts_url},
+                       "kubeconfig": self.kubeconfig, "server": self.server, "charts_url": self.charts_url,
+                       "charts_oci": self.charts_oci},
                       handle, indent=2)
 
     @classmethod
@@ -310,6 +320,7 @@ class ControlPlane:
             self._wait_ready()
             self._start_istiod_runner()
             self._start_chart_repository()
+            self._start_registry()
             self._start_cert_manager()
         except BaseException:
             self.stop(remove=False)
@@ -564,6 +575,24 @@ class ControlPlane:
                                str(self.ports["charts"])], command=[sys.executable])
         self._wait("charts", lambda: self._http_ok(self.charts_url + "/index.yaml"))
 
+    def _start_registry(self):
+        """The CNCF distribution registry, read-only over the storage content.sh filled with
+        `helm push`: every plane serves the same manifests, so their digests are the same."""
+        storage = os.path.join(os.path.dirname(self.charts_dir), "oci")
+        binary = os.path.join(self.bin_dir, "registry")
+        if not os.path.isdir(storage) or not os.access(binary, os.X_OK):
+            return
+        self.ports["registry"] = free_port()
+        config = os.path.join(self.run_dir, "registry.yml")
+        with open(config, "w") as handle:
+            handle.write("version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {0}}}\n"
+                         "  maintenance: {{readonly: {{enabled: true}}}}\nhttp:\n  addr: 127.0.0.1:{1}\n".format(
+                             json.dumps(storage), self.ports["registry"]))
+        # No telemetry exporter: nothing may leave the machine.
+        self._spawn("registry", ["OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true", binary, "serve", config],
+                    command=["env"])
+        self._wait("registry", lambda: self._http_ok("http://127.0.0.1:{0}/v2/".format(self.ports["registry"])))
+
     # HTTP helpers --------------------------------------------------------------------------
     def _ssl_context(self, verify=True):
         context = ssl.create_default_context(cafile=self.pki.ca_cert_path)
@@ -641,6 +670,8 @@ def main(argv=None):
             plane.name, plane.server, plane.node_count, plane.log_dir))
         if plane.charts_url:
             print("Istio chart repository: {0}".format(plane.charts_url))
+        if plane.charts_oci:
+            print("Istio charts over OCI (plain HTTP): {0}".format(plane.charts_oci))
         print("KUBECONFIG={0}".format(plane.kubeconfig))
         return 0
     names = (sorted(os.listdir(DEFAULT_RUN_ROOT)) if args.all and os.path.isdir(DEFAULT_RUN_ROOT)
