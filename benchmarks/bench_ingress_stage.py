@@ -63,7 +63,7 @@ def main():
                                                 "binary_path": os.path.join(os.path.dirname(__file__), "..", ".build",
                                                                             "bin", "helm")}},
                         "roles": [{"role": "adoptmesh.istio.ingress_gateway",
-                                   "ingress_gateway_chart_repo_url": plane.charts_url,
+                                   "ingress_gateway_chart_source": plane.charts_oci, "adoptmesh_chart_plain_http": True,
                                    "ingress_gateway_chart_version": "1.30.4-dev.9739e10eb9d7",
                                    "ingress_gateway_allow_errors": True}]}], handle)
         os.environ.update(HELM_CONFIG_HOME=os.path.join(directory, "helm"), HELM_CACHE_HOME=os.path.join(directory, "hc"),

@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import hashlib
 import re
+import tarfile
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 
@@ -120,8 +121,8 @@ def chart_reference(source, chart, version, digest=None):
         check_digest(chart, digest)
     if parsed["kind"] == "oci":
         ref = "{0}/{1}".format(parsed["location"], chart)
-        # Helm installs an OCI chart by digest (oci://host/repo/chart@sha256:...) and then checks
-        # that the chart it got has the version asked for.
+        # Helm installs an OCI chart by digest (oci://host/repo/chart@sha256:...) and ignores the
+        # version then: istio_charts checks the pinned manifest's chart has the version asked for.
         return {"chart_ref": ref + ("@" + digest if digest else ""), "chart_repo_url": None,
                 "chart_version": version,
                 "location": "{0}:{1}{2}".format(ref, oci_tag(version), "@" + digest if digest else "")}
@@ -136,6 +137,21 @@ def file_digest(path):
         for block in iter(lambda: handle.read(1 << 16), b""):
             digest.update(block)
     return "sha256:" + digest.hexdigest()
+
+
+def archive_chart(path):
+    """(name, version) from the Chart.yaml of a chart archive, or (None, None)."""
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            for member in archive:
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
+                    text = archive.extractfile(member).read(1 << 20).decode("utf-8", "replace")
+                    fields = dict(re.findall(r"^(name|version):\s*['\"]?([^'\"\s#]+)", text, re.MULTILINE))
+                    return fields.get("name"), fields.get("version")
+    except (OSError, tarfile.TarError, EOFError):
+        pass
+    return None, None
 
 
 def pulled_digest(helm_output):

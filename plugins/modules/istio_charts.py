@@ -159,7 +159,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.charts import (
-    CHARTS, check_digests, chart_reference, file_digest, parse_source, pulled_digest, retired)
+    CHARTS, archive_chart, check_digests, chart_reference, file_digest, parse_source, pulled_digest, retired)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 
 # Lines of Helm's error output kept in a failure message.
@@ -237,12 +237,18 @@ def main():
         try:
             output = _pull(module, helm, parsed, chart, ref, destination)
             archive = _archive(destination)
+            name, version = archive_chart(archive) if archive else (None, None)
             if parsed["kind"] == "oci":
                 digest = pulled_digest(output)
             else:
                 digest = file_digest(archive) if archive else None
         finally:
             shutil.rmtree(destination, ignore_errors=True)
+        # Helm takes an OCI chart by digest whatever version it is: what it got is checked here.
+        if (name, version) != (chart, ref["chart_version"]):
+            module.fail_json(msg="chart source {0}: {1} is chart {2} {3}, not {4} {5}".format(
+                parsed["location"], ref["location"], name or "(unreadable)", version or "", chart,
+                ref["chart_version"]), chart=chart)
         pinned = digests.get(chart)
         if pinned and digest != pinned:
             module.fail_json(msg="chart source {0}: chart {1} {2} has digest {3}, but {4} is pinned: the chart "

@@ -78,7 +78,6 @@ def helm(plane, tmp_path_factory):
     home = tmp_path_factory.mktemp("helm")
     tool = Tool("helm", plane, env={"HELM_CONFIG_HOME": str(home / "config"), "HELM_CACHE_HOME": str(home / "cache"),
                                     "HELM_DATA_HOME": str(home / "data")})
-    tool.run("repo", "add", "istio-local", plane.charts_url)
     return tool
 
 
@@ -97,11 +96,12 @@ def namespace(kubectl):
 
 @pytest.fixture(scope="session")
 def istio(helm, kubectl):
-    """Istio base + istiod from the loopback chart repository (first pinned version)."""
+    """Istio base + istiod from the plane's OCI registry (first pinned version)."""
     version = ISTIO_CHART_VERSIONS[0]
-    helm.run("install", "istio-base", "istio-local/base", "-n", "istio-system", "--create-namespace",
+    helm.run("install", "istio-base", helm.plane.charts_oci + "/base", "--plain-http", "-n", "istio-system",
+             "--create-namespace", "--version", version, "--wait")
+    helm.run("install", "istiod", helm.plane.charts_oci + "/istiod", "--plain-http", "-n", "istio-system",
              "--version", version, "--wait")
-    helm.run("install", "istiod", "istio-local/istiod", "-n", "istio-system", "--version", version, "--wait")
     return version
 
 

@@ -41,7 +41,9 @@ class Adoption:
 
     def inventory(self, **overrides):
         host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                "adoptmesh_kubeconfig": self.plane.kubeconfig, "adoptmesh_chart_repo_url": self.plane.charts_url,
+                "adoptmesh_kubeconfig": self.plane.kubeconfig,
+                # Istio's charts from the plane's OCI registry, as from oci://ghcr.io/istio/release/charts.
+                "adoptmesh_chart_source": self.plane.charts_oci, "adoptmesh_chart_plain_http": True,
                 "adoptmesh_istio_version": ISTIO_CHART_VERSIONS[0], "adoptmesh_namespaces": NAMESPACES,
                 "adoptmesh_report_dir": str(self.directory / "reports"),
                 # As inventories/local does: the built helm by path, none on PATH (a user's plain shell).

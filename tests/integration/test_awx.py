@@ -74,7 +74,8 @@ def private_data_dir(directory, plane, collection, extravars):
     shutil.copytree(os.path.join(REPO, "awx", "project"), str(directory / "project"))
     inventory = {"clusters": {"hosts": {"cluster-a": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "adoptmesh_kubeconfig": plane.kubeconfig, "adoptmesh_chart_repo_url": plane.charts_url,
+        "adoptmesh_kubeconfig": plane.kubeconfig, "adoptmesh_chart_source": plane.charts_oci,
+        "adoptmesh_chart_plain_http": True,
         "adoptmesh_istio_version": ISTIO_CHART_VERSIONS[0], "adoptmesh_namespaces": ["shop", "payments"],
         "adoptmesh_helm_binary": os.path.join(BIN, "helm"),
         "adoptmesh_report_dir": str(directory / "artifacts" / "reports")}}}, "canary": {"hosts": {}}}

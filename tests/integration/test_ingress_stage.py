@@ -83,7 +83,7 @@ class Stage:
 
     def role_vars(self, gateways=None, **extra):
         values = {"ingress_gateway_gateways": gateways or [self.gateway()],
-                  "ingress_gateway_chart_repo_url": self.playbook.plane.charts_url,
+                  "ingress_gateway_chart_source": self.playbook.plane.charts_oci, "adoptmesh_chart_plain_http": True,
                   "ingress_gateway_chart_version": ISTIO_CHART_VERSIONS[0],
                   "ingress_gateway_backup_dir": self.backups, "ingress_gateway_wait_timeout": 120}
         values.update(extra)

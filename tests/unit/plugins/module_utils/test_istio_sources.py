@@ -239,3 +239,21 @@ def test_the_fleet_figure_sums_up_the_section_and_takes_any_json():
     assert fleet_report.istio_sources(None)["checked"] is False
     assert fleet_report.istio_sources({"findings": "x", "gateway_api": 3})["gateway_api"] == "none"
     assert fleet_report.cluster_figures("c1", {"istio_sources": section})["istio_sources"]["warnings"] == 1
+
+
+def test_the_chart_name_and_version_are_read_from_the_archive(tmp_path):
+    import io
+    import tarfile
+
+    path = tmp_path / "istiod-1.31.0.tgz"
+    with tarfile.open(str(path), "w:gz") as archive:
+        for name, text in (("istiod/Chart.yaml", "apiVersion: v2\nname: istiod\nversion: \"1.31.0\"\n"),
+                           ("istiod/charts/sub/Chart.yaml", "name: sub\nversion: 9.9.9\n")):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    assert charts.archive_chart(str(path)) == ("istiod", "1.31.0")
+    broken = tmp_path / "broken.tgz"
+    broken.write_bytes(b"\x1f\x8b not a gzip stream")
+    assert charts.archive_chart(str(broken)) == (None, None)
