@@ -121,8 +121,8 @@ def chart_reference(source, chart, version, digest=None):
         check_digest(chart, digest)
     if parsed["kind"] == "oci":
         ref = "{0}/{1}".format(parsed["location"], chart)
-        # Helm installs an OCI chart by digest (oci://host/repo/chart@sha256:...) and ignores the
-        # version then: istio_charts checks the pinned manifest's chart has the version asked for.
+        # Helm installs an OCI chart by digest (oci://host/repo/chart@sha256:...) and, given the
+        # version too, refuses a digest that is not the version tag's.
         return {"chart_ref": ref + ("@" + digest if digest else ""), "chart_repo_url": None,
                 "chart_version": version,
                 "location": "{0}:{1}{2}".format(ref, oci_tag(version), "@" + digest if digest else "")}

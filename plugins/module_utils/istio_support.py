@@ -91,10 +91,10 @@ def kubernetes_support(istio_version, kubernetes_version, cluster="cluster"):
     row = SUPPORT.get(istio_minor)
     if row is None:
         known = sorted(SUPPORT)
-        return Finding("cluster", cluster, WARNING, "istio-version-not-in-support-table",
-                       "Istio {0} is not in the support table (Istio {1} to {2}, from {3}); Kubernetes {4} "
-                       "was not checked against it".format(istio_version, _fmt(known[0]), _fmt(known[-1]),
-                                                          SUPPORT_SOURCE, kubernetes_version))
+        message = "Istio {0} is not in the support table (Istio {1} to {2}, from {3}); Kubernetes {4} was not " \
+                  "checked against it".format(istio_version, _fmt(known[0]), _fmt(known[-1]), SUPPORT_SOURCE,
+                                              kubernetes_version)
+        return Finding("cluster", cluster, WARNING, "istio-version-not-in-support-table", message)
     oldest, newest = row["kubernetes"]
     if oldest <= kube_minor <= newest:
         return None

@@ -48,8 +48,8 @@ requirements:
 EXAMPLES = r"""
 - name: Render istiod as the release will install it
   kubernetes.core.helm_template:
-    chart_ref: istio/istiod
-    chart_version: 1.30.3
+    chart_ref: oci://ghcr.io/istio/release/charts/istiod
+    chart_version: 1.31.0
     release_name: istiod
     release_namespace: istio-system
   register: rendered

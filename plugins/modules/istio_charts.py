@@ -244,7 +244,8 @@ def main():
                 digest = file_digest(archive) if archive else None
         finally:
             shutil.rmtree(destination, ignore_errors=True)
-        # Helm takes an OCI chart by digest whatever version it is: what it got is checked here.
+        # Helm checks a pinned digest against the version's tag; the archive itself is checked too,
+        # for registries that serve a digest without the tag and for HTTP mirrors.
         if (name, version) != (chart, ref["chart_version"]):
             module.fail_json(msg="chart source {0}: {1} is chart {2} {3}, not {4} {5}".format(
                 parsed["location"], ref["location"], name or "(unreadable)", version or "", chart,

@@ -118,7 +118,7 @@ def test_canary_first_then_a_stopped_cluster_halts_the_rest_under_the_default_po
     assert re.search(r"^\[fleet-a\] batch 1/\d+: \d+ workloads restarted and rolled out, \d+ s so far$", output, re.M), output
     state = fleet.state("fleet-a")
     assert state["reached"] == "inject" and state["failure"] is None
-    assert state["completed"]["install"]["versions"]["istio"] == "1.30.4-dev.9739e10eb9d7"
+    assert state["completed"]["install"]["versions"]["istio"] == "1.31.0-dev.eed52ebb66ad"
     assert fleet.state("fleet-c") is None
     assert fleet.report("fleet-b")["status"] == "failed"
     assert fleet.report("fleet-a")["status"] == "complete"
@@ -202,6 +202,10 @@ def test_the_fleet_report_shows_where_each_cluster_stands_in_a_browser(fleet):
         assert drawn("chart-probes", name, "blocking")["value"] == report["probes"]["blocking"]
     rows = dict((row[0], row) for row in seen["rows"])
     assert rows["fleet-b"][1] == "failed" and rows["fleet-a"][1] == "complete" and rows["fleet-a"][3] == "inject"
+    # The "Istio sources" column: version, the OCI chart source, Gateway API, what preflight found.
+    assert rows["fleet-a"][8].startswith("1.31.0-dev.eed52ebb66ad from oci://127.0.0.1:"), rows["fleet-a"]
+    assert "/istio/release/charts; Gateway API none; 0 errors, 0 warnings" in rows["fleet-a"][8], rows["fleet-a"]
+    assert rows["fleet-b"][8] == "not checked"
 
 
 def test_the_rerun_after_the_cluster_is_back_changes_only_what_was_left(fleet):

@@ -4,8 +4,6 @@ registries), on a plane of their own. The digests are the registry's and Helm's 
 
 import json
 import os
-import socket
-import threading
 import time
 import urllib.request
 
@@ -14,6 +12,7 @@ import yaml
 
 from conftest import ISTIO_CHART_VERSIONS, REPO, Tool, own_plane, recap_changed
 from test_adoption_playbook import Adoption
+from test_fail_closed import SilentServer
 
 VERSION = ISTIO_CHART_VERSIONS[1]
 OLD_GATEWAY_API = os.path.join(REPO, ".build", "content", "crds", "gateway-api-standard-v1.4.1.yaml")
@@ -22,7 +21,9 @@ OLD_GATEWAY_API = os.path.join(REPO, ".build", "content", "crds", "gateway-api-s
 @pytest.fixture(scope="module")
 def adoption(tmp_path_factory):
     with own_plane("sources") as plane:
-        yield Adoption(plane, tmp_path_factory.mktemp("sources"))
+        adoption = Adoption(plane, tmp_path_factory.mktemp("sources"))
+        adoption.seed()
+        yield adoption
 
 
 def registry_digest(plane, chart, version):
@@ -41,35 +42,11 @@ def index_digest(plane, chart, version):
     return "sha256:" + [e for e in index["entries"][chart] if e["version"] == version][0]["digest"]
 
 
-class SilentRegistry:
-    """A TCP server on loopback that accepts connections and never answers."""
-
-    def __init__(self):
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(16)
-        self.port = self.server.getsockname()[1]
-        self.held = []
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                self.held.append(self.server.accept()[0])
-            except OSError:
-                return
-
-    def close(self):
-        for connection in self.held:
-            connection.close()
-        self.server.close()
-
-
 def charts_task(source, **options):
-    return {"name": "Check the charts", "register": "checked",
-            "adoptmesh.istio.istio_charts": dict({"source": source, "version": VERSION, "charts": ["base", "istiod"],
-                                                 "binary_path": os.path.join(REPO, ".build", "bin", "helm")},
-                                                **options)}
+    arguments = {"source": source, "version": VERSION, "charts": ["base", "istiod"],
+                 "binary_path": os.path.join(REPO, ".build", "bin", "helm")}
+    arguments.update(options)
+    return {"name": "Check the charts", "register": "checked", "adoptmesh.istio.istio_charts": arguments}
 
 
 def releases(adoption):
@@ -108,7 +85,7 @@ def test_a_kubernetes_outside_the_istio_range_fails_preflight_naming_what_to_cha
 
 
 def test_a_registry_that_does_not_answer_fails_the_install_stage_within_its_timeout_naming_it(adoption):
-    silent = SilentRegistry()
+    silent = SilentServer()
     try:
         started = time.monotonic()
         output = adoption.run("-e", "adoption_stage=install", expect_failure=True, adoptmesh_istio_version=VERSION,
@@ -125,36 +102,38 @@ def test_a_registry_that_does_not_answer_fails_the_install_stage_within_its_time
 
 
 def test_digest_pins_are_checked_against_the_registry_and_the_http_index(adoption, playbook_for):
-    base_digest, istiod_digest = (registry_digest(adoption.plane, chart, VERSION) for chart in ("base", "istiod"))
-    results, _ = playbook_for(adoption).run([charts_task(adoption.plane.charts_oci, plain_http=True,
-                                                         digests={"istiod": istiod_digest})])
-    checked = results["checked"]
-    assert checked["kind"] == "oci"
-    assert checked["charts"]["istiod"]["chart_ref"] == "{0}/istiod@{1}".format(adoption.plane.charts_oci, istiod_digest)
-    assert checked["charts"]["base"]["digest"] == base_digest
-    assert checked["charts"]["base"]["chart_ref"] == adoption.plane.charts_oci + "/base"
+    oci, http = adoption.plane.charts_oci, adoption.plane.charts_url
 
-    _, output = playbook_for(adoption).run([charts_task(adoption.plane.charts_oci, plain_http=True,
-                                                        digests={"istiod": base_digest})], expect_failure=True)
-    assert "chart istiod {0} has digest {1}, but {2} is pinned".format(VERSION, istiod_digest, base_digest) in output
+    def checked(source, **options):
+        return playbook_for(adoption).run([charts_task(source, **options)])[0]["checked"]
+
+    def refused(source, **options):
+        return playbook_for(adoption).run([charts_task(source, **options)], expect_failure=True)[1]
+
+    base_digest, istiod_digest = (registry_digest(adoption.plane, chart, VERSION) for chart in ("base", "istiod"))
+    result = checked(oci, plain_http=True, digests={"istiod": istiod_digest})
+    assert result["kind"] == "oci"
+    assert result["charts"]["istiod"]["chart_ref"] == "{0}/istiod@{1}".format(oci, istiod_digest)
+    assert result["charts"]["base"]["digest"] == base_digest
+    assert result["charts"]["base"]["chart_ref"] == oci + "/base"
+
+    # Helm resolves the version's tag and refuses a pin that is not its digest.
+    output = refused(oci, plain_http=True, digests={"istiod": base_digest})
+    assert "cannot pull chart istiod {0}".format(VERSION) in output
+    assert "digest mismatch: {0} is not {1}".format(istiod_digest, base_digest) in output
+    # The pin of another version of the chart is refused too.
+    old_istiod = registry_digest(adoption.plane, "istiod", ISTIO_CHART_VERSIONS[0])
+    output = refused(oci, plain_http=True, digests={"istiod": old_istiod})
+    assert "digest mismatch: {0} is not {1}".format(istiod_digest, old_istiod) in output
 
     http_digest = index_digest(adoption.plane, "istiod", VERSION)
-    results, _ = playbook_for(adoption).run([charts_task(adoption.plane.charts_url, digests={"istiod": http_digest})])
-    assert results["checked"]["charts"]["istiod"] == {
-        "chart_ref": "istiod", "chart_repo_url": adoption.plane.charts_url, "chart_version": VERSION,
-        "location": "{0}/istiod-{1}.tgz".format(adoption.plane.charts_url, VERSION), "digest": http_digest}
-    _, output = playbook_for(adoption).run([charts_task(adoption.plane.charts_url, digests={"istiod": base_digest})],
-                                           expect_failure=True)
-    assert "but {0} is pinned".format(base_digest) in output
-    # Helm takes a chart by digest whatever its version: the pinned manifest must be the version asked for.
-    old_istiod = registry_digest(adoption.plane, "istiod", ISTIO_CHART_VERSIONS[0])
-    _, output = playbook_for(adoption).run([charts_task(adoption.plane.charts_oci, plain_http=True,
-                                                        digests={"istiod": old_istiod})], expect_failure=True)
-    assert "is chart istiod {0}, not istiod {1}".format(ISTIO_CHART_VERSIONS[0], VERSION) in output
+    assert checked(http, digests={"istiod": http_digest})["charts"]["istiod"] == {
+        "chart_ref": "istiod", "chart_repo_url": http, "chart_version": VERSION,
+        "location": "{0}/istiod-{1}.tgz".format(http, VERSION), "digest": http_digest}
+    assert "but {0} is pinned".format(base_digest) in refused(http, digests={"istiod": base_digest})
     # A version the source does not have is named with the source.
-    _, output = playbook_for(adoption).run([charts_task(adoption.plane.charts_oci, plain_http=True, version="9.9.9")],
-                                           expect_failure=True)
-    assert "cannot pull chart base 9.9.9 at {0}/base:9.9.9".format(adoption.plane.charts_oci) in output
+    output = refused(oci, plain_http=True, version="9.9.9")
+    assert "cannot pull chart base 9.9.9 at {0}/base:9.9.9".format(oci) in output
 
 
 def test_install_from_the_http_repository_then_the_same_charts_pinned_over_oci_change_nothing(adoption):
