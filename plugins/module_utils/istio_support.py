@@ -277,21 +277,15 @@ def proxy_skew(istio_version, images, cluster="cluster"):
             too_old.setdefault(version, set()).add(entry["workload"])
         elif gap < 0:
             too_new.setdefault(version, set()).add(entry["workload"])
-    findings = []
-    for version, workloads in sorted(too_old.items()):
-        findings.append(Finding(
-            "cluster", cluster, WARNING, "proxy-skew-unsupported",
-            "proxies {0} of {1} are more than {2} minor version older than Istio {3}, the skew Istio supports "
-            "({4}): upgrade in steps (a revision per minor) or restart them onto a closer control plane first".format(
-                version, ", ".join(sorted(workloads)), PROXY_SKEW, istio_version, SUPPORT_SOURCE),
-            proxy_version=version, workloads=sorted(workloads)))
-    for version, workloads in sorted(too_new.items()):
-        findings.append(Finding(
-            "cluster", cluster, WARNING, "proxy-newer-than-control-plane",
-            "proxies {0} of {1} are newer than Istio {2}; a data plane newer than its control plane is not "
-            "supported ({3})".format(version, ", ".join(sorted(workloads)), istio_version, SUPPORT_SOURCE),
-            proxy_version=version, workloads=sorted(workloads)))
-    return findings
+    old = ("proxy-skew-unsupported", "proxies {0} of {1} are more than {2} minor version older than Istio {3}, the skew "
+           "Istio supports ({4}): upgrade in steps (a revision per minor) or restart them onto a closer control plane first")
+    new = ("proxy-newer-than-control-plane", "proxies {0} of {1} are newer than Istio {3}; a data plane newer than its "
+           "control plane is not supported ({4})")
+    return [Finding("cluster", cluster, WARNING, code, text.format(version, ", ".join(sorted(workloads)), PROXY_SKEW,
+                                                                   istio_version, SUPPORT_SOURCE),
+                    proxy_version=version, workloads=sorted(workloads))
+            for (code, text), by_version in ((old, too_old), (new, too_new))
+            for version, workloads in sorted(by_version.items())]
 
 
 def compatibility(istio_version, kubernetes_version, crds, istiods, proxy_pods, gateway_api_required=False,
