@@ -74,7 +74,8 @@ def istio_sources(section):
     source, the Gateway API bundle and the count of errors and warnings preflight found."""
     if not isinstance(section, dict):
         return {"checked": False, "version": "", "chart_source": "", "gateway_api": "", "errors": 0, "warnings": 0}
-    findings = [f for f in section.get("findings") or [] if isinstance(f, dict)]
+    listed = section.get("findings")
+    findings = [f for f in listed if isinstance(f, dict)] if isinstance(listed, list) else []
     bundle = section.get("gateway_api")
     return {"checked": True, "version": str(section.get("istio_version") or ""),
             "chart_source": str(section.get("chart_source") or ""),

@@ -257,3 +257,9 @@ def test_the_chart_name_and_version_are_read_from_the_archive(tmp_path):
     broken = tmp_path / "broken.tgz"
     broken.write_bytes(b"\x1f\x8b not a gzip stream")
     assert charts.archive_chart(str(broken)) == (None, None)
+
+
+@pytest.mark.parametrize("findings", [5, 2.5, True, {"severity": "error"}, "error"])
+def test_a_report_whose_findings_are_not_a_list_reads_as_no_findings(findings):
+    figure = fleet_report.istio_sources({"istio_version": "1.31.0", "findings": findings})
+    assert figure["checked"] is True and figure["errors"] == 0 and figure["warnings"] == 0
