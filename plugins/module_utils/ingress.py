@@ -66,7 +66,7 @@ class Translation:
     def __init__(self):
         self.resources = []
         self.findings = []
-        self.skipped = []
+        self.not_translated = []
         self.by_ingress = {}
         self.secrets_to_copy = []
         self.credential_secrets = {}  # credentialName -> the Ingress Secret it stands for, `namespace/name`
@@ -79,7 +79,7 @@ class Translation:
 
     def as_dict(self):
         return {"resources": self.resources, "findings": [f.as_dict() for f in sorted_findings(self.findings)],
-                "skipped": self.skipped, "ingresses": self.by_ingress, "secrets_to_copy": self.secrets_to_copy,
+                "not_translated": self.not_translated, "ingresses": self.by_ingress, "secrets_to_copy": self.secrets_to_copy,
                 "extension_providers": self.extension_providers}
 
 
@@ -378,7 +378,7 @@ class Translator:
             ref = refs[id(ingress)] = _ref(ingress)
             if not isinstance(ingress, dict) or not isinstance(ingress.get("metadata"), dict) \
                     or not _as_dict(ingress.get("metadata")).get("name"):
-                result.skipped.append({"ingress": ref, "reason": "not an Ingress object with metadata.name",
+                result.not_translated.append({"ingress": ref, "reason": "not an Ingress object with metadata.name",
                                        "index": position})
                 findings.append(Finding("ingress", ref, ERROR, "invalid-ingress",
                                         "input #{0} is not an Ingress object with metadata.name".format(position)))
@@ -386,24 +386,24 @@ class Translator:
             metadata = ingress["metadata"]
             problem = _metadata_problem(metadata)
             if problem:
-                result.skipped.append({"ingress": ref, "reason": problem, "index": position})
+                result.not_translated.append({"ingress": ref, "reason": problem, "index": position})
                 findings.append(Finding("ingress", ref, ERROR, "invalid-ingress", problem))
                 continue
             cls = ingress_class(ingress)
             if cls is None and not self.options.include_classless:
-                result.skipped.append({"ingress": ref, "reason": "no ingress class (include_classless is false)"})
+                result.not_translated.append({"ingress": ref, "reason": "no ingress class (include_classless is false)"})
                 continue
             if cls is None:
                 findings.append(Finding("ingress", ref, INFO, "classless-semantics",
                                         "no ingress class: translated with the semantics of {0} (classless_controller)"
                                         .format(self.options.classless_controller)))
             if cls is not None and cls not in self.options.ingress_classes:
-                result.skipped.append({"ingress": ref, "reason": "class {0!r} is not in {1}".format(
+                result.not_translated.append({"ingress": ref, "reason": "class {0!r} is not in {1}".format(
                     cls, list(self.options.ingress_classes))})
                 continue
             if not isinstance(ingress.get("spec"), dict):
                 findings.append(Finding("ingress", ref, ERROR, "invalid-ingress", "spec is missing or not a mapping"))
-                result.skipped.append({"ingress": ref, "reason": "spec is missing"})
+                result.not_translated.append({"ingress": ref, "reason": "spec is missing"})
                 continue
             selected.append(ingress)
         # Oldest first: conflicts are won by the oldest Ingress, as ingress-nginx does.

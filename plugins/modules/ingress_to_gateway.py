@@ -220,8 +220,10 @@ findings:
       severity: warning
       code: unsupported-annotation
       message: nginx.ingress.kubernetes.io/configuration-snippet is not translated; its behaviour is lost
-skipped:
-  description: Ingresses not translated, with the reason.
+not_translated:
+  description:
+    - Ingresses not translated (another class, no class, no spec), each with the reason. Their count
+      is C(summary.skipped). (Named so because Ansible reads a result key C(skipped) as "the task was skipped".)
   returned: always
   type: list
   elements: dict
@@ -361,7 +363,7 @@ def main():
     except FAILURES as error:
         fail_on_cluster_error(module, cluster, error)
     surface_findings(module, outcome["findings"], subject="ingress")
-    summary = dict(ingresses=len(outcome["ingresses"]), skipped=len(outcome["skipped"]),
+    summary = dict(ingresses=len(outcome["ingresses"]), skipped=len(outcome["not_translated"]),
                    resources=len(outcome["resources"]))
     summary.update(count_by_severity(translation.findings))
     summary["pruned"] = len(pruned)

@@ -48,10 +48,17 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-attempts:
-  description: Dry runs sent.
+dry_runs:
+  description:
+    - Dry-run pod creations sent before the injector answered with a sidecar. (Not C(attempts), which
+      Ansible reserves for C(until) loops.)
   returned: always
   type: int
+summary:
+  description: The same count as C(summary.attempts).
+  returned: always
+  type: dict
+  sample: {attempts: 1}
 """
 
 import time
@@ -91,11 +98,11 @@ def main():
             if time.monotonic() >= deadline:
                 module.fail_json(msg="the sidecar injector{0} did not inject within {1}s: {2}".format(
                     " of revision " + params["revision"] if params["revision"] else "", params["timeout"], last),
-                    attempts=attempts)
+                    dry_runs=attempts, summary=dict(attempts=attempts))
             time.sleep(2)
     except FAILURES as error:
         module.fail_json(msg=str(error))
-    module.exit_json(changed=False, attempts=attempts)
+    module.exit_json(changed=False, dry_runs=attempts, summary=dict(attempts=attempts))
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def test_rule1_selects_configured_classes_and_reports_every_skip():
     ]
     result = translate(ingresses, ingress_classes=["nginx"])
     assert sorted(result.by_ingress) == ["shop/a", "shop/d"]
-    assert result.skipped == [
+    assert result.not_translated == [
         {"ingress": "shop/b", "reason": "class 'traefik' is not in ['nginx']"},
         {"ingress": "shop/c", "reason": "no ingress class (include_classless is false)"},
     ]
