@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: adoption_reports
 author: adoptmesh.istio maintainers (@adoptmesh)
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: Read the per-cluster adoption reports of a fleet
 description:
   - Reads C(<dir>/<cluster>.json), the JSON report the C(adoptmesh.istio.adoption_report) role
@@ -48,6 +48,8 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.adoptmesh.istio.plugins.module_utils.names import file_name_problem
+
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
@@ -56,6 +58,9 @@ class LookupModule(LookupBase):
         reports = {}
         for term in terms:
             for cluster in term if isinstance(term, list) else [term]:
+                problem = file_name_problem(cluster)
+                if problem:
+                    raise AnsibleLookupError("adoption report: cluster name {0}".format(problem))
                 path = os.path.join(folder, "{0}.json".format(cluster))
                 if not os.path.exists(path):
                     reports[cluster] = None

@@ -19,6 +19,7 @@ import copy
 from .certificates import problems as certificate_problems
 from .gateways import readiness
 from .ingress import CLASS_ANNOTATION
+from .names import is_dns1123_label, is_dns1123_subdomain
 from .owned import plan
 
 RETIRED_FROM = "adoptmesh.istio/retired-from-class"
@@ -68,12 +69,48 @@ def gate_failures(translation, owned, secrets, gateways, pods, credentials, now=
     return failures
 
 
+def backup_problems(document, cluster):
+    """What makes a backup document unusable for this cluster, each naming the field; empty when
+    it is a list of Ingresses with names, namespaces and specs, written for this cluster."""
+    if not isinstance(document, dict):
+        return ["the file holds a {0}, not a backup document".format(type(document).__name__)]
+    if document.get("format") != BACKUP_FORMAT:
+        return ["format is {0!r}, not {1!r}: not an adoptmesh.istio Ingress backup".format(
+            str(document.get("format"))[:80], BACKUP_FORMAT)]
+    problems = []
+    if document.get("cluster") != cluster:
+        problems.append("cluster is {0!r}, not {1!r}: the backup of another cluster".format(
+            str(document.get("cluster"))[:80], cluster))
+    entries = document.get("ingresses")
+    if not isinstance(entries, list):
+        return problems + ["ingresses is a {0}, not a list".format(type(entries).__name__)]
+    for index, item in enumerate(entries):
+        where = "ingresses[{0}]".format(index)
+        metadata = item.get("metadata") if isinstance(item, dict) else None
+        if not isinstance(metadata, dict):
+            problems.append("{0}.metadata is missing or not a mapping".format(where))
+            continue
+        if not is_dns1123_subdomain(metadata.get("name")):
+            problems.append("{0}.metadata.name is not an object name".format(where))
+        if not is_dns1123_label(metadata.get("namespace")):
+            problems.append("{0}.metadata.namespace is not a namespace name".format(where))
+        if not isinstance(item.get("spec"), dict):
+            problems.append("{0}.spec is missing or not a mapping".format(where))
+        for field in ("labels", "annotations"):
+            value = metadata.get(field)
+            if value is not None and not (isinstance(value, dict) and all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+                problems.append("{0}.metadata.{1} is not a mapping of strings".format(where, field))
+    return problems
+
+
 def merge_backup(existing, cluster, read):
     """The backup document after adding the Ingresses just read: earlier entries are kept (a
     second cutover batch never loses the first), an Ingress read again replaces its entry."""
     document = copy.deepcopy(existing) if existing else {"format": BACKUP_FORMAT, "cluster": cluster, "ingresses": []}
-    if document.get("format") != BACKUP_FORMAT:
-        raise ValueError("not an adoptmesh.istio Ingress backup (format {0!r})".format(document.get("format")))
+    problems = backup_problems(document, cluster)
+    if problems:
+        raise ValueError("; ".join(problems[:5]))
     entries = dict((ref(item), item) for item in document.get("ingresses") or [])
     for item in read:
         entries[ref(item)] = item
@@ -101,6 +138,35 @@ def restored(backed_up):
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
             "metadata": dict((k, copy.deepcopy(metadata[k])) for k in KEPT_METADATA if k in metadata),
             "spec": copy.deepcopy(backed_up.get("spec") or {})}
+
+
+def restore_step(backed_up, live, retired_class):
+    """What restoring one backed-up Ingress does to the live one: `create` (none there), `same`
+    (already as backed up), `put-back` (the live one is exactly what the cutover's disable made of
+    it, so it is ours to change) or `conflict` (someone made or changed it since: never replaced
+    without being asked). Returns (step, the fields that differ)."""
+    wanted = restored(backed_up)
+    if live is None:
+        return "create", []
+    if same_ingress(live, wanted):
+        return "same", []
+    if same_ingress(live, disabled(wanted, retired_class)):
+        return "put-back", []
+    return "conflict", differences(live, wanted)
+
+
+def differences(live, wanted):
+    """The fields in which the live Ingress differs from the wanted one (`spec.rules`, `metadata.labels`)."""
+    fields = []
+    live_spec, wanted_spec = live.get("spec") or {}, wanted.get("spec") or {}
+    for key in sorted(set(live_spec) | set(wanted_spec)):
+        if live_spec.get(key) != wanted_spec.get(key):
+            fields.append("spec." + key)
+    live_metadata, metadata = live.get("metadata") or {}, wanted.get("metadata") or {}
+    for key in ("labels", "annotations"):
+        if (live_metadata.get(key) or {}) != (metadata.get(key) or {}):
+            fields.append("metadata." + key)
+    return fields
 
 
 def same_ingress(live, wanted):

@@ -85,3 +85,25 @@ def object_ref(obj):
     name = metadata.get("name") or "<unnamed>"
     namespace = metadata.get("namespace")
     return "{0}/{1}".format(namespace, name) if namespace else str(name)
+
+
+# A cluster's name becomes a file name (backups, reports): one path component, nothing hidden.
+_FILE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+:=-]*\Z")
+FILE_NAME_MAX = 200
+
+
+def file_name_problem(value):
+    """Why value cannot be used as one file name component inside a folder; None when it can.
+
+    Accepts what inventory host names are in practice (letters, digits, `_ . @ + : = -`), refuses
+    separators, `..`, a leading dot or dash, control characters and over-long names."""
+    if not isinstance(value, str):
+        return "is a {0}, not a string".format(type(value).__name__)
+    if not value:
+        return "is empty"
+    if len(value) > FILE_NAME_MAX:
+        return "is {0} characters long (at most {1})".format(len(value), FILE_NAME_MAX)
+    if ".." in value or not _FILE_NAME_RE.match(value):
+        return ("{0!r} cannot be a file name: use letters, digits and _ . @ + : = - "
+                "(no / \\ or .., not starting with . or -)".format(value[:80]))
+    return None

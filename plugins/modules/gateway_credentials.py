@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: gateway_credentials
 short_description: Give an ingress gateway the TLS credentials its Gateways name
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - adoptmesh.istio maintainers (@adoptmesh)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ingress_cutover
 short_description: Retire translated Ingresses behind a gate, with a backup, or restore them
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - adoptmesh.istio maintainers (@adoptmesh)
 description:
@@ -27,8 +27,13 @@ description:
   - Then each Ingress is deleted (O(retire=delete)) or moved to O(retired_class), a class nothing
     serves (O(retire=disable)), remembering its class in the C(adoptmesh.istio/retired-from-class)
     annotation.
-  - With O(state=restored), recreates the Ingresses of the backup file with the same spec, labels
-    and annotations (replacing a disabled one in place). Ingresses already as backed up are left alone.
+  - With O(state=restored), creates the Ingresses of the backup file that are missing, with the same
+    spec, labels and annotations, and puts back in place a disabled one that is still exactly as the
+    cutover left it. Ingresses already as backed up are left alone. An Ingress that exists and
+    differs (re-created or edited by someone since) is left alone too, listed in C(conflicts) with
+    the fields that differ, unless O(replace_existing=true).
+  - The backup must be this cluster's (its C(cluster) field) and each entry an Ingress with a
+    name, a namespace and a spec; otherwise nothing is restored and the error names the field.
   - Check mode runs the gate, writes no backup and sends deletes and updates as server-side dry runs.
 options:
   state:
@@ -72,7 +77,9 @@ options:
     type: path
     required: true
   cluster_name:
-    description: The cluster's name in the backup file's name (the inventory host, usually).
+    description:
+      - The cluster's name in the backup file's name (the inventory host, usually). It must be one file
+        name (letters, digits and C(_ . @ + : = -), no C(/) or C(..)), so the backup stays in O(backup_dir).
     type: str
     required: true
   retire:
@@ -89,6 +96,13 @@ options:
     type: list
     elements: str
     default: []
+  replace_existing:
+    description:
+      - With C(restored), replace an Ingress that exists and differs from its backup. Each one
+        replaced is first written, as read, to O(backup_dir)/O(cluster_name).replaced-ingresses.json;
+        if that write fails nothing is restored.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
@@ -145,6 +159,16 @@ restored:
   returned: always
   type: list
   elements: str
+conflicts:
+  description: With C(restored), the Ingresses left alone because they exist and differ from the backup.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{ingress: shop/web, differs_in: [spec.rules, metadata.labels]}]
+replaced_backup:
+  description: The file the replaced Ingresses were written to, when O(replace_existing) replaced any.
+  returned: always
+  type: str
 gate:
   description: Why the gate did not open; empty when it did.
   returned: always
@@ -158,6 +182,7 @@ import tempfile
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import cutover
 from ansible_collections.adoptmesh.istio.plugins.module_utils.certificates import credentials_of
+from ansible_collections.adoptmesh.istio.plugins.module_utils.names import file_name_problem
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_owned)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
@@ -179,11 +204,16 @@ def argument_spec():
         retire=dict(type="str", choices=["delete", "disable"], default="delete"),
         retired_class=dict(type="str", default="adoptmesh-retired"),
         only=dict(type="list", elements="str", default=[]),
+        replace_existing=dict(type="bool", default=False),
     )
 
 
 def backup_path(params):
     return os.path.join(params["backup_dir"], "{0}.ingresses.json".format(params["cluster_name"]))
+
+
+def replaced_path(params):
+    return os.path.join(params["backup_dir"], "{0}.replaced-ingresses.json".format(params["cluster_name"]))
 
 
 def read_backup(path):
@@ -244,7 +274,7 @@ def retire(module, cluster, params):
         if live is not None:
             read.append(dict(live, apiVersion=INGRESS[0], kind=INGRESS[1]))
     path = backup_path(params)
-    result = dict(backup=path, retired=[], restored=[], gate=[], diff=[])
+    result = dict(backup=path, retired=[], restored=[], conflicts=[], replaced_backup=None, gate=[], diff=[])
     if not read:
         return result
     if not module.check_mode:
@@ -276,27 +306,54 @@ def restore(module, cluster, params):
         module.fail_json(msg="cannot read the Ingress backup {0}: {1}".format(path, error))
     if document is None:
         module.fail_json(msg="no Ingress backup for cluster {0} at {1}".format(params["cluster_name"], path))
-    entries = document.get("ingresses") or []
+    problems = cutover.backup_problems(document, params["cluster_name"])
+    if problems:
+        module.fail_json(msg="the Ingress backup {0} cannot be restored: {1}".format(path, "; ".join(problems[:5])))
+    entries = document["ingresses"]
     known = set(cutover.ref(item) for item in entries)
     unknown = [item for item in params["only"] if item not in known]
     if unknown:
         module.fail_json(msg="not in the backup {0}: {1}".format(path, ", ".join(unknown)))
-    result = dict(backup=path, retired=[], restored=[], gate=[], diff=[])
+    result = dict(backup=path, retired=[], restored=[], conflicts=[], replaced_backup=None, gate=[], diff=[])
+    replacing = []
     for item in entries:
         if params["only"] and cutover.ref(item) not in params["only"]:
             continue
         wanted = cutover.restored(item)
         metadata = wanted["metadata"]
-        live = cluster.get(INGRESS[0], INGRESS[1], metadata["name"], metadata.get("namespace"))
-        if cutover.same_ingress(live, wanted):
+        live = cluster.get(INGRESS[0], INGRESS[1], metadata["name"], metadata["namespace"])
+        step, differing = cutover.restore_step(item, live, params["retired_class"])
+        if step == "same":
             continue
+        if step == "conflict" and not params["replace_existing"]:
+            result["conflicts"].append(dict(ingress=cutover.ref(wanted), differs_in=differing))
+            continue
+        if step == "conflict":
+            replacing.append(dict(live, apiVersion=INGRESS[0], kind=INGRESS[1]))
+        result["restored"].append((wanted, live))
+    if replacing and not module.check_mode:
+        # The Ingress about to be replaced is kept first, in a file of its own: the cutover's
+        # backup must stay the one it wrote.
+        result["replaced_backup"] = replaced_path(params)
+        try:
+            write_backup(result["replaced_backup"], cutover.merge_backup(
+                read_backup(result["replaced_backup"]), params["cluster_name"], replacing))
+        except (OSError, ValueError) as error:
+            module.fail_json(msg="cannot back up the Ingresses to replace in {0}: {1}; nothing restored".format(
+                result["replaced_backup"], error))
+    restored = []
+    for wanted, live in result["restored"]:
         if live is None:
             after = cluster.create(wanted)
         else:
-            body = dict(wanted, metadata=dict(metadata, resourceVersion=live["metadata"]["resourceVersion"]))
+            body = dict(wanted, metadata=dict(wanted["metadata"], resourceVersion=live["metadata"]["resourceVersion"]))
             after = cluster.replace(body)
-        result["restored"].append(cutover.ref(wanted))
+        restored.append(cutover.ref(wanted))
         result["diff"].append(diff_entry(live, after))
+    result["restored"] = restored
+    for conflict in result["conflicts"]:
+        module.warn("Ingress {0} exists and differs from its backup in {1}; left as it is (replace_existing: true "
+                    "replaces it, after backing it up)".format(conflict["ingress"], ", ".join(conflict["differs_in"])))
     return result
 
 
@@ -304,6 +361,9 @@ def main():
     module = cluster_module(argument_spec())
     params = module.params
     cluster = None
+    problem = file_name_problem(params["cluster_name"])
+    if problem:
+        module.fail_json(msg="cluster_name {0}".format(problem))
     try:
         cluster = open_cluster(module)
         result = retire(module, cluster, params) if params["state"] == "retired" else restore(module, cluster, params)

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: outbound_ranges
 short_description: Make the sidecars of chosen namespaces capture only some outbound IP ranges
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - adoptmesh.istio maintainers (@adoptmesh)
 description:

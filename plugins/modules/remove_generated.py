@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: remove_generated
 short_description: Remove what the collection generated, and nothing a user made
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - adoptmesh.istio maintainers (@adoptmesh)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: revision_usage
 short_description: What still depends on an Istio control-plane revision
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - adoptmesh.istio maintainers (@adoptmesh)
 description:

@@ -189,3 +189,71 @@ def test_the_modules_the_roles_call_once(istio, kubectl, namespace, playbook):
     finally:
         kubectl.run("-n", "istio-system", "patch", "peerauthentication", "default", "--type=merge", "-p",
                     json.dumps({"spec": {"mtls": {"mode": mode}}}))
+
+
+def test_restore_creates_what_is_missing_and_never_overwrites_an_ingress_made_since(kubectl, namespace, playbook, tmp_path):
+    def ingress(name, host, labels=None):
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+                "spec": {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [{
+                    "path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}}
+    kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all([ingress("web", "web.example.test"),
+                                                               ingress("api", "api.example.test")]))
+    live = kubectl.json("-n", namespace, "get", "ingress")["items"]
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    document = {"format": "adoptmesh.istio/ingress-backup/v1", "cluster": "localhost",
+                "ingresses": [dict(i, apiVersion="networking.k8s.io/v1", kind="Ingress") for i in live]}
+    (backups / "localhost.ingresses.json").write_text(json.dumps(document))
+    # After the cutover: web is gone, and someone re-created api for another host and team.
+    kubectl.run("-n", namespace, "delete", "ingress", "web", "api")
+    kubectl.run("apply", "-f", "-", input=yaml.safe_dump(ingress("api", "api.other.test", {"team": "b"})))
+    restore = {"name": "Restore", "register": "restore", "adoptmesh.istio.ingress_cutover": {
+        "state": "restored", "backup_dir": str(backups), "cluster_name": "localhost"}}
+
+    results, output = playbook.run([restore])
+    assert results["restore"]["restored"] == ["{0}/web".format(namespace)]
+    # (kubectl apply's last-applied-configuration annotation differs too.)
+    assert results["restore"]["conflicts"] == [{"ingress": "{0}/api".format(namespace), "differs_in": [
+        "spec.rules", "metadata.labels", "metadata.annotations"]}]
+    assert "left as it is" in output
+    after = dict((i["metadata"]["name"], i) for i in kubectl.json("-n", namespace, "get", "ingress")["items"])
+    assert after["api"]["spec"]["rules"][0]["host"] == "api.other.test"  # the user's, untouched
+    assert after["web"]["spec"]["rules"][0]["host"] == "web.example.test"
+
+    # Asked to replace: the user's Ingress is backed up first, in its own file.
+    replace = dict(restore, **{"adoptmesh.istio.ingress_cutover": dict(restore["adoptmesh.istio.ingress_cutover"],
+                                                                       replace_existing=True)})
+    results, output = playbook.run([replace], check=True)
+    assert results["restore"]["restored"] == ["{0}/api".format(namespace)]
+    assert not (backups / "localhost.replaced-ingresses.json").exists()
+    results, output = playbook.run([replace])
+    kept = json.loads((backups / "localhost.replaced-ingresses.json").read_text())
+    assert [i["spec"]["rules"][0]["host"] for i in kept["ingresses"]] == ["api.other.test"]
+    api = kubectl.json("-n", namespace, "get", "ingress", "api")
+    assert api["spec"]["rules"][0]["host"] == "api.example.test"
+    results, output = playbook.run([replace])
+    assert results["restore"]["changed"] is False
+
+
+@pytest.mark.parametrize("cluster_name,backup,message", [
+    ("../x", None, "cluster_name '../x' cannot be a file name"),
+    ("localhost", "[1, 2]", "the file holds a list, not a backup document"),
+    ("localhost", '{"format": "adoptmesh.istio/ingress-backup/v1", "cluster": "prod", "ingresses": []}',
+     "cluster is 'prod', not 'localhost': the backup of another cluster"),
+    ("localhost", '{"format": "adoptmesh.istio/ingress-backup/v1", "cluster": "localhost", '
+                  '"ingresses": [{"metadata": {"name": "web", "namespace": "../etc"}, "spec": "x"}]}',
+     "ingresses[0].metadata.namespace is not a namespace name; ingresses[0].spec is missing or not a mapping"),
+    ("localhost", '{"format": "adoptmesh.istio/ingress-backup/v1", "cluster": "localhost", "ingresses": {',
+     "cannot read the Ingress backup"),
+])
+def test_restore_refuses_unsafe_names_and_backups_of_the_wrong_shape(playbook, tmp_path, cluster_name, backup, message):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    if backup is not None:
+        (folder / "localhost.ingresses.json").write_text(backup)
+    _results, output = playbook.run([{"name": "Restore", "adoptmesh.istio.ingress_cutover": {
+        "state": "restored", "backup_dir": str(folder), "cluster_name": cluster_name}}], expect_failure=True)
+    assert message in output and "Traceback" not in output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("x")) == []

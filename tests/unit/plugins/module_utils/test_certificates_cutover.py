@@ -210,3 +210,46 @@ def test_disable_moves_class_and_restore_gives_back_spec_labels_annotations():
         assert back["metadata"]["annotations"] == original["metadata"]["annotations"]
         assert "uid" not in back["metadata"] and "resourceVersion" not in back["metadata"]
         assert cutover.same_ingress(original, back) and not cutover.same_ingress(moved, back)
+
+
+def _backed_up(host="web.example.test", labels=None):
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "1", "resourceVersion": "7",
+                         "labels": labels or {"team": "a"}},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": host}]}}
+
+
+def test_restore_creates_a_missing_ingress_and_leaves_one_made_since_alone():
+    backed_up = _backed_up()
+    assert cutover.restore_step(backed_up, None, "adoptmesh-retired") == ("create", [])
+    assert cutover.restore_step(backed_up, _backed_up(), "adoptmesh-retired") == ("same", [])
+    disabled = cutover.disabled(_backed_up(), "adoptmesh-retired")
+    assert cutover.restore_step(backed_up, disabled, "adoptmesh-retired") == ("put-back", [])
+    remade = _backed_up("web.other.test", {"team": "b"})
+    assert cutover.restore_step(backed_up, remade, "adoptmesh-retired") == ("conflict", ["spec.rules", "metadata.labels"])
+    # Disabled, then edited by someone: no longer ours to put back.
+    edited = cutover.disabled(_backed_up("web.other.test"), "adoptmesh-retired")
+    assert cutover.restore_step(backed_up, edited, "adoptmesh-retired")[0] == "conflict"
+
+
+@pytest.mark.parametrize("document,problem", [
+    (None, "holds a NoneType"), ([], "holds a list"), ({"format": "v0"}, "format is 'v0'"),
+    ({"format": cutover.BACKUP_FORMAT, "cluster": "b", "ingresses": []}, "the backup of another cluster"),
+    ({"format": cutover.BACKUP_FORMAT, "cluster": "a", "ingresses": {}}, "ingresses is a dict, not a list"),
+    ({"format": cutover.BACKUP_FORMAT, "cluster": "a", "ingresses": ["x"]}, "ingresses[0].metadata is missing"),
+    ({"format": cutover.BACKUP_FORMAT, "cluster": "a", "ingresses": [{"metadata": {"name": "w", "namespace": "../x"},
+                                                                      "spec": {}}]},
+     "ingresses[0].metadata.namespace is not a namespace name"),
+    ({"format": cutover.BACKUP_FORMAT, "cluster": "a", "ingresses": [{"metadata": {"name": "w", "namespace": "s",
+                                                                                   "labels": {"a": 1}}, "spec": {}}]},
+     "ingresses[0].metadata.labels is not a mapping of strings"),
+])
+def test_a_backup_of_the_wrong_shape_names_the_field(document, problem):
+    assert any(problem in p for p in cutover.backup_problems(document, "a"))
+    with pytest.raises(ValueError):
+        cutover.merge_backup(document or {"format": "v0"}, "a", [])
+
+
+def test_a_sound_backup_has_no_problems():
+    document = cutover.merge_backup(None, "a", [_backed_up()])
+    assert cutover.backup_problems(document, "a") == []

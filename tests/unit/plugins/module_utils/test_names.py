@@ -71,3 +71,18 @@ def test_stable_names_of_distinct_inputs_do_not_collide(texts):
 ])
 def test_object_ref(obj, ref):
     assert names.object_ref(obj) == ref
+
+
+@pytest.mark.parametrize("name", ["prod-eu-1", "cluster_a", "k8s.example.com", "admin@prod", "10.0.0.1:6443", "A1"])
+def test_inventory_host_names_are_file_names(name):
+    assert names.file_name_problem(name) is None
+
+
+@pytest.mark.parametrize("name,problem", [
+    ("../x", "cannot be a file name"), ("a/b", "cannot be a file name"), ("..", "cannot be a file name"),
+    (".hidden", "cannot be a file name"), ("-rf", "cannot be a file name"), ("a\\b", "cannot be a file name"),
+    ("a\nb", "cannot be a file name"), ("a..b", "cannot be a file name"), ("", "is empty"),
+    ("x" * 201, "201 characters long"), (None, "is a NoneType"), (["a"], "is a list"),
+])
+def test_names_that_would_leave_their_folder_are_refused(name, problem):
+    assert problem in names.file_name_problem(name)
