@@ -78,8 +78,9 @@ options:
     required: true
   cluster_name:
     description:
-      - The cluster's name in the backup file's name (the inventory host, usually). It must be one file
-        name (letters, digits and C(_ . @ + : = -), no C(/) or C(..)), so the backup stays in O(backup_dir).
+      - The cluster's name in the backup file's name (the inventory host, usually).
+      - "It must be one file name (letters, digits and C(_ . @ + : = -), no C(/) or C(..)), so the
+        backup stays in O(backup_dir)."
     type: str
     required: true
   retire:
