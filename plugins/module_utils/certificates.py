@@ -109,6 +109,17 @@ def load(secret):
     return certificate, None
 
 
+def validity_problem(certificate, now=None):
+    """Why a certificate cannot serve now (expired, not yet valid), with its dates; None when it can."""
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    if _not_after(certificate) <= now:
+        return "the certificate expired on {0}".format(_not_after(certificate).isoformat())
+    if _not_before(certificate) > now:
+        return "the certificate is not valid before {0} (valid {0} to {1})".format(
+            _not_before(certificate).isoformat(), _not_after(certificate).isoformat())
+    return None
+
+
 def problems(secret, hosts, now=None):
     """[(host or None, problem)] that keep a Secret from serving `hosts` now; empty when it can."""
     if x509 is None:
@@ -118,12 +129,9 @@ def problems(secret, hosts, now=None):
     if problem:
         return [(host, problem) for host in hosts] or [(None, problem)]
     found = []
-    if _not_after(certificate) <= now:
-        found.extend((host, "the certificate expired on {0}".format(_not_after(certificate).isoformat()))
-                     for host in hosts)
-    elif _not_before(certificate) > now:
-        found.extend((host, "the certificate is not valid before {0}".format(_not_before(certificate).isoformat()))
-                     for host in hosts)
+    problem = validity_problem(certificate, now)
+    if problem:
+        found.extend((host, problem) for host in hosts)
     names = _names(certificate)
     for host in hosts:
         if not any(covers(name, host) for name in names):

@@ -31,6 +31,7 @@ import json
 
 from .names import object_ref
 from .patches import strategic_merge_patch
+from .redaction import redact
 
 FIELD_MANAGER = "adoptmesh-istio"
 # Asks for metadata only: a Secret's existence is checked without its keys leaving the cluster.
@@ -58,8 +59,15 @@ class ClusterError(Exception):
 
 
 def _reason(error):
+    """The API server's reason, redacted: a webhook's denial may quote the Secret it refused."""
+    return redact(_raw_reason(error))
+
+
+def _raw_reason(error):
     body = getattr(error, "body", None)
     if body:
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
         try:
             return json.loads(body).get("message") or body
         except (TypeError, ValueError, AttributeError):

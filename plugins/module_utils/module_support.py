@@ -15,6 +15,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from .cluster import Cluster, ClusterError, connect
 from .names import object_ref
+from .redaction import redact
 from .owned import OWNED_KINDS, owner_selector, plan
 from .reporting import diff_entry
 
@@ -101,15 +102,26 @@ def _credentials(value, key=None):
         yield value
 
 
+class RedactingModule(AnsibleModule):
+    """An AnsibleModule whose failure messages and warnings never carry key material: they quote
+    what API servers and webhooks said, and a webhook may quote the Secret it denied."""
+
+    def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
+        super(RedactingModule, self).fail_json(msg=redact(msg), **kwargs)
+
+    def warn(self, warning):
+        super(RedactingModule, self).warn(redact(warning))
+
+
 def cluster_module(argument_spec, **kwargs):
     """An AnsibleK8SModule with the auth options added. Without kubernetes.core it is a plain
     AnsibleModule: the offline modes work, and open_cluster says what is missing."""
     spec = cluster_spec(argument_spec)
     if AnsibleK8SModule is None:
-        module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
+        module = RedactingModule(argument_spec=spec, supports_check_mode=True, **kwargs)
     else:
         # The kubernetes package is checked when a cluster is opened: offline modes do not need it.
-        module = AnsibleK8SModule(module_class=AnsibleModule, argument_spec=spec, supports_check_mode=True,
+        module = AnsibleK8SModule(module_class=RedactingModule, argument_spec=spec, supports_check_mode=True,
                                   check_k8s=False, **kwargs)
     kubeconfig = module.params.get("kubeconfig")
     if isinstance(kubeconfig, dict):

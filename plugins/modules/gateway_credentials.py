@@ -21,13 +21,17 @@ description:
     M(adoptmesh.istio.ingress_to_gateway) returns). Every run compares the copy with its source and
     updates it when the source changed (a renewed certificate), and only the Secret, as Istio's
     gateways load certificates through SDS and nothing restarts.
-  - C(static) writes Secrets from PEM text held on the controller (files, Ansible Vault).
+  - C(static) writes Secrets from PEM text held on the controller (files, Ansible Vault). Every
+    entry is checked before anything is written. The certificate must load, match its key and be
+    valid now (an expired or not yet valid one is refused with its dates); a private key given
+    by mistake in C(certificate) or C(ca) is refused without being shown, at any verbosity.
   - C(cert_manager) applies one cert-manager C(Certificate) per credential, for the hosts the
     Gateway serves with it (the C(credentials) result of M(adoptmesh.istio.ingress_to_gateway)),
     whose C(secretName) is the credential name, and waits until each is Ready; a timeout names
     each Certificate that is not and its Ready condition's message.
   - Key material never appears in the result, in C(--diff) (which shows each certificate's names,
-    serial and expiry) or in a failure message.
+    serial and expiry) or in a failure message. An error of the API server or a webhook that quotes a
+    Secret is redacted (PEM blocks, Secret data values, base64 of keys) before it is reported.
   - Everything written carries C(app.kubernetes.io/managed-by=adoptmesh.istio) and
     C(adoptmesh.istio/gateway=<owner>); only objects with both are ever pruned.
 options:
@@ -190,6 +194,7 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support imp
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.names import object_ref
 from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import is_current, owner_selector
+from ansible_collections.adoptmesh.istio.plugins.module_utils.redaction import holds_private_key
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
 
 try:
@@ -241,8 +246,27 @@ def check_input(module):
         if not isinstance(entry.get("name"), str) or not entry.get("name") or not isinstance(entry.get("hosts"), list):
             module.fail_json(msg="credentials[{0}]: needs name and hosts (expected the credentials result of "
                              "ingress_to_gateway)".format(index))
+    for index, entry in enumerate(params["static"] if params["mode"] == "static" else []):
+        check_static(module, index, entry)
     if params["mode"] == "cert_manager" and not params["issuer"]:
         module.fail_json(msg="mode cert_manager needs an issuer (issuer.name, and issuer.kind for a ClusterIssuer)")
+
+
+def check_static(module, index, entry):
+    """A static credential is refused before any write when a public field holds a private key
+    (hidden from every output first), or when the pair does not load or is not valid now."""
+    where = "static[{0}] ({1})".format(index, entry["name"])
+    for field in ("certificate", "ca"):
+        if holds_private_key(entry.get(field)):
+            getattr(module, "_module", module).no_log_values.add(entry[field])
+            module.fail_json(msg="{0}: {1} holds a private key (not shown); the key belongs in key, and "
+                             "nothing was written".format(where, field))
+    secret = certs.static_secret(entry["name"], module.params["namespace"], entry["certificate"], entry["key"],
+                                 module.params["owner"], entry.get("ca"))
+    certificate, problem = certs.load(secret)
+    problem = problem or certs.validity_problem(certificate)
+    if problem:
+        module.fail_json(msg="{0}: {1}; nothing was written".format(where, problem))
 
 
 class Run:
@@ -316,13 +340,10 @@ class Run:
 
     def static(self):
         desired = []
-        for index, entry in enumerate(self.params["static"]):
+        for entry in self.params["static"]:
             secret = certs.static_secret(entry["name"], self.params["namespace"], entry["certificate"], entry["key"],
                                          self.params["owner"], entry.get("ca"))
-            certificate, problem = certs.load(secret)
-            if problem:
-                self.module.fail_json(msg="static[{0}] ({1}): {2}".format(index, entry["name"], problem))
-            desired.append(secret)
+            desired.append(secret)  # loaded and valid: check_static
         self.secrets(desired, {})
 
     def cert_manager(self):
