@@ -441,6 +441,28 @@ def mesh_wide_blockers(coverage_report, namespace_modes, decisions):
     return blockers
 
 
+UNMESHED_LISTED = 5
+
+
+def unmeshed_callers(coverage_report, not_calling_mesh=()):
+    """Namespaces whose running pods have no sidecar, as mesh-wide STRICT blockers: those pods
+    speak plaintext, and under mesh-wide STRICT every call they make into a meshed namespace
+    that inherits it is refused. Namespaces the user lists in `not_calling_mesh` are left out;
+    system namespaces are not in the coverage report. Returns [{namespace, reasons, unmeshed_pods}]."""
+    quiet = set(not_calling_mesh or ())
+    blockers = []
+    for name, entry in sorted(coverage_report.items()):
+        pods = [p["pod"] for p in entry["without_sidecar"]]
+        if not pods or name in quiet:
+            continue
+        listed = ", ".join(pods[:UNMESHED_LISTED]) + (" and {0} more".format(len(pods) - UNMESHED_LISTED)
+                                                       if len(pods) > UNMESHED_LISTED else "")
+        blockers.append({"namespace": name, "unmeshed_pods": pods, "reasons": [
+            "{0} running pod(s) without a sidecar ({1}) would have every plaintext call into the mesh refused; "
+            "mesh them, or list the namespace as not calling the mesh".format(len(pods), listed)]})
+    return blockers
+
+
 def strict_peer_authentication(namespace, mode="STRICT"):
     return {"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
             "metadata": {"name": "default", "namespace": namespace,

@@ -16,7 +16,7 @@ import json
 import re
 
 from .cluster import ClusterError
-from .mesh import (SYSTEM_NAMESPACES, coverage, jobs_that_may_not_finish, mesh_wide_blockers,
+from .mesh import (SYSTEM_NAMESPACES, coverage, jobs_that_may_not_finish, mesh_wide_blockers, unmeshed_callers,
                    meshed_namespaces, peer_authentication_modes, services_without_protocol, strict_decision,
                    tls_disabling_rules, workloads_to_restart)
 from .probes import BUILTIN_TEMPLATES_WITHOUT_REWRITE, ProbeAuditor, process_workloads
@@ -159,7 +159,7 @@ def blocking_probes(workloads, rewrite_by_namespace):
 
 
 def strict_gate(cluster, names, root_namespace="istio-system", force=(), rewrite_default=None, mesh_wide=False,
-                istio_namespace=None):
+                istio_namespace=None, not_calling_mesh=()):
     """Decide, for the named namespaces (and, for mesh-wide STRICT, every meshed namespace),
     whether STRICT is safe. Returns (status, decisions, mesh-wide blockers, PeerAuthentications).
 
@@ -212,5 +212,11 @@ def strict_gate(cluster, names, root_namespace="istio-system", force=(), rewrite
         decision["listed"] = name in names
         decisions.append(decision)
     own_modes = dict((name, entry.get("mtls_mode")) for name, entry in report.items())
-    blockers = mesh_wide_blockers(report, own_modes, decisions) if mesh_wide else []
+    blockers = []
+    if mesh_wide:
+        blockers = mesh_wide_blockers(report, own_modes, decisions)
+        blocked = set(b["namespace"] for b in blockers)
+        # Callers outside the mesh break under mesh-wide STRICT wherever they run.
+        blockers += [b for b in unmeshed_callers(report, not_calling_mesh) if b["namespace"] not in blocked]
+        blockers.sort(key=lambda b: b["namespace"])
     return status, decisions, blockers, peer_authentications

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -144,6 +145,24 @@ def describe(params):
     return server or "of the default kubeconfig"
 
 
+def kubeconfig_source(params, environ=None):
+    """(path or None, where it came from) of the kubeconfig a module will read, for messages.
+    None when a host is given or the kubeconfig is inline. Follows kubernetes.core and the
+    kubernetes client: the option (or K8S_AUTH_KUBECONFIG), else KUBECONFIG's first file, else
+    ~/.kube/config."""
+    environ = os.environ if environ is None else environ
+    kubeconfig = params.get("kubeconfig")
+    if isinstance(kubeconfig, dict) or (params.get("host") and not kubeconfig):
+        return None, None
+    if isinstance(kubeconfig, str) and kubeconfig:
+        if environ.get("K8S_AUTH_KUBECONFIG") == kubeconfig:
+            return kubeconfig, "the K8S_AUTH_KUBECONFIG environment variable"
+        return kubeconfig, "the kubeconfig option (adoptmesh_kubeconfig in the playbooks)"
+    if environ.get("KUBECONFIG"):
+        return environ["KUBECONFIG"].split(os.pathsep)[0], "the KUBECONFIG environment variable"
+    return os.path.expanduser("~/.kube/config"), "the default, as no kubeconfig was given"
+
+
 def _kubeconfig_server(kubeconfig, context=None):
     """The server URL a kubeconfig (a path or a dict) points at, or None."""
     try:
@@ -203,7 +222,18 @@ def open_cluster(module, field_manager="adoptmesh-istio"):
                          exception=KUBERNETES_IMPORT_ERROR)
     install_request_timeout(module.params["request_timeout"])
     description = describe(module.params)
-    client = connect(lambda: get_api_client(module).client, description)
+    path, source = kubeconfig_source(module.params)
+    explicit = source is not None and not source.startswith("the default")
+    if explicit and not os.path.isfile(os.path.expanduser(path)):
+        module.fail_json(msg="the kubeconfig {0} (from {1}) does not exist or is not a file".format(path, source))
+    try:
+        client = connect(lambda: get_api_client(module).client, description)
+    except ClusterError as error:
+        if path is None:
+            raise
+        raise ClusterError("{0} (kubeconfig {1}, from {2}{3})".format(
+            error, path, source, "" if os.path.isfile(os.path.expanduser(path)) else "; it does not exist"),
+            error.status)
     return Cluster(client, field_manager=field_manager, dry_run=module.check_mode, name=description)
 
 

@@ -28,7 +28,11 @@ description:
   - With O(mesh_wide=true), also sets the mesh-wide PeerAuthentication in the root namespace.
     Raising it to STRICT is gated over every meshed namespace of the cluster, listed or not. Each
     one that would inherit the mesh-wide mode (it has no namespace-wide policy of its own) must
-    pass the gate. The blockers are returned and named in a warning.
+    pass the gate. It also waits for the unmeshed. While any namespace outside C(kube-system),
+    C(kube-public), C(kube-node-lease) and C(istio-system) runs pods without a sidecar (a namespace
+    not injected, or pods that were never restarted), those pods would have every plaintext call
+    into the mesh refused, so mesh-wide STRICT is not set. Namespaces known not to call the mesh
+    are listed in O(not_calling_mesh). The blockers are returned and named in a warning.
   - With O(initial=true), only creates the mesh-wide PeerAuthentication as PERMISSIVE when none
     exists, and never changes an existing one. The install stage uses it, so that this module's
     gated STRICT is the only way mesh-wide STRICT is set and a later run never lowers it.
@@ -53,6 +57,14 @@ options:
     description: Also set the mesh-wide PeerAuthentication (gated over every meshed namespace for STRICT).
     type: bool
     default: false
+  not_calling_mesh:
+    description:
+      - Namespaces whose pods run without sidecars and are known not to call meshed services (a
+        batch namespace, a third-party agent that only talks to the API server). They do not hold
+        mesh-wide STRICT back.
+    type: list
+    elements: str
+    default: []
   initial:
     description:
       - Create the mesh-wide PeerAuthentication as C(PERMISSIVE) if it does not exist, and do nothing else.
@@ -115,7 +127,10 @@ changed_namespaces:
   type: list
   elements: str
 mesh_wide_blockers:
-  description: Meshed namespaces that keep mesh-wide STRICT from being set, each with its reasons.
+  description:
+    - Namespaces that keep mesh-wide STRICT from being set, each with its reasons. Meshed namespaces
+      that would inherit it and do not pass the gate, and namespaces with running pods without a
+      sidecar (with C(unmeshed_pods)) that are not in O(not_calling_mesh).
   returned: always
   type: list
   elements: dict
@@ -184,6 +199,7 @@ def main():
         root_namespace=dict(type="str", default="istio-system"),
         istio_namespace=dict(type="str"),
         rewrite_default=dict(type="bool"),
+        not_calling_mesh=dict(type="list", elements="str", default=[]),
     ), mutually_exclusive=[("initial", "namespaces"), ("initial", "mesh_wide")])
     params = module.params
     decisions, blockers, writer, cluster = [], [], None, None
@@ -222,7 +238,7 @@ def run(module, cluster, params, decisions, blockers):
         status, gated, found_blockers, peer_authentications = strict_gate(
             cluster, params["namespaces"], params["root_namespace"], force=params["force"],
             rewrite_default=params["rewrite_default"], mesh_wide=params["mesh_wide"],
-            istio_namespace=params["istio_namespace"])
+            istio_namespace=params["istio_namespace"], not_calling_mesh=params["not_calling_mesh"])
         blockers.extend(found_blockers)
     else:
         status, dummy, peer_authentications = read_status_and_pods(cluster, params["namespaces"],
@@ -245,8 +261,8 @@ def run(module, cluster, params, decisions, blockers):
             writer.apply(params["root_namespace"], params["mode"])
         else:
             module.warn("mesh-wide STRICT not set: {0}".format("; ".join(
-                "namespace {0} would inherit it but {1}".format(b["namespace"], b["reasons"][0] if b["reasons"] else "")
-                for b in blockers[:5])))
+                ("namespace {0}: {1}" if b.get("unmeshed_pods") else "namespace {0} would inherit it but {1}").format(
+                    b["namespace"], b["reasons"][0] if b["reasons"] else "") for b in blockers[:5])))
     return writer
 
 

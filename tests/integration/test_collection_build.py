@@ -67,7 +67,7 @@ def test_built_tarball_installs_and_ansible_doc_lists_and_renders_every_module(c
 
 @pytest.mark.parametrize("playbook", ["adoptmesh.istio.adopt_istio", "adoptmesh.istio.rollback_istio",
                                       "adoptmesh.istio.upgrade_istio", "adoptmesh.istio.restore_ingresses",
-                                      "adoptmesh.istio.configure_awx"])
+                                      "adoptmesh.istio.configure_awx", "adoptmesh.istio.hosts_matched"])
 def test_playbooks_run_by_fqcn_from_the_installed_collection(collection, tmp_path, playbook):
     # From an empty folder, as a user who installed the collection would: nothing of the checkout.
     output = run(os.path.join(VENV, "ansible-playbook"), playbook, "-i", "localhost,", "--list-tasks",

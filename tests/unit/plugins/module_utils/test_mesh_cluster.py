@@ -132,3 +132,26 @@ def test_a_failing_pod_list_fails_the_gate_outright():
 def test_an_unknown_namespace_is_an_error():
     with pytest.raises(ClusterError, match="namespace.s. not found: ghost"):
         strict_gate(cluster_of([namespace("shop")]), ["ghost"])
+
+
+def test_mesh_wide_strict_waits_for_pods_outside_the_mesh_unless_their_namespace_does_not_call_it():
+    cluster = cluster_of([namespace("shop"), namespace("batch", injected=False), namespace("empty", injected=False)],
+                         pods=[pod("web", "shop")] + [pod("job-{0}".format(n), "batch", sidecar=False) for n in range(7)])
+    dummy, decisions, blockers, dummy_policies = strict_gate(cluster, ["shop"], mesh_wide=True)
+    assert decisions_by_name(decisions)["shop"]["strict"]
+    assert [b["namespace"] for b in blockers] == ["batch"]
+    assert len(blockers[0]["unmeshed_pods"]) == 7
+    assert "7 running pod(s) without a sidecar (job-0, job-1" in blockers[0]["reasons"][0]
+    assert "and 2 more" in blockers[0]["reasons"][0]
+    assert strict_gate(cluster, ["shop"], mesh_wide=True, not_calling_mesh=["batch"])[2] == []
+    # Per namespace STRICT does not wait for them: only the mesh-wide policy reaches every namespace.
+    assert strict_gate(cluster, ["shop"])[2] == []
+
+
+def test_an_uninjected_pod_in_a_meshed_namespace_with_its_own_permissive_policy_still_holds_mesh_wide_strict():
+    permissive = {"kind": "PeerAuthentication", "metadata": {"name": "default", "namespace": "shop"},
+                  "spec": {"mtls": {"mode": "PERMISSIVE"}}}
+    cluster = cluster_of([namespace("shop")], pods=[pod("web", "shop"), pod("old", "shop", sidecar=False)],
+                         policies=[permissive])
+    blockers = strict_gate(cluster, [], mesh_wide=True)[2]
+    assert [(b["namespace"], b.get("unmeshed_pods")) for b in blockers] == [("shop", ["old"])]

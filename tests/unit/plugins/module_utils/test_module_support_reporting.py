@@ -86,3 +86,19 @@ def test_diff_entries_and_capped_warnings():
     assert len(lines) == reporting.WARNING_LIMIT + 1
     assert lines[0] == "ingress ns/i0 (host h) [error/c]: m"
     assert lines[-1].startswith("... and 3 more findings")
+
+
+@pytest.mark.parametrize("params,environ,expected", [
+    ({"kubeconfig": "/k/a"}, {}, ("/k/a", "the kubeconfig option (adoptmesh_kubeconfig in the playbooks)")),
+    ({"kubeconfig": "/k/a"}, {"K8S_AUTH_KUBECONFIG": "/k/a"}, ("/k/a", "the K8S_AUTH_KUBECONFIG environment variable")),
+    ({}, {"KUBECONFIG": "/k/b:/k/c"}, ("/k/b", "the KUBECONFIG environment variable")),
+    ({"host": "https://10.0.0.1"}, {"KUBECONFIG": "/k/b"}, (None, None)),
+    ({"kubeconfig": {"clusters": []}}, {}, (None, None)),
+])
+def test_the_kubeconfig_read_is_named_with_where_it_came_from(params, environ, expected):
+    assert module_support.kubeconfig_source(params, environ) == expected
+
+
+def test_without_any_kubeconfig_the_default_file_is_named():
+    path, source = module_support.kubeconfig_source({}, {})
+    assert path.endswith("/.kube/config") and source.startswith("the default")
