@@ -455,8 +455,8 @@ def unmeshed_callers(coverage_report, not_calling_mesh=()):
         pods = [p["pod"] for p in entry["without_sidecar"]]
         if not pods or name in quiet:
             continue
-        listed = ", ".join(pods[:UNMESHED_LISTED]) + (" and {0} more".format(len(pods) - UNMESHED_LISTED)
-                                                       if len(pods) > UNMESHED_LISTED else "")
+        more = len(pods) - UNMESHED_LISTED
+        listed = ", ".join(pods[:UNMESHED_LISTED]) + (" and {0} more".format(more) if more > 0 else "")
         blockers.append({"namespace": name, "unmeshed_pods": pods, "reasons": [
             "{0} running pod(s) without a sidecar ({1}) would have every plaintext call into the mesh refused; "
             "mesh them, or list the namespace as not calling the mesh".format(len(pods), listed)]})

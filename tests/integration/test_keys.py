@@ -127,8 +127,8 @@ def test_a_key_in_the_certificate_field_is_refused_without_being_shown(kubectl, 
     (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=10), 30,
      "the certificate is not valid before"),
 ])
-def test_static_certificates_out_of_their_validity_are_refused_before_any_write(kubectl, namespace, playbook,
-                                                                                 start, days, message):
+def test_static_certificates_out_of_their_validity_are_refused_before_any_write(
+        kubectl, namespace, playbook, start, days, message):
     pair = pem_pair(["shop.example.test"], days=days, start=start)
     _results, output = playbook.run([static_credentials(namespace, pair)], expect_failure=True)
     assert "static[0] (shop-tls): " + message in output and "nothing was written" in output

@@ -198,8 +198,8 @@ def test_restore_creates_what_is_missing_and_never_overwrites_an_ingress_made_si
                 "spec": {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [{
                     "path": "/", "pathType": "Prefix",
                     "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}}
-    kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all([ingress("web", "web.example.test"),
-                                                               ingress("api", "api.example.test")]))
+    both = [ingress("web", "web.example.test"), ingress("api", "api.example.test")]
+    kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all(both))
     live = kubectl.json("-n", namespace, "get", "ingress")["items"]
     backups = tmp_path / "backups"
     backups.mkdir()
