@@ -257,3 +257,34 @@ def test_restore_refuses_unsafe_names_and_backups_of_the_wrong_shape(playbook, t
         "state": "restored", "backup_dir": str(folder), "cluster_name": cluster_name}}], expect_failure=True)
     assert message in output and "Traceback" not in output
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("x")) == []
+
+
+def test_mesh_wide_strict_waits_while_pods_outside_the_mesh_run(istio, kubectl, namespace, playbook):
+    outside = namespace + "-out"
+    kubectl.run("label", "namespace", namespace, "istio-injection=enabled")
+    kubectl.run("create", "namespace", outside)
+    try:
+        kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all([deployment(namespace, "web"),
+                                                                   deployment(outside, "agent")]))
+        for name in (namespace, outside):
+            kubectl.run("-n", name, "wait", "--for=condition=Available", "deployment", "--all", "--timeout=120s")
+        def mesh_wide_policy():
+            found = kubectl.run("-n", "istio-system", "get", "peerauthentication", "default", "-o", "json", check=False)
+            return json.loads(found.stdout)["spec"] if found.returncode == 0 else None
+        before = mesh_wide_policy()
+        gate = {"name": "Mesh-wide", "register": "strict", "adoptmesh.istio.strict_mtls": {
+            "namespaces": [namespace], "mesh_wide": True, "rewrite_default": True}}
+        results, output = playbook.run([gate], check=True)
+        blockers = dict((b["namespace"], b) for b in results["strict"]["mesh_wide_blockers"])
+        assert [p.split("-")[0] for p in blockers[outside]["unmeshed_pods"]] == ["agent"], blockers
+        assert "mesh-wide STRICT not set" in output and "namespace {0}: 1 running pod(s) without a sidecar".format(
+            outside) in output
+        assert "istio-system" not in results["strict"]["changed_namespaces"]
+        # Listed as not calling the mesh, it no longer holds mesh-wide STRICT back.
+        quiet = [name for name, b in blockers.items() if b.get("unmeshed_pods")]
+        gate["adoptmesh.istio.strict_mtls"]["not_calling_mesh"] = quiet
+        results, output = playbook.run([gate], check=True)
+        assert outside not in [b["namespace"] for b in results["strict"]["mesh_wide_blockers"]]
+        assert mesh_wide_policy() == before  # check mode
+    finally:
+        kubectl.run("delete", "namespace", outside, "--wait=false", check=False)

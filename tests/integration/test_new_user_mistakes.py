@@ -2,10 +2,12 @@
 did nothing or in an error that hides the cause."""
 
 import json
+import os
 
 import pytest
 import yaml
 
+from conftest import REPO
 from test_adoption_playbook import run_playbook
 
 PLAYBOOKS = ["adopt-istio.yml", "rollback-istio.yml", "upgrade-istio.yml", "restore-ingresses.yml", "fleet_report.yml"]
@@ -74,3 +76,32 @@ def test_a_missing_kubeconfig_is_named_with_where_it_came_from(tmp_path):
     expected = "the kubeconfig {0} (from the kubeconfig option (adoptmesh_kubeconfig in the playbooks)) does not exist"
     final = [line for line in output.splitlines() if "the run to stage preflight stopped at task" in line][-1]
     assert expected.format(missing) in final and "not recorded on the cluster either" in final, final
+
+
+def test_every_kubernetes_core_connection_option_has_an_adoptmesh_variable():
+    import sys
+    sys.path.insert(0, os.path.join(REPO, ".build", "collections"))
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    with open(os.path.join(REPO, "playbooks", "vars", "connection.yml")) as handle:
+        connection = yaml.safe_load(handle)
+    k8s = connection["adoptmesh_k8s_connection"]
+    assert sorted(k8s) == sorted(AUTH_ARG_SPEC)
+    assert all("adoptmesh_" + option in value for option, value in k8s.items())
+    for playbook in ("adopt_istio.yml", "rollback_istio.yml", "upgrade_istio.yml", "restore_ingresses.yml"):
+        with open(os.path.join(REPO, "playbooks", playbook)) as handle:
+            plays = [p for p in yaml.safe_load(handle) if "module_defaults" in p]
+        assert plays and all(p["vars_files"] == ["vars/connection.yml"] for p in plays), playbook
+        assert all(p["module_defaults"]["group/adoptmesh.istio.k8s"] == "{{ adoptmesh_k8s_connection }}"
+                   for p in plays), playbook
+
+
+def test_connection_options_reach_the_modules(tmp_path):
+    """An impersonated user and a proxy set by adoptmesh_* variables are what the module uses: the
+    API at a closed port is reached through the proxy named, and fails naming it."""
+    inventory = unreachable_inventory(tmp_path, adoptmesh_proxy="http://127.0.0.1:7",
+                                      adoptmesh_impersonate_user="system:serviceaccount:x:y",
+                                      adoptmesh_validate_certs=False)
+    output = run_playbook(["-i", inventory, "-e", "adoption_stage=preflight", "-vvv"], tmp_path,
+                          expect_failure=True)
+    assert '"proxy": "http://127.0.0.1:7"' in output and '"impersonate_user": "system:serviceaccount:x:y"' in output
+    assert '"validate_certs": false' in output
