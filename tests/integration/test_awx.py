@@ -58,6 +58,29 @@ def test_ansible_builder_creates_the_execution_environment_context_offline(colle
         assert "tar -xzf /tmp/{0}.tar.gz -C /usr/local/bin".format(tool) in containerfile
     assert "RUN helm version --short && istioctl version --remote=false" in containerfile
     assert containerfile.index("FROM base AS final") < containerfile.index("ARG HELM_VERSION")
+    # ansible-core and Python pinned by the definition, not taken from whatever the base image has.
+    assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.17,<2.21 ' in containerfile
+    assert 'ARG PYCMD="/usr/bin/python3.11"' in containerfile and 'ARG PYPKG="python3.11"' in containerfile
+
+
+def test_the_awx_project_installs_the_collection_from_its_own_tarball_without_galaxy(collection, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(os.path.join(REPO, "awx", "project"), str(project))
+    requirements = yaml.safe_load((project / "collections" / "requirements.yml").read_text())
+    [own] = [c for c in requirements["collections"] if "adoptmesh" in c["name"]]
+    assert own == {"name": "collections/adoptmesh-istio-{0}.tar.gz".format(galaxy_version()), "type": "file"}
+    shutil.copy(collection.tarball, str(project / "collections"))
+    # As AWX's project update runs it, from the project's folder, with Galaxy out of reach.
+    closed = "http://127.0.0.1:9"
+    env = dict(collection.env, http_proxy=closed, https_proxy=closed, HTTP_PROXY=closed, HTTPS_PROXY=closed,
+               ANSIBLE_COLLECTIONS_PATH=str(tmp_path / "installed"))
+    only_own = tmp_path / "own.yml"
+    only_own.write_text(yaml.safe_dump({"collections": [own]}))
+    run(os.path.join(VENV, "ansible-galaxy"), "collection", "install", "--no-deps", "-r", str(only_own),
+        "-p", str(tmp_path / "installed"), env=env, cwd=str(project))
+    manifest = json.loads((tmp_path / "installed" / "ansible_collections" / "adoptmesh" / "istio" /
+                           "MANIFEST.json").read_text())
+    assert manifest["collection_info"]["version"] == galaxy_version()
 
 
 @pytest.fixture(scope="module")
