@@ -16,7 +16,11 @@ description:
     writes, for each cluster named, on the controller.
   - "Returns one dictionary, C({cluster: report}), with C(null) for a cluster that has no report
     yet (it never ran)."
-  - A report that is not JSON fails the lookup, naming the file.
+  - "A report that cannot be read or is not JSON does not fail the lookup: it stands as
+    C({\"adoptmesh.istio/unreadable\": \"<file>: <reason>\"}), which
+    P(adoptmesh.istio.fleet_summary#filter) shows as an unreadable report, so one bad file never
+    hides the rest of the fleet."
+  - A cluster name that cannot be a file name (C(../x)) fails the lookup.
 options:
   _terms:
     description: The clusters (inventory host names).
@@ -48,6 +52,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
+from ansible_collections.adoptmesh.istio.plugins.module_utils.fleet_report import UNREADABLE
 from ansible_collections.adoptmesh.istio.plugins.module_utils.names import file_name_problem
 
 
@@ -68,6 +73,7 @@ class LookupModule(LookupBase):
                 try:
                     with open(path) as handle:
                         reports[cluster] = json.load(handle)
-                except (OSError, ValueError) as error:
-                    raise AnsibleLookupError("adoption report {0}: {1}".format(path, error))
+                except (OSError, ValueError, RecursionError) as error:
+                    # One bad file must not hide the fleet: the page shows it as unreadable.
+                    reports[cluster] = {UNREADABLE: "{0}: {1}".format(os.path.basename(path), error)}
         return [reports]

@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+import re
 from html import escape
 
 STAGES = ("preflight", "install", "inject", "ingress", "strict")
@@ -25,42 +27,106 @@ PALETTE = {"meshed": "#2f855a", "not meshed": "#c05621", "STRICT": "#2b6cb0", "P
            "failed": "#c53030", "not run": "#a0aec0"}
 
 
+# What a cluster's row can say; the page's CSS classes come from here, never from a report.
+STATUS_CLASSES = {"complete": "complete", "failed": "failed", "not run": "not-run", "unreadable": "unreadable"}
+# The lookup's stand-in for a report file it could not read or parse.
+UNREADABLE = "adoptmesh.istio/unreadable"
+LARGEST = 10 ** 12
+TEXT_MAX = 4000
+# Characters HTML and SVG (XML) cannot hold even escaped; shown as U+FFFD.
+_UNPRINTABLE = re.compile(u"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def _number(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    """A count from a report: a finite, non-negative number of sane size, else 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    if isinstance(value, float) and not math.isfinite(value):
+        return 0
+    return min(max(value, 0), LARGEST)
+
+
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value):
+    """A string from a report (a number is written as one); anything else is empty."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return str(value)
+    return _UNPRINTABLE.sub(u"\ufffd", value[:TEXT_MAX]) if isinstance(value, str) else ""
+
+
+def _empty(name, status, error=""):
+    return {"name": name, "status": status, "status_class": STATUS_CLASSES[status], "stage": "", "reached": "",
+            "reached_known": True, "reached_index": 0, "error": error,
+            "pods": 0, "meshed": 0, "coverage": None, "namespaces": {}, "mtls": dict((m, 0) for m in MTLS_MODES),
+            "probes_fixed": 0, "probes_blocking": 0, "probes_audited": False, "ingresses": 0,
+            "ingress_findings": 0, "ingress_errors": 0, "gateways": [], "istio_sources": istio_sources(None)}
+
+
+def _json_kind(value):
+    """What a JSON value is, in JSON's words (Ansible hands over its own list and dict types)."""
+    for kinds, name in ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"),
+                        ((list, tuple), "a list"), (dict, "an object")):
+        if isinstance(value, kinds):
+            return name
+    return "null" if value is None else "a " + type(value).__name__
+
+
+def unreadable_reason(report):
+    """Why a report cannot be read as one, or None. Everything else in it is read leniently."""
+    if not isinstance(report, dict):
+        return "the file holds {0}, not a report".format(_json_kind(report))
+    if UNREADABLE in report:
+        return _text(report[UNREADABLE]) or "unreadable"
+    status = report.get("status", "complete")
+    if status not in ("complete", "failed"):
+        return "status {0!r} is neither complete nor failed".format(_text(status)[:80] or type(status).__name__)
+    return None
 
 
 def cluster_figures(name, report):
-    """The figures of one cluster; `report` None for a cluster with no report yet."""
+    """The figures of one cluster; `report` None for a cluster with no report yet. Any JSON is
+    taken: what cannot be read as a report gives a row "unreadable report: <reason>"."""
+    name = _text(name)
     if report is None:
-        return {"name": name, "status": "not run", "stage": "", "reached": "", "reached_known": True,
-                "reached_index": 0, "error": "",
-                "pods": 0, "meshed": 0, "coverage": None, "namespaces": {}, "mtls": dict((m, 0) for m in MTLS_MODES),
-                "probes_fixed": 0, "probes_blocking": 0, "probes_audited": False, "ingresses": 0,
-                "ingress_findings": 0, "ingress_errors": 0, "gateways": [], "istio_sources": istio_sources(None)}
-    state = report.get("state") or {}
-    reached = state.get("reached") or ""
+        return _empty(name, "not run")
+    reason = unreadable_reason(report)
+    if reason:
+        return _empty(name, "unreadable", "unreadable report: " + reason)
+    state = report.get("state")
+    reached = _text(_mapping(state).get("reached"))
     namespaces = {}
     mtls = dict((m, 0) for m in MTLS_MODES)
     pods = meshed = 0
-    for namespace, entry in sorted((report.get("namespaces") or {}).items()):
+    for namespace, entry in sorted(_mapping(report.get("namespaces")).items()):
+        entry = _mapping(entry)
         mode = entry.get("mtls_mode") or "inherits"
         mode = mode if mode in MTLS_MODES else "inherits"
         mtls[mode] += 1
         pods += _number(entry.get("pods"))
         meshed += _number(entry.get("with_sidecar"))
-        namespaces[namespace] = {"injection": bool(entry.get("injection")), "pods": _number(entry.get("pods")),
-                                 "meshed": _number(entry.get("with_sidecar")), "mtls": mode}
-    probes = report.get("probes") or {}
+        namespaces[_text(namespace)] = {"injection": bool(entry.get("injection")), "pods": _number(entry.get("pods")),
+                                        "meshed": _number(entry.get("with_sidecar")), "mtls": mode}
+    meshed = min(meshed, pods)
+    probes = _mapping(report.get("probes"))
     gateways = []
-    for gateway_name, gateway in sorted((report.get("ingress") or {}).items()):
-        summary = gateway.get("summary") or {}
-        gateways.append({"name": gateway_name, "namespace": gateway.get("namespace", ""),
+    for gateway_name, gateway in sorted(_mapping(report.get("ingress")).items()):
+        gateway = _mapping(gateway)
+        summary = _mapping(gateway.get("summary"))
+        findings = gateway.get("findings")
+        gateways.append({"name": _text(gateway_name), "namespace": _text(gateway.get("namespace")),
                          "ingresses": _number(summary.get("ingresses")),
-                         "findings": len(gateway.get("findings") or []),
+                         "findings": len(findings) if isinstance(findings, list) else 0,
                          "errors": _number(summary.get("error"))})
-    return {"name": name, "status": report.get("status", "complete"), "stage": report.get("stage", ""),
-            "reached": reached, "reached_known": report.get("state") is not None, "reached_index": STAGES.index(reached) + 1 if reached in STAGES else 0,
-            "error": report.get("error", ""), "pods": pods, "meshed": meshed,
+    status = report.get("status", "complete")
+    return {"name": name, "status": status, "status_class": STATUS_CLASSES[status],
+            "stage": _text(report.get("stage")), "reached": reached, "reached_known": isinstance(state, dict),
+            "reached_index": STAGES.index(reached) + 1 if reached in STAGES else 0,
+            "error": _text(report.get("error")), "pods": pods, "meshed": meshed,
             "coverage": round(100.0 * meshed / pods, 1) if pods else None, "namespaces": namespaces, "mtls": mtls,
             "probes_fixed": _number(probes.get("changed")), "probes_blocking": _number(probes.get("blocking")),
             "probes_audited": bool(probes), "ingresses": sum(g["ingresses"] for g in gateways),
@@ -77,17 +143,19 @@ def istio_sources(section):
     listed = section.get("findings")
     findings = [f for f in listed if isinstance(f, dict)] if isinstance(listed, list) else []
     bundle = section.get("gateway_api")
-    return {"checked": True, "version": str(section.get("istio_version") or ""),
-            "chart_source": str(section.get("chart_source") or ""),
-            "gateway_api": str(bundle.get("version") or "unknown") if isinstance(bundle, dict) else "none",
+    return {"checked": True, "version": _text(section.get("istio_version")),
+            "chart_source": _text(section.get("chart_source")),
+            "gateway_api": (_text(bundle.get("version")) or "unknown") if isinstance(bundle, dict) else "none",
             "errors": sum(1 for f in findings if f.get("severity") == "error"),
             "warnings": sum(1 for f in findings if f.get("severity") == "warning")}
 
 
 def summarize(reports):
     """{clusters: [figures...], totals: {...}} from {cluster: report or None}, in cluster order."""
-    clusters = [cluster_figures(name, reports[name]) for name in sorted(reports)]
+    reports = _mapping(reports)
+    clusters = [cluster_figures(name, reports[name]) for name in sorted(reports, key=str)]
     totals = {"clusters": len(clusters),
+              "unreadable": sum(1 for c in clusters if c["status"] == "unreadable"),
               "complete": sum(1 for c in clusters if c["status"] == "complete"),
               "failed": sum(1 for c in clusters if c["status"] == "failed"),
               "not_run": sum(1 for c in clusters if c["status"] == "not run"),
@@ -157,12 +225,14 @@ def fleet_charts(summary):
     charts = {}
     charts["stage"] = bar_chart(
         "chart-stage", "Stage reached per cluster",
-        [{"label": c["name"], "values": {"failed" if c["status"] == "failed" else "not run" if c["status"] == "not run"
-                                         else "reached": c["reached_index"]}} for c in clusters],
+        [{"label": c["name"], "values": {"failed" if c["status"] == "failed" else "not run"
+                                         if c["status"] in ("not run", "unreadable") else "reached": c["reached_index"]}}
+         for c in clusters],
         ["reached", "failed", "not run"], maximum=len(STAGES), stubs=("failed", "not run"),
         labels=dict((c["name"], ((c["reached"] or "none") if c["reached_known"] else "unknown (no answer)")
                      + (" (last run failed)" if c["status"] == "failed" else "")
-                     + (" (no report)" if c["status"] == "not run" else "")) for c in clusters))
+                     + (" (no report)" if c["status"] == "not run" else "")
+                     + (" (unreadable report)" if c["status"] == "unreadable" else "")) for c in clusters))
     charts["coverage"] = bar_chart(
         "chart-coverage", "Sidecar coverage per cluster (pods)",
         [{"label": c["name"], "values": {"meshed": c["meshed"], "not meshed": c["pods"] - c["meshed"]}} for c in clusters],

@@ -378,8 +378,8 @@ class Translator:
             ref = refs[id(ingress)] = _ref(ingress)
             if not isinstance(ingress, dict) or not isinstance(ingress.get("metadata"), dict) \
                     or not _as_dict(ingress.get("metadata")).get("name"):
-                result.not_translated.append({"ingress": ref, "reason": "not an Ingress object with metadata.name",
-                                       "index": position})
+                result.not_translated.append({"ingress": ref, "index": position,
+                                              "reason": "not an Ingress object with metadata.name"})
                 findings.append(Finding("ingress", ref, ERROR, "invalid-ingress",
                                         "input #{0} is not an Ingress object with metadata.name".format(position)))
                 continue

@@ -264,10 +264,11 @@ def test_mesh_wide_strict_waits_while_pods_outside_the_mesh_run(istio, kubectl, 
     kubectl.run("label", "namespace", namespace, "istio-injection=enabled")
     kubectl.run("create", "namespace", outside)
     try:
-        kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all([deployment(namespace, "web"),
-                                                                   deployment(outside, "agent")]))
+        workloads = [deployment(namespace, "web"), deployment(outside, "agent")]
+        kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all(workloads))
         for name in (namespace, outside):
             kubectl.run("-n", name, "wait", "--for=condition=Available", "deployment", "--all", "--timeout=120s")
+
         def mesh_wide_policy():
             found = kubectl.run("-n", "istio-system", "get", "peerauthentication", "default", "-o", "json", check=False)
             return json.loads(found.stdout)["spec"] if found.returncode == 0 else None

@@ -60,3 +60,55 @@ def test_a_failed_cluster_that_could_not_be_read_still_shows_a_bar_and_says_so()
     assert 'data-row="b" data-series="failed" data-value="0"' in stage
     assert re.search(r'width="6\.0" height="\d+" fill="#c53030" data-row="b" data-series="failed"', stage)
     assert "unknown (no answer) (last run failed)" in stage
+
+
+# --- any JSON, never a Python error ---------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(min_value=-10 ** 30, max_value=10 ** 30)
+                    | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                    max_leaves=30)
+FIELDS = ["cluster", "stage", "status", "state", "namespaces", "probes", "ingress", "error", "istio_sources"]
+
+
+def mutated_reports():
+    """A report with any of its fields (and their fields) replaced by any JSON value."""
+    def mutate(base, replacements):
+        result = dict(base)
+        for field, value in replacements.items():
+            result[field] = value
+        return result
+    return st.one_of(JSON, st.builds(mutate, st.just(report()), st.dictionaries(st.sampled_from(FIELDS), JSON)),
+                     st.builds(lambda value: dict(report(), namespaces={"shop": value}), JSON),
+                     st.builds(lambda value: dict(report(), ingress={"gw": value}), JSON),
+                     st.builds(lambda value: dict(report(), ingress={"gw": {"summary": value, "findings": value}}), JSON),
+                     st.builds(lambda value: dict(report(), state={"reached": value}), JSON))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), mutated_reports(), max_size=4))
+def test_any_json_per_cluster_gives_figures_and_charts_never_a_python_error(reports):
+    summary = fleet_report.summarize(reports)
+    for cluster in summary["clusters"]:
+        assert cluster["status"] in fleet_report.STATUS_CLASSES
+        assert cluster["status_class"] == fleet_report.STATUS_CLASSES[cluster["status"]]
+        assert isinstance(cluster["error"], str) and isinstance(cluster["stage"], str)
+        assert 0 <= cluster["meshed"] <= cluster["pods"] <= fleet_report.LARGEST * 10
+        if cluster["status"] == "unreadable":
+            assert cluster["error"].startswith("unreadable report: ")
+    for svg in fleet_report.fleet_charts(summary).values():
+        ElementTree.fromstring(svg)
+
+
+def test_what_is_not_a_report_is_shown_as_unreadable_with_the_reason():
+    summary = fleet_report.summarize({"a": [1, 2], "b": dict(report(), status="<b>hacked</b>"),
+                                      "c": {fleet_report.UNREADABLE: "c.json: Expecting value: line 1 column 1"},
+                                      "d": dict(report(), namespaces={"shop": {"pods": float("nan"), "with_sidecar": 1e300}})})
+    a, b, c, d = summary["clusters"]
+    assert a["error"] == "unreadable report: the file holds a list, not a report"
+    assert b["error"] == "unreadable report: status '<b>hacked</b>' is neither complete nor failed"
+    assert c["error"] == "unreadable report: c.json: Expecting value: line 1 column 1"
+    assert (d["pods"], d["meshed"]) == (0, 0)
+    assert summary["totals"]["unreadable"] == 3
