@@ -16,8 +16,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gzip
-import io
 import re
+import zlib
 
 from .errors import InputError
 
@@ -83,13 +83,53 @@ class LogFormat:
         return match.groupdict() if match else None
 
 
+# nginx writes one request per line, well under this; a longer line is not a log line, and is
+# skipped without ever being held whole (memory stays flat on any file, compressed or not).
+MAX_LINE = 64 * 1024
+_DRAIN = 64 * 1024
+
+
 def open_log(path):
-    """A text stream over an access log, plain or gzip, whatever its name says."""
+    """A binary stream over an access log, plain or gzip, whatever its name says."""
     try:
         raw = open(path, "rb")
     except (IOError, OSError) as error:
         raise InputError("log file", path, "", "cannot be read: {0}".format(getattr(error, "strerror", None) or error))
     magic = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-    binary = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
-    # nginx escapes what is not printable ASCII in its logs; anything else is replaced, never fatal.
-    return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="\n")
+    return gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
+
+
+def log_lines(path, max_line=MAX_LINE):
+    """(line number, text) for each line of a log, plain or gzip. The text of a line longer than
+    max_line bytes is None (read past in pieces, never held). A file that cannot be read or
+    decompressed (corrupt or truncated gzip) is an InputError naming the file and the line."""
+    stream = open_log(path)
+    number = 0
+    try:
+        while True:
+            try:
+                chunk = stream.readline(max_line + 1)
+                if not chunk:
+                    return
+                number += 1
+                if len(chunk) > max_line and not chunk.endswith(b"\n"):
+                    while chunk and not chunk.endswith(b"\n"):
+                        chunk = stream.readline(_DRAIN)
+                    text = None
+                else:
+                    # nginx escapes what is not printable ASCII; anything else is replaced, never fatal.
+                    text = chunk.decode("utf-8", "replace")
+            except (IOError, OSError, EOFError, zlib.error) as error:
+                raise InputError("log file", path, "", "cannot be read at line {0}: {1}".format(
+                    number + 1, _reason(error)))
+            yield number, text
+    finally:
+        stream.close()
+
+
+def _reason(error):
+    if isinstance(error, EOFError):
+        return "the compressed stream ends before its end marker (a truncated gzip file)"
+    if isinstance(error, zlib.error) or type(error).__name__ == "BadGzipFile":
+        return "the gzip data is corrupt ({0})".format(error)
+    return getattr(error, "strerror", None) or str(error)

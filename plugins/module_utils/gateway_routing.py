@@ -29,6 +29,8 @@ __metaclass__ = type
 
 import re
 
+from .regex import RegexError, compile_re2
+
 ISTIO_GROUP = "networking.istio.io/"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io/"
 HTTP_PORT, HTTPS_PORT = 80, 443
@@ -140,19 +142,12 @@ def _best(candidates, host):
 
 # --- matching --------------------------------------------------------------------------------------
 
-_REGEX_CACHE = {}
-
-
 def _regex(pattern):
-    compiled = _REGEX_CACHE.get(pattern)
-    if compiled is None:
-        try:
-            compiled = re.compile(pattern)
-        except re.error as error:
-            raise RoutingError("regex {0!r} does not compile: {1}".format(pattern, error))
-        if len(_REGEX_CACHE) < 10000:
-            _REGEX_CACHE[pattern] = compiled
-    return compiled
+    """The pattern compiled by RE2, as Envoy compiles it (linear time on any input)."""
+    try:
+        return compile_re2(pattern)
+    except RegexError as error:
+        raise RoutingError("regex {0!r} does not compile: {1}".format(pattern, error))
 
 
 def _string_match(condition, value, ignore_case=False):

@@ -25,6 +25,7 @@ from .ingress_model import (CATCH_ALL, EXACT, LITERAL, OWNER_LABEL, PREFIX, REGE
 from .ingress_output import emit
 from .names import is_dns1123_label, is_dns1123_subdomain, is_label_value, stable_name
 from .owned import stamp
+from .regex import RegexError, available as regex_available, compile_re2
 
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
@@ -113,7 +114,16 @@ _RE2_UNSUPPORTED = re.compile(r"\(\?[=!]|\(\?<[=!]|\\[1-9]|\(\?>|\(\?\(|[*+?}]\+
 
 
 def re2_problem(pattern):
-    """Why a regex cannot run in Envoy (RE2), or None."""
+    """Why a regex cannot run in Envoy (RE2), or None. RE2 itself decides when it is installed."""
+    if regex_available():
+        try:
+            compile_re2(pattern)
+        except RegexError as error:
+            found = _RE2_UNSUPPORTED.search(pattern)
+            if found:
+                return "{0!r} is PCRE syntax that Envoy's RE2 engine does not support".format(found.group(0))
+            return "not a valid regular expression for Envoy's RE2 engine: {0}".format(error)
+        return None
     try:
         re.compile(pattern)
     except (re.error, OverflowError, RecursionError) as error:

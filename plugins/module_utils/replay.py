@@ -21,10 +21,11 @@ __metaclass__ = type
 
 import re
 
-from .access_log import UPSTREAMINFO, LogFormat, open_log
+from .access_log import MAX_LINE, UPSTREAMINFO, LogFormat, log_lines
 from .errors import InputError
 from .findings import ERROR, WARNING, Finding, sorted_findings
 from .gateway_routing import Request, Router, RoutingError, bare_host
+from .regex import RegexError, available as regex_available, compile_re2
 
 DEFAULT_BACKEND = "upstream-default-backend"
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
@@ -85,12 +86,16 @@ class Backend:
     def could_match(self, path):
         """Whether ingress-nginx could have sent `path` here: a loose test that picks candidate hosts."""
         if self.regex:
+            # nginx matches `location ~*` case-insensitively, anchored by the pattern only; RE2
+            # keeps this linear on any logged path. A pattern RE2 refuses may have sent anything here.
             if self._compiled is None:
                 try:
-                    self._compiled = re.compile("(?i)" + self.path)
-                except re.error:
-                    self._compiled = re.compile("")
-            return self._compiled.match(path) is not None
+                    self._compiled = compile_re2(self.path, ignore_case=True)
+                except RegexError as error:
+                    if not regex_available():
+                        raise InputError("Ingress", self.ingress, "path", str(error))
+                    self._compiled = False
+            return self._compiled is False or self._compiled.match(path) is not None
         if self.path_type == "Exact":
             return path == self.path
         if self.path_type == "Prefix":
@@ -100,20 +105,50 @@ class Backend:
         return path.startswith(literal or "/")
 
 
+_BACKEND_FIELDS = (("host", (str, type(None))), ("path", (str, type(None))), ("path_type", (str, type(None))),
+                   ("upstream", str), ("service", str), ("port", (int, str)), ("redirect_code", (int, type(None))))
+
+
+def backend_problem(backend):
+    """(field suffix, problem) when one entry of a translation's `backends` is not what
+    ingress_to_gateway returns, else None."""
+    if not isinstance(backend, dict):
+        return "", "is not a mapping"
+    for field, kinds in _BACKEND_FIELDS:
+        value = backend.get(field)
+        if field in ("upstream", "service", "port") and value is None:
+            return "." + field, "is missing"
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            return "." + field, "is a {0}, not what ingress_to_gateway returns".format(type(value).__name__)
+    return None
+
+
 class Estate:
     """What the source controller served, from the translation's per-Ingress map (`ingresses`)."""
 
     def __init__(self, by_ingress):
         self.upstreams = {}
-        self.ingresses = sorted(by_ingress or {})
+        if by_ingress is not None and not isinstance(by_ingress, dict):
+            raise InputError("", "translation", "ingresses", "is a {0}, not a mapping of Ingress to its routes".format(
+                type(by_ingress).__name__))
+        self.ingresses = sorted(by_ingress or {}, key=str)
         known = set()
         for ref in self.ingresses:
             entry = by_ingress[ref] or {}
+            where = "ingresses[{0!r}]".format(ref)
+            if not isinstance(ref, str) or not isinstance(entry, dict):
+                raise InputError("", "translation", where, "is not an Ingress entry (a mapping)")
             if "backends" not in entry:
-                raise InputError("", "translation", "ingresses[{0!r}]".format(ref),
+                raise InputError("", "translation", where,
                                  "has no `backends`: give the result of adoptmesh.istio.ingress_to_gateway "
                                  "(this collection's version or later)")
-            for backend in entry["backends"]:
+            if not isinstance(entry["backends"], list):
+                raise InputError("", "translation", where + ".backends", "is not a list")
+            for index, backend in enumerate(entry["backends"]):
+                problem = backend_problem(backend)
+                if problem:
+                    raise InputError("", "translation", "{0}.backends[{1}]{2}".format(where, index, problem[0]),
+                                     problem[1])
                 item = Backend(ref, backend, bool(entry.get("canary")))
                 self.upstreams.setdefault(item.upstream, []).append(item)
                 if item.host and not item.host.startswith("*"):
@@ -217,17 +252,14 @@ class Replay:
         """Replay one log file (plain or gzip). InputError when not one line is in the log format."""
         first_bad = None
         parsed_before, lines_before = self.totals["parsed"], self.totals["lines"]
-        stream = open_log(path)
-        try:
-            for number, line in enumerate(stream, 1):
+        for number, line in log_lines(path):
+            if line is None:
+                self.totals["lines"] += 1
+                problem = self._skip("longer than {0} bytes".format(MAX_LINE), path, number, "")
+            else:
                 problem = self.line(line, path, number)
-                if problem and first_bad is None:
-                    first_bad = (number, line.rstrip("\n"), problem)
-        except (IOError, OSError, EOFError) as error:
-            raise InputError("log file", path, "", "cannot be read past line {0}: {1}".format(
-                self.totals["lines"] - lines_before, error))
-        finally:
-            stream.close()
+            if problem and first_bad is None:
+                first_bad = (number, (line or "").rstrip("\n"), problem)
         lines, parsed = self.totals["lines"] - lines_before, self.totals["parsed"] - parsed_before
         self.files.append({"path": path, "lines": lines, "parsed": parsed})
         if not lines:

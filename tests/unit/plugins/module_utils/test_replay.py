@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator
-from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import UPSTREAMINFO, LogFormat, open_log
+from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import UPSTREAMINFO, LogFormat, log_lines
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.gateway_routing import (
     NO_ROUTE, Request, Router, RoutingError)
@@ -110,10 +110,10 @@ def test_logs_are_read_plain_or_gzip_whatever_their_name(tmp_path):
     plain.write_text("one\ntwo\n")
     with gzip.open(str(packed), "wt") as handle:
         handle.write("three\n")
-    assert [x.strip() for x in open_log(str(plain))] == ["one", "two"]
-    assert [x.strip() for x in open_log(str(packed))] == ["three"]
+    assert [(n, x.strip()) for n, x in log_lines(str(plain))] == [(1, "one"), (2, "two")]
+    assert [x.strip() for _n, x in log_lines(str(packed))] == ["three"]
     with pytest.raises(InputError) as caught:
-        open_log(str(tmp_path / "missing.log"))
+        list(log_lines(str(tmp_path / "missing.log")))
     assert "missing.log" in str(caught.value)
 
 
@@ -337,3 +337,103 @@ def test_a_generated_log_replays_clean_and_a_sabotaged_translation_is_caught(tmp
     caught = replay(broken["resources"], broken["ingresses"], [log])
     assert caught["totals"]["mismatched"] > 0
     assert caught["ingresses"]["shop/web"]["verdict"] == "differs"
+
+
+# --- hostile input: regexes, line lengths, corrupt files, odd translations -------------------------
+
+def regex_estate():
+    return [ingress("greedy", [rule("shop.example.com", ("/(a+)+b", "ImplementationSpecific", "web", 80))],
+                    annotations={N + "use-regex": "true"})]
+
+
+def test_a_catastrophic_regex_against_a_hostile_path_is_matched_in_linear_time(tmp_path):
+    """Python's backtracking `re` takes 2^n steps for /(a+)+b on n `a`s; RE2 is linear. Run in a
+    child process under a generous limit, so the old engine fails by never finishing."""
+    log = tmp_path / "access.log"
+    hostile = host_line("shop.example.com", "http", "/" + "a" * 60, "shop-web-80")
+    log.write_text(hostile * 3)
+    script = ("import json, sys\n"
+              "from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress, replay\n"
+              "estate = json.loads(sys.argv[1])\n"
+              "t = ingress.translate(estate, None, output_api='istio').as_dict()\n"
+              "print(json.dumps(replay.replay(t['resources'], t['ingresses'], [sys.argv[2]], sys.argv[3])['totals']))\n")
+    import json
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(regex_estate()), str(log), WITH_HOST],
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["lines"] == 3
+
+
+def test_regex_paths_use_envoys_engine():
+    from ansible_collections.adoptmesh.istio.plugins.module_utils import regex
+    assert regex.available() and regex.fullmatch("/a+", "/aaa") and not regex.fullmatch("/a+", "/aab")
+    with pytest.raises(regex.RegexError, match="invalid perl operator"):
+        regex.compile_re2("/(?=x)")  # lookahead: PCRE has it, RE2 and Envoy do not
+    assert "does not support" in translator.re2_problem("/(?=x)")
+    assert translator.re2_problem("/a{1001}") is not None  # RE2's repeat limit, as Envoy's
+    assert translator.re2_problem("/(a+)+b") is None
+
+
+def test_a_line_longer_than_the_limit_is_skipped_without_being_held(tmp_path):
+    from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import MAX_LINE
+    log = tmp_path / "access.log"
+    with open(str(log), "w") as handle:
+        handle.write(line("/", "shop-web-80"))
+        handle.write("x" * (MAX_LINE * 40))  # no newline for 2.5 MB
+        handle.write("\n" + line("/api", "shop-api-8080"))
+        handle.write("y" * (MAX_LINE + 1))  # and the last line, unterminated
+    result = replay(translated()["resources"], translated()["ingresses"], [str(log)])
+    assert result["totals"]["lines"] == 4 and result["totals"]["parsed"] == 2
+    assert result["totals"]["skipped_reasons"] == {"longer than {0} bytes".format(MAX_LINE): 2}
+    assert [n for n, text in log_lines(str(log)) if text is None] == [2, 4]
+
+
+def test_a_gzip_bomb_of_nul_bytes_is_read_in_pieces(tmp_path):
+    from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import MAX_LINE
+    bomb = tmp_path / "bomb.gz"
+    with gzip.open(str(bomb), "wb") as handle:
+        block = b"\0" * (1 << 20)
+        for _ in range(64):
+            handle.write(block)
+    assert bomb.stat().st_size < 200000
+    lines = list(log_lines(str(bomb)))
+    assert lines == [(1, None)]
+    with pytest.raises(InputError, match="no line is an access log line"):
+        replay(translated()["resources"], translated()["ingresses"], [str(bomb)])
+    assert MAX_LINE < (64 << 20)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda data: data[:len(data) // 2], "a truncated gzip file"),
+    (lambda data: data[:40] + bytes(b ^ 0x5A for b in data[40:80]) + data[80:], "the gzip data is corrupt"),
+    (lambda data: data[:3] + b"\xff" + data[4:], "cannot be read at line 1"),
+])
+def test_a_corrupt_or_truncated_gzip_is_a_clean_error_naming_the_file_and_line(tmp_path, damage, message):
+    good = tmp_path / "good.gz"
+    with gzip.open(str(good), "wb") as handle:
+        for number in range(2000):
+            handle.write(line("/item/{0}".format(number), "shop-web-80").encode())
+    broken = tmp_path / "broken.log.gz"
+    broken.write_bytes(damage(good.read_bytes()))
+    with pytest.raises(InputError) as caught:
+        replay(translated()["resources"], translated()["ingresses"], [str(broken)])
+    assert "broken.log.gz" in str(caught.value) and message in str(caught.value)
+    assert "cannot be read at line" in str(caught.value)
+
+
+@pytest.mark.parametrize("ingresses,field", [
+    ([], "ingresses: is a list"),
+    ({"shop/web": "x"}, "ingresses['shop/web']: is not an Ingress entry"),
+    ({"shop/web": {"backends": {}}}, "ingresses['shop/web'].backends: is not a list"),
+    ({"shop/web": {"backends": ["x"]}}, "ingresses['shop/web'].backends[0]: is not a mapping"),
+    ({"shop/web": {"backends": [{"upstream": "u", "service": "s"}]}}, "backends[0].port: is missing"),
+    ({"shop/web": {"backends": [{"upstream": 1, "service": "s", "port": 80}]}}, "backends[0].upstream: is a int"),
+    ({"shop/web": {"backends": [{"upstream": "u", "service": "s", "port": 80, "path": ["/"]}]}},
+     "backends[0].path: is a list"),
+])
+def test_a_translation_result_of_the_wrong_shape_names_the_field(ingresses, field):
+    with pytest.raises(InputError) as caught:
+        Replay(translated()["resources"], ingresses)
+    assert field in str(caught.value)
