@@ -17,7 +17,7 @@ def survey_spec(argument_specs, entry_point="main", name=None, description=None,
     try:
         return survey.survey_spec(argument_specs, entry_point, name=name, description=description, only=only,
                                   defaults=defaults)
-    except ValueError as error:
+    except survey.SpecError as error:
         raise AnsibleFilterError("survey_spec: {0}".format(error))
 
 

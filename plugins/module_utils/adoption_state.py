@@ -22,6 +22,9 @@ __metaclass__ = type
 import datetime
 import json
 
+from .errors import field_path
+from .shapes import ANY, MapOf, problem as shape_problem
+
 CONFIGMAP_NAME = "adoptmesh-adoption-state"
 # Stages in the order a run passes them; cutover and egress go through ingress, not strict.
 MAIN_STAGES = ("preflight", "install", "inject", "ingress", "strict")
@@ -47,20 +50,35 @@ def _timestamp(now):
     return (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# What a record holds once decoded: the stages completed, each with when and with which versions,
+# and the last failure.
+_COMPLETED = MapOf({"at": str, "versions": MapOf(ANY)})
+_FAILURE = {"stage": str, "task": str, "message": str, "versions": MapOf(ANY), "at": str}
+
+
 def decode(data, where="the state ConfigMap"):
-    """The state from the ConfigMap's data (None or {} for a cluster with no record yet)."""
+    """The state from the ConfigMap's data (None or {} for a cluster with no record yet). A
+    record someone edited into another shape is a StateError naming the field."""
     data = data or {}
+    if not isinstance(data, dict):
+        raise StateError("{0}: data is {1}, not a mapping".format(where, type(data).__name__))
     state = {"completed": {}, "failure": None}
     for key in ("completed", "failure"):
         if data.get(key):
+            if not isinstance(data[key], str):
+                raise StateError("{0}: data.{1} is {2}, not JSON text".format(where, key, type(data[key]).__name__))
             try:
                 state[key] = json.loads(data[key])
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 raise StateError("{0}: data.{1} is not JSON ({2})".format(where, key, error))
     if not isinstance(state["completed"], dict):
         raise StateError("{0}: data.completed is not a JSON object".format(where))
     if state["failure"] is not None and not isinstance(state["failure"], dict):
         raise StateError("{0}: data.failure is not a JSON object".format(where))
+    for key, schema in (("completed", _COMPLETED), ("failure", _FAILURE)):
+        found = shape_problem(state[key], schema, (key,))
+        if found:
+            raise StateError("{0}: data.{1}: {2}".format(where, field_path(*found[0]), found[1]))
     return summarize(state)
 
 
@@ -85,6 +103,7 @@ def encode(state):
 def record_success(state, stage, versions, now=None):
     """The state after a run that completed every stage up to `stage`. A failure of one of
     those stages is over; a failure of another stage stays on record."""
+    _check_state(state)
     covered = covered_stages(stage)
     completed = dict(state.get("completed") or {})
     stamp = _timestamp(now)
@@ -100,6 +119,7 @@ def record_success(state, stage, versions, now=None):
 
 def record_failure(state, stage, task, message, versions, now=None):
     """The state after a run to `stage` stopped at `task` with `message`."""
+    _check_state(state)
     covered_stages(stage)  # refuses unknown stages
     failure = {"stage": stage, "task": task or "", "message": (message or "")[:2000], "versions": dict(versions)}
     previous = state.get("failure") or {}
@@ -113,12 +133,23 @@ def record_failure(state, stage, task, message, versions, now=None):
 def record_rollback(state, uninstalled):
     """The state after a rollback: the stages it walked back are no longer done (install too when
     it uninstalled the control plane), and a failure of one of them is moot."""
+    _check_state(state)
     kept = ("preflight",) if uninstalled else ("preflight", "install")
     completed = dict((stage, entry) for stage, entry in (state.get("completed") or {}).items() if stage in kept)
     failure = state.get("failure")
     if failure and failure.get("stage") not in kept:
         failure = None
     return summarize({"completed": completed, "failure": failure})
+
+
+def _check_state(state):
+    """A state as decode() returns it, else StateError naming the field."""
+    if not isinstance(state, dict):
+        raise StateError("the state is {0}, not a mapping".format(type(state).__name__))
+    for key, schema in (("completed", _COMPLETED), ("failure", _FAILURE)):
+        found = shape_problem(state.get(key), schema, (key,))
+        if found:
+            raise StateError("the state: {0}: {1}".format(field_path(*found[0]), found[1]))
 
 
 def configmap(namespace, state):

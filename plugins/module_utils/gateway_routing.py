@@ -30,6 +30,7 @@ __metaclass__ = type
 import re
 
 from .regex import RegexError, compile_re2
+from .shapes import API_GATEWAY, HTTP_ROUTE, ISTIO_GATEWAY, VIRTUAL_SERVICE, check
 
 ISTIO_GROUP = "networking.istio.io/"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io/"
@@ -528,19 +529,23 @@ class Router:
 
     def __init__(self, resources):
         istio_gateways, virtual_services, api_gateways, http_routes = [], [], [], []
+        if resources is not None and not isinstance(resources, list):
+            raise RoutingError("the objects to route by are {0}, not a list".format(type(resources).__name__))
         for resource in resources or []:
             if not isinstance(resource, dict):
                 continue
             api = str(resource.get("apiVersion") or "")
             kind = resource.get("kind")
+            # Each object's fields are checked before they are read: a translation result handed
+            # over by a user may have been edited (an InputError naming the object and field).
             if api.startswith(ISTIO_GROUP) and kind == "Gateway":
-                istio_gateways.append(resource)
+                istio_gateways.append(check(kind, resource, ISTIO_GATEWAY))
             elif api.startswith(ISTIO_GROUP) and kind == "VirtualService":
-                virtual_services.append(resource)
+                virtual_services.append(check(kind, resource, VIRTUAL_SERVICE))
             elif api.startswith(GATEWAY_API_GROUP) and kind == "Gateway":
-                api_gateways.append(resource)
+                api_gateways.append(check(kind, resource, API_GATEWAY))
             elif api.startswith(GATEWAY_API_GROUP) and kind == "HTTPRoute":
-                http_routes.append(resource)
+                http_routes.append(check(kind, resource, HTTP_ROUTE))
         self.api = "gateway-api" if api_gateways and not istio_gateways else "istio"
         if self.api == "istio":
             self._routing = _IstioRouting(istio_gateways, virtual_services)

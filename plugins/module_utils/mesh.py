@@ -13,6 +13,12 @@ __metaclass__ = type
 
 import json
 
+from .errors import InputError
+from .shapes import (DESTINATION_RULE, NAMESPACE, PEER_AUTHENTICATION, POD, SERVICE, WEBHOOK_CONFIGURATION, WORKLOAD,
+                     ListOf, check, check_all)
+
+# A workload read to judge its rollout: the kind decides which status fields count.
+ROLLOUT = dict(WORKLOAD, kind=str, status=dict(WORKLOAD["status"], conditions=ListOf({"type": str, "reason": str, "message": str})))
 
 INJECTION_LABEL = "istio-injection"
 REVISION_LABEL = "istio.io/rev"
@@ -49,6 +55,7 @@ def injection_labels(revision=None):
 
 def namespace_label_patch(namespace, revision=None, enabled=True):
     """The metadata.labels merge patch for one namespace, or None when it is already right."""
+    check("Namespace", namespace, NAMESPACE)
     labels = _labels(namespace)
     if enabled and not revision and labels.get(REVISION_LABEL) and INJECTION_LABEL not in labels:
         # Already meshed by a revision and no revision asked for: moving it to the default
@@ -75,6 +82,7 @@ LABELS_BEFORE = "adoptmesh.istio/injection-labels-before"
 
 def injection_record(namespace):
     """The LABELS_BEFORE value for a namespace about to be labelled: its injection labels now."""
+    check("Namespace", namespace, NAMESPACE)
     labels = _labels(namespace)
     return json.dumps(dict((key, labels.get(key)) for key in (INJECTION_LABEL, REVISION_LABEL)), sort_keys=True)
 
@@ -84,16 +92,21 @@ def labelled_metadata(namespace, revision=None, state="enabled"):
     back the recorded labels (`restored`), or None when nothing changes. The first change records
     the labels before it; `restored` drops the record. A namespace without a record is not ours
     to restore and is left alone."""
-    metadata = namespace.get("metadata") or {}
+    metadata = check("Namespace", namespace, NAMESPACE).get("metadata") or {}
     labels, annotations = dict(metadata.get("labels") or {}), dict(metadata.get("annotations") or {})
     if state == "restored":
         if LABELS_BEFORE not in annotations:
             return None
         try:
             recorded = json.loads(annotations.pop(LABELS_BEFORE))
-        except ValueError:
-            raise ValueError("namespace {0}: annotation {1} is not the JSON this collection writes: {2!r}".format(
-                metadata.get("name"), LABELS_BEFORE, metadata["annotations"][LABELS_BEFORE]))
+            if recorded is not None and not isinstance(recorded, dict):
+                raise ValueError("not an object")
+            if any(not isinstance(value, (str, type(None))) for value in (recorded or {}).values()):
+                raise ValueError("a label value is not a string")
+        except (ValueError, RecursionError):
+            raise InputError("Namespace", metadata.get("name"), "metadata.annotations[{0}]".format(LABELS_BEFORE),
+                             "is not the JSON this collection writes: {0!r}".format(
+                                 metadata["annotations"][LABELS_BEFORE][:200]))
         for key in (INJECTION_LABEL, REVISION_LABEL):
             if (recorded or {}).get(key) is None:
                 labels.pop(key, None)
@@ -114,6 +127,7 @@ def labelled_metadata(namespace, revision=None, state="enabled"):
 
 def select_namespaces(namespaces, names=(), selected_by_selector=(), protected=()):
     """Split the requested namespaces into (chosen, refused-with-reason, missing)."""
+    check_all("Namespace", namespaces, NAMESPACE)
     existing = dict((_name(n), n) for n in namespaces)
     requested = list(dict.fromkeys(list(names) + list(selected_by_selector)))
     chosen, refused, missing = [], [], []
@@ -184,6 +198,8 @@ def is_gateway_proxy(pod):
 
 def coverage(namespaces, pods):
     """Per namespace: pods, pods with sidecars, and each pod without one with the reason."""
+    check_all("Namespace", namespaces, NAMESPACE)
+    check_all("Pod", pods, POD)
     by_name = dict((_name(n), n) for n in namespaces)
     report = {}
     for name in sorted(by_name):
@@ -243,6 +259,7 @@ def revision_tags(webhooks):
     """{tag or revision name: revision} from Istio's injector MutatingWebhookConfigurations: a tag's
     webhook carries `istio.io/tag`, a revision's its `istio.io/rev`; `default` is the revision that
     serves `istio-injection=enabled` (the `default` tag, else the revision-less install)."""
+    check_all("MutatingWebhookConfiguration", webhooks, WEBHOOK_CONFIGURATION)
     names = {}
     for webhook in webhooks:
         labels = _labels(webhook)
@@ -272,6 +289,8 @@ def stale_sidecars(namespaces, pods, names):
     """`namespace -> [Kind/name]` of restartable workloads whose running pods carry a sidecar that
     a new pod would not get: the namespace no longer asks for injection (a rollback), or asks a
     different revision than the one that injected it (a move between revisions)."""
+    check_all("Namespace", namespaces, NAMESPACE)
+    check_all("Pod", pods, POD)
     by_name = dict((_name(n), n) for n in namespaces)
     plan = {}
     for pod in pods:
@@ -295,6 +314,8 @@ def revision_users(revision, namespaces, pods, names):
     """What still depends on a control-plane revision ("default" for the revision-less one): the
     running pods its injector gave their sidecar, the namespaces whose labels resolve to it (their
     next pods), and the tags that point at it. Removing it is safe only when all three are empty."""
+    check_all("Namespace", namespaces, NAMESPACE)
+    check_all("Pod", pods, POD)
     using_pods = []
     for pod in pods:
         metadata = pod.get("metadata") or {}
@@ -310,6 +331,8 @@ def revision_users(revision, namespaces, pods, names):
 def rollout_state(workload):
     """(complete, failure) of a rollout as `kubectl rollout status` judges it; failure is a
     message once a Deployment has exceeded its progress deadline."""
+    check(workload.get("kind") if isinstance(workload, dict) and isinstance(workload.get("kind"), str) else "workload",
+          workload, ROLLOUT)
     spec, status = workload.get("spec") or {}, workload.get("status") or {}
     if status.get("observedGeneration", 0) < workload["metadata"].get("generation", 0):
         return False, None
@@ -331,6 +354,7 @@ def rollout_state(workload):
 def peer_authentication_modes(peer_authentications, root_namespace="istio-system"):
     """Namespace -> mode of its namespace-wide PeerAuthentication ("default", no selector), plus
     the mesh-wide mode under the key None."""
+    check_all("PeerAuthentication", peer_authentications, PEER_AUTHENTICATION)
     modes = {}
     for item in peer_authentications:
         metadata = item.get("metadata") or {}
@@ -384,6 +408,7 @@ def _tls_modes(policy):
 def tls_disabling_rules(destination_rules, namespace, cluster_domain="cluster.local"):
     """DestinationRules whose TLS settings (top level, per port or per subset) would make client
     sidecars talk to a namespace without Istio mTLS, which STRICT refuses."""
+    check_all("DestinationRule", destination_rules, DESTINATION_RULE)
     found = []
     for rule in destination_rules:
         spec = rule.get("spec") or {}
@@ -488,6 +513,7 @@ def _declares_protocol(port):
 def services_without_protocol(services):
     """Service ports that declare no protocol: Istio then sniffs them, which server-first
     protocols (MySQL, many TCP databases) do not survive."""
+    check_all("Service", services, SERVICE)
     found = []
     for service in services:
         metadata = service.get("metadata") or {}
@@ -502,6 +528,8 @@ def jobs_that_may_not_finish(workloads, namespaces, to_be_meshed=()):
     """Jobs and CronJobs whose pods would get a sidecar (in namespaces injected now or about to be):
     without native sidecars (Istio 1.27+ on Kubernetes 1.33+ nodes) the sidecar keeps the pod
     running after the job's container ends."""
+    check_all("Namespace", namespaces, NAMESPACE)
+    check_all("workload", workloads, WORKLOAD)
     injected_namespaces = set(_name(n) for n in namespaces if namespace_injection_enabled(n)) | set(to_be_meshed)
     found = []
     for workload in workloads:

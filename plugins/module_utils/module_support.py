@@ -15,6 +15,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from .cluster import Cluster, ClusterError, connect
+from .errors import InputError
 from .names import object_ref
 from .redaction import redact
 from .owned import OWNED_KINDS, owner_selector, plan
@@ -46,7 +47,8 @@ except ImportError:
 else:
     KUBERNETES_IMPORT_ERROR = None
 
-FAILURES = (ClusterError, CoreException)
+# InputError: an API answer that does not fit the schema of what is read (shapes.py); fail closed.
+FAILURES = (ClusterError, CoreException, InputError)
 DEFAULT_REQUEST_TIMEOUT = 30.0
 CONNECT_TIMEOUT_MAX = 10.0
 # Keys of a kubeconfig whose values are credentials (kubeconfig's own field names).
@@ -307,6 +309,8 @@ def fail_on_cluster_error(module, cluster, error, **result):
     """fail_json for a ClusterError, with `changed` and `written` telling what was written."""
     written = list(cluster.written) if cluster is not None else []
     result.update(changed=bool(written), written=written)
+    if isinstance(error, InputError) and cluster is not None:
+        error = "cluster {0}: an object read does not fit its schema: {1}".format(cluster.name, error)
     if isinstance(error, PartialWrite):
         result["not_written"] = error.not_written
     elif written:

@@ -32,6 +32,7 @@ import shlex
 import string
 
 from .errors import InputError, field_path, too_deep
+from .shapes import PROBED_WORKLOAD, check
 from .findings import ERROR, INFO, WARNING, Finding, sorted_findings
 from .gocompat import parse_go_bool
 from .names import is_dns1123_subdomain, object_ref, stable_name
@@ -122,6 +123,9 @@ def pod_template(workload):
     metadata = workload.get("metadata")
     if not isinstance(metadata, dict) or not metadata.get("name"):
         raise InputError(kind, object_ref(workload), "metadata.name", "is required")
+    # The types of every field the audit reads, before it reads them: a mutated object is an
+    # InputError naming the field, never a Python error in the walk below.
+    check(kind, workload, PROBED_WORKLOAD)
     template = _get(workload, path) if path else workload
     spec = template.get("spec") if isinstance(template, dict) else None
     if not isinstance(spec, dict):
@@ -134,8 +138,6 @@ def pod_template(workload):
     if init_containers is not None and not isinstance(init_containers, list):
         raise InputError(kind, object_ref(workload), field_path(*(path + ("spec", "initContainers"))),
                          "must be a list")
-    # Each container is checked where it is walked (_scan, _handlers): that walk is the audit's
-    # inner loop, and a second one here would cost a tenth of it.
     return template, path
 
 

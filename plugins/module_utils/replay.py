@@ -228,7 +228,10 @@ class Replay:
     """Compares a stream of log lines with the translation; `result()` sums it up."""
 
     def __init__(self, resources, by_ingress, log_format=None, max_mismatch_requests=0):
-        self.router = Router(resources)
+        try:
+            self.router = Router(resources)
+        except RoutingError as error:
+            raise InputError("", "translation", "resources", str(error))
         if self.router.empty:
             raise InputError("", "translation", "resources", "holds no Gateway: there is nothing to replay against")
         self.estate = Estate(by_ingress)
@@ -472,6 +475,16 @@ class Replay:
                                      sorted(worst["differs_on"])), path=worst["path_pattern"], requests=requests))
         self.found = sorted_findings(found)
         return self.found
+
+
+def from_translation(translation, log_format=None, max_mismatch_requests=0):
+    """A Replay against a registered ingress_to_gateway result (its `resources` and `ingresses`)."""
+    resources = translation.get("resources") if isinstance(translation, dict) else None
+    by_ingress = translation.get("ingresses") if isinstance(translation, dict) else None
+    if not isinstance(resources, list) or not isinstance(by_ingress, dict):
+        raise InputError("", "translation", "", "needs `resources` (a list) and `ingresses` (a map): give the "
+                         "registered result of adoptmesh.istio.ingress_to_gateway")
+    return Replay(resources, by_ingress, log_format, max_mismatch_requests)
 
 
 def _by_ingress(shapes):

@@ -26,6 +26,9 @@ __metaclass__ = type
 
 import json
 
+from .errors import field_path
+from .shapes import ANY, INT, NUMBER, ListOf, MapOf, problem as shape_problem
+
 AWX_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
              "integer": int, "float": float}
 TEXT_MAX = 1024
@@ -36,6 +39,10 @@ SCALAR_ELEMENTS = ("str", "int", "float", "path")
 
 class SurveyAnswerError(ValueError):
     """An answer that cannot become the option's type; names the option."""
+
+
+class SpecError(ValueError):
+    """An argument spec that cannot become a survey; names the entry point and option."""
 
 
 def _text_limits(default, field_max):
@@ -156,6 +163,31 @@ def _noted(item, notes):
     return item
 
 
+# The parts of an argument spec a survey reads (Ansible's own argument spec format).
+_SCALAR_DEFAULTS = {"int": INT, "float": NUMBER, "bool": bool, "list": ListOf(ANY)}
+_OPTION = {"type": str, "elements": str, "choices": ListOf(ANY), "required": bool, "no_log": bool,
+           "default": ANY, "description": ANY, "options": ANY}
+_ENTRY = {"short_description": str, "description": ANY, "options": MapOf(ANY)}
+
+
+def _spec_problem(entry_point, entry, names):
+    """SpecError text for an entry point whose options are not what Ansible's argument spec
+    format allows (a mutated or hand-written spec), else None."""
+    found = shape_problem(entry, _ENTRY)
+    if found:
+        return "entry point {0}: {1}: {2}".format(entry_point, field_path(*found[0]) or "(itself)", found[1])
+    for option_name in names:
+        option = (entry.get("options") or {})[option_name]
+        found = shape_problem(option, _OPTION) if option is not None else None
+        kind = option.get("type", "str") if isinstance(option, dict) else None
+        if not found and isinstance(option, dict) and not _is_template(option.get("default")):
+            found = shape_problem(option.get("default"), _SCALAR_DEFAULTS.get(kind, ANY), ("default",))
+        if found:
+            return "entry point {0}: option {1}: {2}: {3}".format(entry_point, option_name,
+                                                                  field_path(*found[0]) or "(itself)", found[1])
+    return None
+
+
 def survey_spec(argument_specs, entry_point="main", name=None, description=None, only=None, defaults=True):
     """{name, description, spec, conversions, unmapped} for one entry point of a role's
     argument_specs (the parsed meta/argument_specs.yml, with or without its top key). `only`
@@ -165,16 +197,28 @@ def survey_spec(argument_specs, entry_point="main", name=None, description=None,
     default is named in its description) and every answer goes through `survey_value`: a question
     left empty then keeps what the inventory or the role sets, instead of a survey default
     overriding it (survey answers are extra variables, which win over everything)."""
+    if not isinstance(argument_specs, dict):
+        raise SpecError("argument_specs is {0}, not a mapping".format(type(argument_specs).__name__))
     specs = argument_specs.get("argument_specs", argument_specs)
+    if not isinstance(specs, dict) or not all(isinstance(key, str) for key in specs):
+        raise SpecError("argument_specs is not a mapping of entry point names")
     if entry_point not in specs:
-        raise ValueError("argument_specs has no entry point {0} (it has {1})".format(
+        raise SpecError("argument_specs has no entry point {0} (it has {1})".format(
             entry_point, ", ".join(sorted(specs)) or "none"))
     entry = specs[entry_point] or {}
+    problem = _spec_problem(entry_point, entry, [])
+    if problem:
+        raise SpecError(problem)
     options = entry.get("options") or {}
-    names = list(only) if only is not None else sorted(options)
+    if only is not None and (not isinstance(only, (list, tuple)) or not all(isinstance(n, str) for n in only)):
+        raise SpecError("only must be a list of option names")
+    names = list(only) if only is not None else sorted(options, key=str)
     missing = [n for n in names if n not in options]
     if missing:
-        raise ValueError("entry point {0} has no option {1}".format(entry_point, ", ".join(missing)))
+        raise SpecError("entry point {0} has no option {1}".format(entry_point, ", ".join(missing)))
+    problem = _spec_problem(entry_point, entry, names)
+    if problem:
+        raise SpecError(problem)
     spec, conversions, unmapped = [], {}, []
     for option_name in names:
         item, conversion, problem = question(option_name, options[option_name] or {})

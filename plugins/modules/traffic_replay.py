@@ -220,7 +220,7 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import co
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
 from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_ingress_sources, read_owned)
-from ansible_collections.adoptmesh.istio.plugins.module_utils.replay import Replay
+from ansible_collections.adoptmesh.istio.plugins.module_utils.replay import Replay, from_translation
 
 
 def argument_spec():
@@ -260,14 +260,10 @@ def main():
     cluster = None
     try:
         if params["translation"] is not None:
-            translation = params["translation"]
-            resources, by_ingress = translation.get("resources"), translation.get("ingresses")
-            if not isinstance(resources, list) or not isinstance(by_ingress, dict):
-                raise InputError("", "translation", "", "needs `resources` (a list) and `ingresses` (a map): give the "
-                                 "registered result of adoptmesh.istio.ingress_to_gateway")
+            runner = from_translation(params["translation"], params["log_format"], params["max_mismatch_requests"])
         else:
             cluster, resources, by_ingress = from_cluster(module, params)
-        runner = Replay(resources, by_ingress, params["log_format"], params["max_mismatch_requests"])
+            runner = Replay(resources, by_ingress, params["log_format"], params["max_mismatch_requests"])
         for path in params["logs"]:
             runner.read_file(path)
         outcome = runner.result()

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import mesh
+from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 
 
 def namespace(name, **labels):
@@ -63,7 +64,7 @@ def test_namespaces_without_a_record_or_already_labelled_are_not_touched():
 
 def test_a_record_that_is_not_ours_fails_naming_the_namespace():
     broken = {"metadata": {"name": "shop", "labels": {}, "annotations": {mesh.LABELS_BEFORE: "{oops"}}}
-    with pytest.raises(ValueError, match="namespace shop: annotation adoptmesh.istio/injection-labels-before"):
+    with pytest.raises(InputError, match=r"Namespace shop: metadata.annotations\[adoptmesh.istio/injection-labels-before\]: is not the JSON"):
         mesh.labelled_metadata(broken, state="restored")
 
 

@@ -228,15 +228,15 @@ def test_every_workload_kind_is_read_through_its_pod_template(kind, path):
     ({"kind": ["Deployment"], "metadata": {"name": "x", "namespace": "n"}},
      "['Deployment'] n/x: kind: unsupported kind ['Deployment']"),
     (deployment([container(readinessProbe="/ready")]),
-     "Deployment shop/web: spec.template.spec.containers[0].readinessProbe: must be a mapping"),
+     "Deployment shop/web: spec.template.spec.containers[0].readinessProbe: is a string, not a mapping"),
     (deployment([container(livenessProbe={"httpGet": "/live"})]),
-     "Deployment shop/web: spec.template.spec.containers[0].livenessProbe.httpGet: must be a mapping"),
+     "Deployment shop/web: spec.template.spec.containers[0].livenessProbe.httpGet: is a string, not a mapping"),
     (deployment([container()], init_containers=[container(name="init", lifecycle={"preStop": {"tcpSocket": 80}})]),
-     "Deployment shop/web: spec.template.spec.initContainers[0].lifecycle.preStop.tcpSocket: must be a mapping"),
+     "Deployment shop/web: spec.template.spec.initContainers[0].lifecycle.preStop.tcpSocket: is an integer, not a mapping"),
     (deployment([container(lifecycle=["preStop"])]),
-     "Deployment shop/web: spec.template.spec.containers[0].lifecycle: must be a mapping"),
+     "Deployment shop/web: spec.template.spec.containers[0].lifecycle: is a list, not a mapping"),
     (deployment([container()], init_containers={"name": "init"}),
-     "Deployment shop/web: spec.template.spec.initContainers: must be a list"),
+     "Deployment shop/web: spec.template.spec.initContainers: is a mapping, not a list"),
 ])
 def test_bad_objects_get_a_message_naming_object_and_field(workload, message):
     with pytest.raises(InputError) as caught:
