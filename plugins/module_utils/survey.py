@@ -245,7 +245,7 @@ def survey_value(answer, conversion, option="the answer", load_yaml=json.loads):
             return None
         try:
             return load_yaml(answer)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise SurveyAnswerError("{0}: the answer is not YAML or JSON: {1}".format(option, error))
     if conversion == "bool":
         text = str(answer).strip().lower()
@@ -258,16 +258,19 @@ def survey_value(answer, conversion, option="the answer", load_yaml=json.loads):
         return str(answer)
     if conversion in ("int", "float"):
         try:
-            return int(answer) if conversion == "int" else float(answer)
-        except (TypeError, ValueError):
-            raise SurveyAnswerError("{0}: {1!r} is not a number".format(option, answer))
+            value = int(answer) if conversion == "int" else float(answer)
+        except (TypeError, ValueError, OverflowError):
+            raise SurveyAnswerError("{0}: {1!r} is not a number".format(option, str(answer)[:80]))
+        if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+            raise SurveyAnswerError("{0}: {1!r} is not a finite number".format(option, str(answer)[:80]))
+        return value
     if conversion and conversion.startswith("list:"):
         if isinstance(answer, list):
             lines = answer
         elif str(answer).strip().startswith("["):
             try:
                 lines = json.loads(answer)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 raise SurveyAnswerError("{0}: the answer is not a JSON list: {1}".format(option, error))
             if not isinstance(lines, list):
                 raise SurveyAnswerError("{0}: the answer is not a JSON list".format(option))

@@ -1,22 +1,53 @@
-"""Every entry point of the pure logic against objects an API server accepts, with hostile
-values: the only exception allowed is InputError (a message naming the object and field), and
-the output must be what Istio and Envoy accept.
+"""Every entry point of the pure logic against objects an API server accepts with hostile values,
+and against the same objects with their types mutated at any depth (mutation.py: a string where
+an object belongs, a list, None, NaN, infinities, huge numbers, deep nesting). The only exceptions
+allowed are the collection's own (InputError, StateError, SpecError, SurveyAnswerError), whose
+message names the object and field; the output must be what Istio and Envoy accept.
 
-Examples per entry point come from the Hypothesis profile (tests/conftest.py): `ci`, the default,
-runs 4,000 for each of the five entry points, 20,000 in a `make test`, the same ones every run
-(derandomized, so a red build is never chance); for a long local run, with new examples each time,
-`.venv/bin/pytest tests/unit/plugins/module_utils/test_fuzz.py --hypothesis-profile=deep` runs
-40,000 each, 200,000 in all.
+Ten entry points: translation, probe strategies, the rewrite preview, patches, mesh.*, survey_spec
+and survey answers, the report filters, state and injection records, log parsing, and the replay
+of a translation result. Examples per entry point: half the Hypothesis profile's max_examples
+(tests/conftest.py). `ci`, the default, runs 2,000 each, 20,000 in a `make test`, the same ones
+every run (derandomized, so a red build is never chance); for a long local run, with new examples
+each time, `.venv/bin/pytest tests/unit/plugins/module_utils/test_fuzz.py --hypothesis-profile=deep`
+runs 20,000 each, 200,000 in all.
 """
 
+import glob
 import ipaddress
+import json
+import os
 import re
 
-from hypothesis import given, strategies as st
+import yaml
+from hypothesis import given, settings, strategies as st
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils import mesh, patches, probes
+from ansible_collections.adoptmesh.istio.plugins.module_utils import (adoption_state, fleet_report, mesh, patches,
+                                                                      probes, replay, report_text, survey)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import UPSTREAMINFO, LogFormat
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
-from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator, translate
+
+from .mutation import MUTANTS, mutated
+
+# The collection's own errors: each names what is wrong. Anything else is a crash.
+OWN_ERRORS = (InputError, adoption_state.StateError, survey.SpecError, survey.SurveyAnswerError)
+FUZZ = settings().max_examples // 2
+fuzz = settings(max_examples=FUZZ)
+
+
+def fuzzed(strategy):
+    """Schema-valid examples and the same with mutated types, half and half."""
+    return st.one_of(strategy, mutated(strategy))
+
+
+def own_errors_only(call, *args):
+    """call(*args); an error of the collection's own is fine when its message says something."""
+    try:
+        return call(*args)
+    except OWN_ERRORS as error:
+        assert str(error).strip()
+        return None
 
 N = "nginx.ingress.kubernetes.io/"
 
@@ -115,16 +146,17 @@ def check_output(outcome):
             assert "\n" not in host and host == host.strip(), host
 
 
-@given(estates(), st.sampled_from(["istio", "gateway-api"]))
+@fuzz
+@given(fuzzed(estates()), st.sampled_from(["istio", "gateway-api"]))
 def test_ingress_translation_raises_only_input_errors(estate, output_api):
     ingress_list, services, deep = estate
-    if deep:  # added here, not drawn: Hypothesis could not print it when reporting a failure
-        ingress_list[0]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["extra"] = nested(2000)
-    try:
-        outcome = Translator(Options(output_api=output_api)).translate(ingress_list, services).as_dict()
-    except InputError:
-        return
-    check_output(outcome)
+    if deep is True and isinstance(ingress_list, list) and ingress_list and isinstance(ingress_list[0], dict):
+        # added here, not drawn: Hypothesis could not print it when reporting a failure
+        ingress_list[0]["extra"] = nested(2000)
+    outcome = own_errors_only(lambda: Translator(Options(output_api=output_api)).translate(ingress_list, services)
+                              .as_dict())
+    if outcome is not None:
+        check_output(outcome)
 
 
 probe_values = st.one_of(st.sampled_from(["/ready", "/a'b", "/x y", "/$(id)", "", "ready"]), hostile_text)
@@ -187,12 +219,12 @@ templates = st.one_of(st.sampled_from([probes.DEFAULT_EXEC_HTTP, probes.DEFAULT_
                                        "wget {url", "curl -fsS {url}", "{url}"]), hostile_text)
 
 
-@given(workloads(), st.sampled_from(probes.STRATEGIES), templates, st.booleans())
-def test_probe_strategies_and_preview_raise_only_input_errors(workload, strategy, template, rewrite_default):
-    try:
-        auditor = probes.ProbeAuditor(rewrite_default=rewrite_default, exec_http_command=template)
-        result = auditor.process(workload, strategy)
-    except InputError:
+@fuzz
+@given(fuzzed(workloads()), st.sampled_from(probes.STRATEGIES), templates, st.booleans())
+def test_probe_strategies_raise_only_input_errors(workload, strategy, template, rewrite_default):
+    result = own_errors_only(lambda: probes.ProbeAuditor(rewrite_default=rewrite_default, exec_http_command=template)
+                             .process(workload, strategy))
+    if result is None:
         return
     for resource in [result.changed_workload] if result.changed_workload else []:
         for site in probes.probe_sites(resource):
@@ -205,11 +237,12 @@ def test_probe_strategies_and_preview_raise_only_input_errors(workload, strategy
                     assert "/etc/passwd" not in command, command
 
 
-@given(workloads(), st.booleans(), st.integers(min_value=0, max_value=70000))
+@fuzz
+@given(fuzzed(workloads()), st.booleans(), st.integers(min_value=0, max_value=70000))
 def test_the_rewrite_preview_raises_only_input_errors(workload, rewrite_default, status_port):
-    try:
-        preview = probes.preview_rewrite(workload, status_port=status_port, rewrite_default=rewrite_default)
-    except InputError:
+    preview = own_errors_only(lambda: probes.preview_rewrite(workload, status_port=status_port,
+                                                             rewrite_default=rewrite_default))
+    if preview is None:
         return
     assert preview["app_probers"] is None or isinstance(preview["app_probers"], str)
 
@@ -220,7 +253,8 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | hostile_t
                                children, max_size=3), max_leaves=12)
 
 
-@given(json_values, json_values)
+@fuzz
+@given(st.one_of(json_values, MUTANTS), st.one_of(json_values, MUTANTS))
 def test_patches_raise_nothing(before, after):
     if isinstance(before, dict) and isinstance(after, dict):
         patches.strategic_merge_patch(before, after)
@@ -249,16 +283,25 @@ def mesh_objects(draw):
     return namespaces, pods, rules, services
 
 
-@given(mesh_objects())
-def test_mesh_status_logic_raises_only_input_errors(objects):
-    namespaces, pods, rules, services = objects
-    try:
-        mesh_entry_points(namespaces, pods, rules, services)
-    except InputError:
-        pass
+@fuzz
+@given(fuzzed(mesh_objects()))
+def test_mesh_logic_raises_only_input_errors(objects):
+    own_errors_only(mesh_entry_points, *objects)
 
 
 def mesh_entry_points(namespaces, pods, rules, services):
+    policies = [{"metadata": {"name": "default", "namespace": n}, "spec": {"mtls": {"mode": "STRICT"}}}
+                for n in ("shop", "istio-system")]
+    mesh.peer_authentication_modes(rules + policies if isinstance(rules, list) else rules)
+    mesh.revision_tags(namespaces)
+    names = {"default": "default"}
+    mesh.stale_sidecars(namespaces, pods, names)
+    mesh.revision_users("default", namespaces, pods, names)
+    mesh.jobs_that_may_not_finish(pods, namespaces)
+    mesh.select_namespaces(namespaces, ["shop"])
+    for pod in pods if isinstance(pods, list) else []:
+        if isinstance(pod, dict) and isinstance(pod.get("metadata"), dict):
+            mesh.rollout_state(dict(pod, kind="Deployment", metadata=dict(pod["metadata"], generation=1)))
     report = mesh.coverage(namespaces, pods)
     mesh.workloads_to_restart(report)
     for name, entry in report.items():
@@ -266,5 +309,105 @@ def mesh_entry_points(namespaces, pods, rules, services):
         mesh.strict_decision(name, entry, [], mesh.tls_disabling_rules(rules, name))
     mesh.mesh_wide_blockers(report, {}, [])
     mesh.services_without_protocol(services)
+    mesh.unmeshed_callers(report)
     for namespace in namespaces:
-        mesh.namespace_label_patch(namespace, revision=namespace["metadata"]["name"])
+        mesh.namespace_label_patch(namespace, revision="1-31")
+        mesh.labelled_metadata(namespace, revision="1-31")
+
+
+# --- survey_spec and survey answers ------------------------------------------------------------------
+
+ROLE_SPECS = [yaml.safe_load(open(path)) for path in sorted(glob.glob(os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "..", "roles", "*", "meta", "argument_specs.yml")))]
+
+
+@fuzz
+@given(fuzzed(st.sampled_from(ROLE_SPECS)), st.one_of(MUTANTS, st.text(max_size=20)),
+       st.sampled_from(["bool", "int", "float", "list:str", "list:int", "yaml", "dict", None]))
+def test_survey_specs_and_answers_raise_only_their_own_errors(spec, answer, conversion):
+    built = own_errors_only(survey.survey_spec, spec)
+    if built is not None:
+        survey.awx_errors(built)
+    own_errors_only(survey.survey_value, answer, conversion)
+
+
+# --- the report filters ------------------------------------------------------------------------------
+
+def cluster_report():
+    return st.just({"cluster": "a", "stage": "inject", "status": "complete",
+                    "state": {"reached": "inject", "completed": {}, "failure": None},
+                    "namespaces": {"shop": {"injection": True, "pods": 2, "with_sidecar": 1, "mtls_mode": "STRICT"}},
+                    "probes": {"workloads": 1, "probes": 2, "blocking": 0, "changed": 1},
+                    "ingress": {"gw": {"namespace": "gw", "summary": {"ingresses": 1, "error": 0}, "findings": []}},
+                    "istio_sources": {"istio_version": "1.31.0", "findings": [{"severity": "error"}]}})
+
+
+@fuzz
+@given(st.dictionaries(st.text(max_size=8), fuzzed(cluster_report()), max_size=3), MUTANTS)
+def test_the_report_filters_take_any_json(reports, value):
+    charts = fleet_report.fleet_charts(fleet_report.summarize(reports))
+    assert all(svg.startswith("<svg") for svg in charts.values())
+    for escape in (report_text.md_text, report_text.md_code, report_text.md_block):
+        assert isinstance(escape(value), str)
+
+
+# --- state records (the ConfigMap, the namespace's labels before) -------------------------------------
+
+STATE_DATA = {"reached": "install", "completed": json.dumps({"install": {"at": "2026-01-01T00:00:00Z",
+                                                                         "versions": {"istio": "1.31.0"}}}),
+              "failure": json.dumps({"stage": "inject", "task": "t", "message": "m", "versions": {}})}
+RECORD = {"istio-injection": None, "istio.io/rev": "1-30"}
+
+
+@fuzz
+@given(fuzzed(st.just(STATE_DATA)), fuzzed(st.just({"completed": json.loads(STATE_DATA["completed"])})),
+       fuzzed(st.just(RECORD)))
+def test_state_and_injection_records_raise_only_their_own_errors(data, decoded, record):
+    def records():
+        state = adoption_state.decode(data)
+        adoption_state.encode(adoption_state.record_success(state, "inject", {"istio": "1.31.0"}))
+        adoption_state.record_failure(state, "ingress", "t", "m", {})
+        adoption_state.record_rollback(state, True)
+    own_errors_only(records)
+    own_errors_only(adoption_state.decode, {"completed": json.dumps(decoded.get("completed") if isinstance(
+        decoded, dict) else decoded)})
+    namespace = {"metadata": {"name": "shop", "labels": {"istio.io/rev": "1-30"},
+                              "annotations": {mesh.LABELS_BEFORE: json.dumps(record)}}}
+    own_errors_only(mesh.labelled_metadata, namespace, None, "restored")
+
+
+# --- log parsing and the replay of a translation result ----------------------------------------------
+
+ESTATE = [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+           "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2024-01-01T00:00:00Z",
+                        "annotations": {"nginx.ingress.kubernetes.io/use-regex": "true"}},
+           "spec": {"ingressClassName": "nginx", "rules": [{"host": "shop.example.com", "http": {"paths": [
+               {"path": "/(a+)+b", "pathType": "ImplementationSpecific",
+                "backend": {"service": {"name": "web", "port": {"number": 80}}}},
+               {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}]
+TRANSLATION = translate(ESTATE, None, output_api="istio").as_dict()
+LOG_LINE = ('10.0.0.1 - - [20/Nov/2026:10:00:00 +0000] "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1" '
+            '200 12 "-" "curl/8" 100 0.01 [shop-web-80] [] 10.1.0.1:80 12 0.01 200 0123456789abcdef\n')
+log_lines = st.one_of(st.just(LOG_LINE), st.text(max_size=80), st.builds(
+    lambda at, text: LOG_LINE[:at] + text + LOG_LINE[at:], st.integers(0, len(LOG_LINE)), st.text(max_size=20)))
+
+
+@fuzz
+@given(st.one_of(st.just(UPSTREAMINFO), MUTANTS, st.text(max_size=40)), st.lists(log_lines, max_size=4))
+def test_log_parsing_raises_only_input_errors(log_format, lines):
+    runner = own_errors_only(replay.Replay, TRANSLATION["resources"], TRANSLATION["ingresses"], log_format)
+    if runner is None:
+        return
+    for number, line in enumerate(lines, 1):
+        runner.line(line, "access.log", number)
+    runner.result()
+    own_errors_only(LogFormat, log_format)
+
+
+@fuzz
+@given(fuzzed(st.just({"resources": TRANSLATION["resources"], "ingresses": TRANSLATION["ingresses"]})))
+def test_a_translation_result_of_any_shape_raises_only_input_errors(translation):
+    runner = own_errors_only(replay.from_translation, translation)
+    if runner is not None:
+        runner.line(LOG_LINE, "access.log", 1)
+        runner.result()
