@@ -72,8 +72,9 @@ def _expected_name(expected):
         return "a mapping"
     if isinstance(expected, ListOf):
         return "a list"
-    return {str: "a string", bool: "a boolean"}.get(expected, "an " + expected if expected in (INT, INT_OR_STR)
-                                                                  else "a " + str(expected))
+    if expected in (INT, INT_OR_STR):
+        return "an " + expected
+    return {str: "a string", bool: "a boolean"}.get(expected, "a " + str(expected))
 
 
 def problem(value, schema, path=()):

@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 
 from .errors import field_path
 from .shapes import ANY, INT, NUMBER, ListOf, MapOf, problem as shape_problem
@@ -261,7 +262,7 @@ def survey_value(answer, conversion, option="the answer", load_yaml=json.loads):
             value = int(answer) if conversion == "int" else float(answer)
         except (TypeError, ValueError, OverflowError):
             raise SurveyAnswerError("{0}: {1!r} is not a number".format(option, str(answer)[:80]))
-        if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        if isinstance(value, float) and not math.isfinite(value):
             raise SurveyAnswerError("{0}: {1!r} is not a finite number".format(option, str(answer)[:80]))
         return value
     if conversion and conversion.startswith("list:"):

@@ -7,14 +7,14 @@ from hypothesis import strategies as st
 
 def deep(depth):
     value = {"x": "end"}
-    for _ in range(depth):
+    for dummy in range(depth):
         value = {"x": value}
     return value
 
 
 def deep_list(depth):
     value = ["end"]
-    for _ in range(depth):
+    for dummy in range(depth):
         value = [value]
     return value
 
@@ -68,7 +68,7 @@ def replaced(value, path, new):
 def mutated(draw, base):
     """`base` (a strategy of valid objects) with one to three of its values, anywhere, replaced."""
     value = draw(base)
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+    for dummy in range(draw(st.integers(min_value=1, max_value=3))):
         places = paths(value)
         if not places:
             break

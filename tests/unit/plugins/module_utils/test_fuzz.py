@@ -49,6 +49,7 @@ def own_errors_only(call, *args):
         assert str(error).strip()
         return None
 
+
 N = "nginx.ingress.kubernetes.io/"
 
 HOSTILE = ["", " ", "\n", "a\n", "\u00b2", "\uff11\uff12", "1" * 400, "-1", "0", "99999", "308", "30", "30s", "'",

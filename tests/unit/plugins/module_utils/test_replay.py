@@ -395,7 +395,7 @@ def test_a_gzip_bomb_of_nul_bytes_is_read_in_pieces(tmp_path):
     bomb = tmp_path / "bomb.gz"
     with gzip.open(str(bomb), "wb") as handle:
         block = b"\0" * (1 << 20)
-        for _ in range(64):
+        for dummy in range(64):
             handle.write(block)
     assert bomb.stat().st_size < 200000
     lines = list(log_lines(str(bomb)))

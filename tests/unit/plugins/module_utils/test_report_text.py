@@ -3,7 +3,6 @@ has it): whatever the data, it renders as exactly its own text, in the place it 
 
 import html
 
-import pytest
 from hypothesis import given, settings, strategies as st
 from markdown_it import MarkdownIt
 
