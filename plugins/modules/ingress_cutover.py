@@ -316,7 +316,7 @@ def restore(module, cluster, params):
     if unknown:
         module.fail_json(msg="not in the backup {0}: {1}".format(path, ", ".join(unknown)))
     result = dict(backup=path, retired=[], restored=[], conflicts=[], replaced_backup=None, gate=[], diff=[])
-    replacing = []
+    replacing, to_write = [], []
     for item in entries:
         if params["only"] and cutover.ref(item) not in params["only"]:
             continue
@@ -331,7 +331,7 @@ def restore(module, cluster, params):
             continue
         if step == "conflict":
             replacing.append(dict(live, apiVersion=INGRESS[0], kind=INGRESS[1]))
-        result["restored"].append((wanted, live))
+        to_write.append((wanted, live))
     if replacing and not module.check_mode:
         # The Ingress about to be replaced is kept first, in a file of its own: the cutover's
         # backup must stay the one it wrote.
@@ -342,16 +342,14 @@ def restore(module, cluster, params):
         except (OSError, ValueError) as error:
             module.fail_json(msg="cannot back up the Ingresses to replace in {0}: {1}; nothing restored".format(
                 result["replaced_backup"], error))
-    restored = []
-    for wanted, live in result["restored"]:
+    for wanted, live in to_write:
         if live is None:
             after = cluster.create(wanted)
         else:
             body = dict(wanted, metadata=dict(wanted["metadata"], resourceVersion=live["metadata"]["resourceVersion"]))
             after = cluster.replace(body)
-        restored.append(cutover.ref(wanted))
+        result["restored"].append(cutover.ref(wanted))
         result["diff"].append(diff_entry(live, after))
-    result["restored"] = restored
     for conflict in result["conflicts"]:
         module.warn("Ingress {0} exists and differs from its backup in {1}; left as it is (replace_existing: true "
                     "replaces it, after backing it up)".format(conflict["ingress"], ", ".join(conflict["differs_in"])))
