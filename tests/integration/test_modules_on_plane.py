@@ -260,13 +260,16 @@ def test_restore_refuses_unsafe_names_and_backups_of_the_wrong_shape(playbook, t
 
 
 def test_mesh_wide_strict_waits_while_pods_outside_the_mesh_run(istio, kubectl, namespace, playbook):
-    outside = namespace + "-out"
+    # Two namespaces outside the mesh: `outside` is then listed as not calling the mesh, `other`
+    # never is, so mesh-wide STRICT stays blocked and the shared plane's mesh-wide policy untouched.
+    outside, other = namespace + "-out", namespace + "-other"
     kubectl.run("label", "namespace", namespace, "istio-injection=enabled")
     kubectl.run("create", "namespace", outside)
+    kubectl.run("create", "namespace", other)
     try:
-        workloads = [deployment(namespace, "web"), deployment(outside, "agent")]
+        workloads = [deployment(namespace, "web"), deployment(outside, "agent"), deployment(other, "batch")]
         kubectl.run("apply", "-f", "-", input=yaml.safe_dump_all(workloads))
-        for name in (namespace, outside):
+        for name in (namespace, outside, other):
             kubectl.run("-n", name, "wait", "--for=condition=Available", "deployment", "--all", "--timeout=120s")
 
         def mesh_wide_policy():
@@ -281,11 +284,12 @@ def test_mesh_wide_strict_waits_while_pods_outside_the_mesh_run(istio, kubectl, 
         assert "mesh-wide STRICT not set" in output and "namespace {0}: 1 running pod(s) without a sidecar".format(
             outside) in output
         assert "istio-system" not in results["strict"]["changed_namespaces"]
-        # Listed as not calling the mesh, it no longer holds mesh-wide STRICT back.
-        quiet = [name for name, b in blockers.items() if b.get("unmeshed_pods")]
-        gate["adoptmesh.istio.strict_mtls"]["not_calling_mesh"] = quiet
+        # Listed as not calling the mesh, it no longer holds mesh-wide STRICT back; `other` still does.
+        gate["adoptmesh.istio.strict_mtls"]["not_calling_mesh"] = [outside]
         results, output = playbook.run([gate], check=True)
-        assert outside not in [b["namespace"] for b in results["strict"]["mesh_wide_blockers"]]
-        assert mesh_wide_policy() == before  # check mode
+        still = [b["namespace"] for b in results["strict"]["mesh_wide_blockers"]]
+        assert outside not in still and other in still
+        assert mesh_wide_policy() == before
     finally:
-        kubectl.run("delete", "namespace", outside, "--wait=false", check=False)
+        for name in (outside, other):
+            kubectl.run("delete", "namespace", name, "--wait=false", check=False)
