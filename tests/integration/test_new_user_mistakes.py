@@ -13,11 +13,13 @@ from test_adoption_playbook import run_playbook
 PLAYBOOKS = ["adopt-istio.yml", "rollback-istio.yml", "upgrade-istio.yml", "restore-ingresses.yml", "fleet_report.yml"]
 
 
-@pytest.mark.parametrize("playbook", PLAYBOOKS)
-@pytest.mark.parametrize("inventory,extra,pattern", [
-    ({"all": {"children": {"clusters": {"hosts": {}}}}}, [], "clusters"),  # the group is empty
-    ({"all": {"children": {"cluster": {"hosts": {"prod": {"ansible_connection": "local"}}}}}}, [], "clusters"),  # misspelt
-    ({"all": {"children": {"clusters": {"hosts": {"prod": {"ansible_connection": "local"}}}}}},
+EMPTY = ({"all": {"children": {"clusters": {"hosts": {}}}}}, [], "clusters")
+
+
+@pytest.mark.parametrize("playbook,inventory,extra,pattern", [(playbook,) + EMPTY for playbook in PLAYBOOKS] + [
+    ("adopt-istio.yml", {"all": {"children": {"cluster": {"hosts": {"prod": {"ansible_connection": "local"}}}}}},
+     [], "clusters"),  # a misspelt group
+    ("rollback-istio.yml", {"all": {"children": {"clusters": {"hosts": {"prod": {"ansible_connection": "local"}}}}}},
      ["-e", "adoption_hosts=eu"], "eu"),
 ])
 def test_a_run_whose_host_patterns_match_no_cluster_fails(tmp_path, playbook, inventory, extra, pattern):
