@@ -5,18 +5,37 @@ infinities, huge numbers, deep nesting, an empty container)."""
 from hypothesis import strategies as st
 
 
+class Deep(dict):
+    """Nesting past Python's recursion limit, printed short: Hypothesis's own printer recurses
+    and would fail on it when it reports an example."""
+
+    def __repr__(self):
+        return "Deep(...)"
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(repr(self))
+
+
+class DeepList(list):
+    def __repr__(self):
+        return "DeepList(...)"
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(repr(self))
+
+
 def deep(depth):
     value = {"x": "end"}
     for dummy in range(depth):
         value = {"x": value}
-    return value
+    return Deep(value)
 
 
 def deep_list(depth):
     value = ["end"]
     for dummy in range(depth):
         value = [value]
-    return value
+    return DeepList(value)
 
 
 MUTANTS = st.one_of(
@@ -44,6 +63,8 @@ def paths(value):
             found.append(prefix)
         if len(prefix) >= MAX_DEPTH:
             continue
+        if isinstance(item, (Deep, DeepList)):
+            continue  # already as deep as it gets; its inside is not mutated again
         if isinstance(item, dict):
             pending.extend((child, prefix + (key,)) for key, child in item.items())
         elif isinstance(item, (list, tuple)):
