@@ -22,7 +22,7 @@ __metaclass__ = type
 import datetime
 import json
 
-from .errors import field_path
+from .errors import depth_guarded, field_path
 from .shapes import ANY, MapOf, problem as shape_problem
 
 CONFIGMAP_NAME = "adoptmesh-adoption-state"
@@ -56,6 +56,7 @@ _COMPLETED = MapOf({"at": str, "versions": MapOf(ANY)})
 _FAILURE = {"stage": str, "task": str, "message": str, "versions": MapOf(ANY), "at": str}
 
 
+@depth_guarded("the state ConfigMap", StateError)
 def decode(data, where="the state ConfigMap"):
     """The state from the ConfigMap's data (None or {} for a cluster with no record yet). A
     record someone edited into another shape is a StateError naming the field."""
@@ -100,6 +101,7 @@ def encode(state):
     return data
 
 
+@depth_guarded("the state", StateError)
 def record_success(state, stage, versions, now=None):
     """The state after a run that completed every stage up to `stage`. A failure of one of
     those stages is over; a failure of another stage stays on record."""
@@ -117,6 +119,7 @@ def record_success(state, stage, versions, now=None):
     return summarize({"completed": completed, "failure": failure})
 
 
+@depth_guarded("the state", StateError)
 def record_failure(state, stage, task, message, versions, now=None):
     """The state after a run to `stage` stopped at `task` with `message`."""
     _check_state(state)
@@ -130,6 +133,7 @@ def record_failure(state, stage, task, message, versions, now=None):
     return summarize({"completed": dict(state.get("completed") or {}), "failure": failure})
 
 
+@depth_guarded("the state", StateError)
 def record_rollback(state, uninstalled):
     """The state after a rollback: the stages it walked back are no longer done (install too when
     it uninstalled the control plane), and a failure of one of them is moot."""

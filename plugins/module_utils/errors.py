@@ -47,3 +47,20 @@ def too_deep(kind, ref):
     Typed API objects never nest that deep; a module's offline input can. Entry points catch
     RecursionError and raise this, so the common path pays nothing for the check."""
     return InputError(kind, ref, "", "nested too deeply to be a Kubernetes object of this kind")
+
+
+def depth_guarded(kind, error=InputError):
+    """Decorate an entry point so that input nested past Python's recursion limit (met wherever the
+    value is copied, printed or walked) is the collection's own error, never a RecursionError."""
+    def decorate(function):
+        def guarded(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except RecursionError:
+                if error is InputError:
+                    raise too_deep(kind, "<input>")
+                raise error("{0}: nested too deeply to be read".format(kind))
+        guarded.__name__ = function.__name__
+        guarded.__doc__ = function.__doc__
+        return guarded
+    return decorate

@@ -19,6 +19,8 @@ import math
 import re
 from html import escape
 
+from .errors import depth_guarded
+
 STAGES = ("preflight", "install", "inject", "ingress", "strict")
 MTLS_MODES = ("STRICT", "PERMISSIVE", "DISABLE", "inherits")
 PALETTE = {"meshed": "#2f855a", "not meshed": "#c05621", "STRICT": "#2b6cb0", "PERMISSIVE": "#d69e2e",
@@ -150,6 +152,7 @@ def istio_sources(section):
             "warnings": sum(1 for f in findings if f.get("severity") == "warning")}
 
 
+@depth_guarded("adoption reports")
 def summarize(reports):
     """{clusters: [figures...], totals: {...}} from {cluster: report or None}, in cluster order."""
     reports = _mapping(reports)

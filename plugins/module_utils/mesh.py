@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import json
 
-from .errors import InputError
+from .errors import InputError, depth_guarded
 from .shapes import (DESTINATION_RULE, NAMESPACE, PEER_AUTHENTICATION, POD, SERVICE, WEBHOOK_CONFIGURATION, WORKLOAD,
                      ListOf, check, check_all)
 
@@ -87,6 +87,7 @@ def injection_record(namespace):
     return json.dumps(dict((key, labels.get(key)) for key in (INJECTION_LABEL, REVISION_LABEL)), sort_keys=True)
 
 
+@depth_guarded("Namespace")
 def labelled_metadata(namespace, revision=None, state="enabled"):
     """The namespace's metadata after labelling (`enabled`), unlabelling (`disabled`) or putting
     back the recorded labels (`restored`), or None when nothing changes. The first change records

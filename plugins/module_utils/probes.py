@@ -684,6 +684,12 @@ class ProbeAuditor:
 
     # conversion ------------------------------------------------------------------------------
     def process(self, workload, strategy):
+        try:
+            return self._process(workload, strategy)
+        except RecursionError:
+            raise too_deep(workload.get("kind") if isinstance(workload, dict) else "", object_ref(workload))
+
+    def _process(self, workload, strategy):
         if strategy not in STRATEGIES:
             raise InputError(workload.get("kind", "object"), workload_ref(workload), "strategy",
                              "unknown strategy {0!r}; use one of {1}".format(strategy, ", ".join(STRATEGIES)))

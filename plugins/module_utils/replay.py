@@ -22,7 +22,7 @@ __metaclass__ = type
 import re
 
 from .access_log import MAX_LINE, UPSTREAMINFO, LogFormat, log_lines
-from .errors import InputError
+from .errors import InputError, depth_guarded
 from .findings import ERROR, WARNING, Finding, sorted_findings
 from .gateway_routing import Request, Router, RoutingError, bare_host
 from .regex import RegexError, available as regex_available, compile_re2
@@ -285,6 +285,7 @@ class Replay:
         if upstream is not None:
             self.unknown_upstreams[upstream] = self.unknown_upstreams.get(upstream, 0) + 1
 
+    @depth_guarded("access log line")
     def line(self, line, path="-", number=0):
         """Replay one line; returns why it was skipped, or None."""
         self.totals["lines"] += 1
@@ -477,6 +478,7 @@ class Replay:
         return self.found
 
 
+@depth_guarded("translation")
 def from_translation(translation, log_format=None, max_mismatch_requests=0):
     """A Replay against a registered ingress_to_gateway result (its `resources` and `ingresses`)."""
     resources = translation.get("resources") if isinstance(translation, dict) else None

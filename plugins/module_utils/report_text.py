@@ -30,7 +30,10 @@ MAX_FIELD = 4000
 def _plain(value):
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except RecursionError:
+        text = "<nested too deeply to show>"
     text = _CONTROL.sub("\ufffd", text)
     return text if len(text) <= MAX_FIELD else text[:MAX_FIELD] + "\u2026"
 

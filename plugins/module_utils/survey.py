@@ -27,7 +27,7 @@ __metaclass__ = type
 import json
 import math
 
-from .errors import field_path
+from .errors import depth_guarded, field_path
 from .shapes import ANY, INT, NUMBER, ListOf, MapOf, problem as shape_problem
 
 AWX_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
@@ -189,6 +189,7 @@ def _spec_problem(entry_point, entry, names):
     return None
 
 
+@depth_guarded("argument_specs", SpecError)
 def survey_spec(argument_specs, entry_point="main", name=None, description=None, only=None, defaults=True):
     """{name, description, spec, conversions, unmapped} for one entry point of a role's
     argument_specs (the parsed meta/argument_specs.yml, with or without its top key). `only`
@@ -236,6 +237,7 @@ def survey_spec(argument_specs, entry_point="main", name=None, description=None,
             "spec": spec, "conversions": conversions, "unmapped": unmapped}
 
 
+@depth_guarded("survey answer", SurveyAnswerError)
 def survey_value(answer, conversion, option="the answer", load_yaml=json.loads):
     """The typed value of a survey answer given for a converted option (`load_yaml` reads the
     text of dict and raw options; JSON unless a YAML loader is given)."""
