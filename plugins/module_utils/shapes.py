@@ -96,25 +96,28 @@ def problem(value, schema, path=()):
     if isinstance(schema, ListOf):
         if not isinstance(value, list):
             return path, "is {0}, not a list".format(_kind_name(value))
-        for index, item in enumerate(value):
-            found = problem(item, schema.item, path + (index,)) if item is not None else (
-                path + (index,), "is null")
-            if found:
-                return found
-        return None
+        return _first_problem(enumerate(value), schema.item, path, null_ok=False)
     if isinstance(schema, MapOf):
         if not isinstance(value, dict):
             return path, "is {0}, not a mapping".format(_kind_name(value))
-        for key, item in value.items():
+        for key in value:
             if not isinstance(key, str):
                 return path, "has a key that is {0}, not a string".format(_kind_name(key))
-            found = problem(item, schema.value, path + (key,)) if item is not None or schema.value is ANY else (
-                path + (key,), "is null")
-            if found:
-                return found
-        return None
+        return _first_problem(value.items(), schema.value, path, null_ok=schema.value is ANY)
     if not _fits(value, schema):
         return path, "is {0}, not {1}".format(_kind_name(value), _expected_name(schema))
+    return None
+
+
+def _first_problem(items, expected, path, null_ok):
+    """The first (path, problem) among a list's or a map's (key, item) pairs; a null item is one
+    unless `null_ok` (Kubernetes lists and string maps never hold null)."""
+    for key, item in items:
+        if item is None and not null_ok:
+            return path + (key,), "is null"
+        found = problem(item, expected, path + (key,))
+        if found:
+            return found
     return None
 
 
