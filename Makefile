@@ -6,6 +6,9 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 NAME ?= local
 FLEET := fleet-a fleet-b fleet-c
+# Integration test files run side by side, each on a worker of its own (pytest-xdist): most of
+# their time is spent waiting for planes, rollouts and istiod, not computing.
+INTEGRATION_WORKERS ?= 2
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/.build/bin:$(BIN):$(PATH)
@@ -33,7 +36,7 @@ units: setup ## Unit tests of the pure logic (pytest, tests/unit).
 
 integration: setup build ## Integration tests against real local control planes (pytest, tests/integration).
 	@tools/browser.sh
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest -n $(INTEGRATION_WORKERS) --dist loadfile tests/integration
 
 test: ## Every test tier in order, stopping at the first failure: lint, sanity, units, integration.
 	$(MAKE) lint
