@@ -21,9 +21,10 @@ help: ## Show the targets.
 setup: ## Create .venv with pinned Python deps and lay out the collections path (kubernetes.core included).
 	@tools/setup.sh
 
-build: ## Build the control plane, helm, istioctl, pilot-discovery and the route oracle; package the offline charts and CRDs.
+build: ## Build the control plane, helm, istioctl, pilot-discovery and both routing oracles (istiod, ingress-nginx); package the offline charts and CRDs; install nginx when missing.
 	@tools/cluster/build.sh
 	@tools/cluster/content.sh
+	@tools/nginx.sh
 
 lint: setup ## ansible-lint, production profile.
 	cd $(CURDIR) && $(BIN)/ansible-lint

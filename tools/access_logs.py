@@ -147,10 +147,10 @@ class Estate:
         self.hosts = {}
         self.canaries = {}  # (host, path) -> [(upstream, weight share or None)]
         self.locations = []
-        # An Ingress's defaultBackend serves the hosts no rule names (the oldest Ingress's, as the
-        # translation keeps it; by_ingress is in age order).
+        # The defaultBackend of an Ingress without rules serves the hosts no rule names (the oldest
+        # such Ingress's; by_ingress is in age order). One with rules serves only its own hosts.
         self.default_upstream = next((b["upstream"] for e in translation.by_ingress.values()
-                                      if e["class"] == "nginx" and not e.get("canary")
+                                      if e["class"] == "nginx" and not e.get("canary") and not e["hosts"]
                                       for b in e.get("backends", []) if b["host"] is None), None)
         for ref, entry in sorted(translation.by_ingress.items()):
             if entry["class"] != "nginx":

@@ -38,7 +38,7 @@ class Options:
 
     def __init__(self, ingress_classes=("nginx", "istio"), include_classless=False, gateway_namespace="istio-ingress",
                  gateway_selector=None, gateway_name=None, cluster_domain="cluster.local", output_api="istio",
-                 default_backend_on_ingress_hosts=False, known_secrets=None, classless_controller="nginx",
+                 known_secrets=None, classless_controller="nginx",
                  certificates="ingress-secrets", owner=None, gateway_annotations=None):
         self.ingress_classes = tuple(ingress_classes)
         self.include_classless = include_classless
@@ -49,7 +49,6 @@ class Options:
         self.gateway_name = gateway_name
         self.cluster_domain = cluster_domain
         self.output_api = output_api
-        self.default_backend_on_ingress_hosts = default_backend_on_ingress_hosts
         # {(namespace, name)} of Secrets known to exist; None when unknown (offline without them).
         self.known_secrets = known_secrets
         # Where the gateway's certificates come from: the Ingresses' own Secrets (copied into the
@@ -85,6 +84,12 @@ class Translation:
 
 
 # --- small readers -------------------------------------------------------------------------------
+
+
+def _descending(text):
+    """A sort key that orders strings by their UTF-8 bytes, last first (a longer string before its prefix)."""
+    return tuple(-byte for byte in text.encode("utf-8", "surrogatepass")) + (1,)
+
 
 def _ref(ingress):
     metadata = ingress.get("metadata") if isinstance(ingress, dict) else None
@@ -220,6 +225,22 @@ def _regex_hosts(ingresses, annotations_list):
     return hosts
 
 
+def _host_owners(ingresses, annotations_of, refs, classless_controller):
+    """host -> the Ingress ingress-nginx creates its server from: the oldest of its own (not a
+    canary) with a rule for it. That Ingress's defaultBackend and annotations make the host's
+    default `/`."""
+    owners = {}
+    for ingress in ingresses:
+        ref = refs[id(ingress)]
+        if (ingress_class(ingress) or classless_controller) == "istio" or _truthy(annotations_of[ref].get(NGINX + "canary")):
+            continue
+        for rule in _as_list(_as_dict(ingress.get("spec")).get("rules")):
+            host = _as_dict(rule).get("host")
+            if isinstance(host, str) and host and _valid_host(host):
+                owners.setdefault(host, ref)
+    return owners
+
+
 def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host_regex=False):
     """(category, kind, path, [uri matches]) for one Ingress path, or None with a finding."""
     path = path_spec.get("path")
@@ -259,11 +280,15 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
         findings.append(Finding("ingress", ref, ERROR, "invalid-path", "{0}.path {1!r} must start with /".format(
             field, path)))
         return None
-    trimmed = path.rstrip("/")
-    if not trimmed:
+    if not path.rstrip("/"):
         return CATCH_ALL, PREFIX, "/", [{"uri": {"prefix": "/"}}]
-    # Prefix is per path segment: /foo matches /foo, /foo/ and /foo/bar, never /foobar.
-    return LITERAL, PREFIX, trimmed, [{"uri": {"exact": trimmed}}, {"uri": {"prefix": trimmed + "/"}}]
+    # ingress-nginx reads ImplementationSpecific (and a missing pathType) as Prefix
+    # (SetDefaultNGINXPathType, internal/k8s/main.go).
+    if path.endswith("/"):
+        # ingress-nginx renders `location /foo/` and `location = /foo/`, not /foo (see _slash_redirects).
+        return LITERAL, PREFIX, path, [{"uri": {"prefix": path}}]
+    # ingress-nginx renders `location /foo/` and `location = /foo`: per path segment, never /foobar.
+    return LITERAL, PREFIX, path, [{"uri": {"exact": path}}, {"uri": {"prefix": path + "/"}}]
 
 
 def _istio_class_annotations(annotations, ref, findings):
@@ -434,8 +459,11 @@ class Translator:
                 annotations = _istio_class_annotations(annotations, ref, findings)
             annotations_of[ref] = annotations
         self._regex_hosts = _regex_hosts(selected, [annotations_of[refs[id(i)]] for i in selected])
+        self._locations = {}  # host -> the paths in the order ingress-nginx adds their locations
         self._www_hosts = []
         self.passthrough = {}
+        self._host_owners = _host_owners(selected, annotations_of, refs, self.options.classless_controller)
+        owned_defaults = {}
         for ingress in selected:
             ref = refs[id(ingress)]
             annotations = annotations_of[ref]
@@ -446,13 +474,21 @@ class Translator:
                                             tls_servers, policies, result)
             for route in produced:
                 if route.host is None:
+                    # ingress-nginx (createServers): the defaultBackend of an Ingress without rules
+                    # is the catch-all server's (unknown hosts), the oldest such one wins; with
+                    # rules it serves the unmatched paths of the hosts that Ingress is the oldest on.
+                    owned_defaults[ref] = route
+                    if route.has_rules:
+                        continue
                     if default_route is None:
                         default_route = route
                     else:
                         findings.append(Finding("ingress", ref, WARNING, "default-backend-conflict",
-                                                "defaultBackend ignored: {0} is older and its defaultBackend wins".format(
-                                                    default_route.source)))
+                                                "defaultBackend ignored: {0} is older and its defaultBackend serves "
+                                                "unknown hosts".format(default_route.source)))
                     continue
+                if route.category != REGEX and not route.headers and route.redirect is None:
+                    self._locations.setdefault(route.host, []).append(route)
                 bucket = routes.setdefault(route.host, {})
                 existing = bucket.get(route.key())
                 if existing is not None:
@@ -465,19 +501,25 @@ class Translator:
         for ingress in canaries:
             self._apply_canary(ingress, routes, services_index, findings, result, ages)
         self._www_redirects(routes, findings)
-        if default_route is not None:
-            hosts = ["*"]
-            if self.options.default_backend_on_ingress_hosts:
-                hosts += sorted(h for h, bucket in routes.items()
-                                if any(r.source == default_route.source for r in bucket.values()))
-            for host in hosts:
-                bucket = routes.setdefault(host, {})
-                if (CATCH_ALL, PREFIX, "/", None, None) not in bucket:
-                    route = Route(host, CATCH_ALL, PREFIX, "/", [{}], default_route.destinations, default_route.source,
-                                  default_route.age + len(ages))
-                    route.https_redirect = default_route.https_redirect
-                    bucket[route.key()] = route
+        self._slash_redirects(routes)
+        self._duplicate_locations(routes, findings)
+        placements = [("*", default_route, default_route.https_redirect if default_route else False)]
+        for host, owner in sorted(self._host_owners.items()):
+            default = owned_defaults.get(owner)
+            if default is not None:
+                placements.append((host, default, default.owned_hosts.get(host, False)))
+        for host, default, https_redirect in placements:
+            if default is None:
+                continue
+            bucket = routes.setdefault(host, {})
+            if (CATCH_ALL, PREFIX, "/", None, None) not in bucket:
+                # The default location `/` of the host, which any Ingress's path `/` replaces.
+                route = Route(host, CATCH_ALL, PREFIX, "/", [{}], default.destinations, default.source,
+                              default.age + len(ages))
+                route.https_redirect = https_redirect
+                bucket[route.key()] = route
         self._emit(routes, tls_servers, policies, result)
+        result.secrets_to_copy.sort(key=lambda c: (c["source_namespace"], c["source_name"], c["target_name"]))
         return result
 
     def _ingress_routes(self, ingress, ref, annotations, age, services, findings, tls_servers, policies, result):
@@ -529,10 +571,33 @@ class Translator:
             destination = self._destination(default_backend, namespace, ref, "spec.defaultBackend", services, findings)
             if destination is not None:
                 destinations.add(destination)
-                backends.append(_backend_entry(namespace, {"backend": default_backend}, destination, None, False))
-                produced.append(Route(None, CATCH_ALL, PREFIX, "/", [{}], [(destination[0], destination[1], None)],
-                                      ref, age))
+                owned = sorted(h for h, owner in self._host_owners.items() if owner == ref)
+                if _as_list(spec.get("rules")):
+                    # For the replay: it serves the unmatched paths of the hosts this Ingress is the oldest on.
+                    backends.extend(_backend_entry(namespace, {"backend": default_backend, "path": "/",
+                                                               "pathType": "Prefix"}, destination, host, False)
+                                    for host in owned)
+                else:
+                    backends.append(_backend_entry(namespace, {"backend": default_backend}, destination, None, False))
+                default_route = Route(None, CATCH_ALL, PREFIX, "/", [{}], [(destination[0], destination[1], None)],
+                                      ref, age)
+                # Per host whether ingress-nginx would redirect its unmatched paths to HTTPS.
+                default_route.has_rules = bool(_as_list(spec.get("rules")))
+                default_route.owned_hosts = dict((h, False) for h in rule_hosts if h != "*")
+                produced.append(default_route)
         has_tls = self._tls(spec, ref, namespace, rule_hosts, findings, tls_servers, result)
+        if cls != "istio" and self.options.certificates != "external" and _as_list(spec.get("tls")):
+            # ingress-nginx gives every host of an Ingress with a tls section a certificate, its
+            # self-signed default one when no entry names a Secret for it (createServers), and so
+            # redirects all of them to HTTPS.
+            uncovered = sorted(h for h in set(rule_hosts) - has_tls if h != "*")
+            if uncovered:
+                findings.append(Finding("ingress", ref, ERROR, "default-certificate-only",
+                                        "ingress-nginx redirected {0} to HTTPS and served it with its self-signed "
+                                        "default certificate (no tls entry names a Secret for it); the gateway has no "
+                                        "certificate for it, so HTTPS there would fail: list it in a tls entry with a "
+                                        "secretName".format(", ".join(uncovered))))
+            has_tls = has_tls | set(uncovered)
         options = route_options(annotations, ref, findings, policies, sorted(destinations), sorted(set(rule_hosts)),
                                 self.options.cluster_domain)
         if cls == "istio":
@@ -547,9 +612,13 @@ class Translator:
             options["force_https"] = options["ssl_redirect"] = False
         app_root = annotations.get(NGINX + "app-root")
         for route in produced:
+            route.controller = cls
             # ingress-nginx redirects hosts it serves with TLS unless told not to, and every host
             # when forced.
             route.https_redirect = options["force_https"] or (options["ssl_redirect"] and route.host in has_tls)
+            if route.host is None:
+                route.owned_hosts = dict((h, bool(options["force_https"] or (options["ssl_redirect"] and h in has_tls)))
+                                         for h in route.owned_hosts)
             route.timeout = options.get("timeout")
             route.cors = options.get("cors")
             route.request_headers = options.get("request_headers")
@@ -621,13 +690,86 @@ class Translator:
             route.redirect = {"authority": host, "redirectCode": 308}
             routes[other] = {route.key(): route}
 
+    def _slash_redirects(self, routes):
+        """What nginx answers itself: a request for a location's path less its final `/` gets a 301
+        to the location (proxy_pass locations redirect so), unless a location of exactly that path
+        exists. ingress-nginx renders Prefix /foo/ so (`location /foo/`, `location = /foo/`), and an
+        Exact path ending in `/` as written. Hosts in regex mode have
+        only regex locations, which never redirect so.
+        """
+        for host, bucket in routes.items():
+            if host in self._regex_hosts:
+                continue
+            names = {}
+            for route in sorted(bucket.values(), key=lambda r: r.age):
+                if route.category != LITERAL or route.headers or route.redirect is not None or route.controller != "nginx":
+                    continue
+                paths = [route.path]
+                if route.kind == PREFIX and not route.path.endswith("/"):
+                    paths.append(route.path + "/")
+                for path in paths:
+                    names.setdefault(path, route)
+            for name, route in sorted(names.items()):
+                short = name[:-1]
+                if not name.endswith("/") or not short or short in names:
+                    continue
+                redirect = Route(host, LITERAL, EXACT, short, [{"uri": {"exact": short}}], [], route.source, route.age)
+                redirect.redirect = {"uri": name, "redirectCode": 301}
+                bucket.setdefault(redirect.key(), redirect)
+
+    def _duplicate_locations(self, routes, findings):
+        """Ingress sets nginx refuses: ingress-nginx renders a location twice (nginx.conf does not
+        load, so ingress-nginx keeps its previous configuration and its admission webhook refuses
+        the Ingress that would cause it).
+
+        As getBackendServers (internal/ingress/controller/controller.go) adds locations: a path is
+        added unless the first location of the same path has the same type (then the older one
+        stays, or replaces the default `/`); then Prefix /a and /a/ both become `location /a/`
+        (updateServerLocations). So Prefix /a beside Prefix /a/, or one path twice after the same
+        path of another type (Exact / twice: the default `/` comes first), is refused.
+        """
+        for host in sorted(self._locations):
+            if host in self._regex_hosts:
+                continue
+            added = [("/", PREFIX, None)]
+            for route in self._locations[host]:
+                if route.controller != "nginx":
+                    continue
+                first = next((entry for entry in added if entry[0] == route.path), None)
+                if first is None or first[1] != route.kind:
+                    added.append((route.path, route.kind, route))
+            exact = set(path for path, kind, _route in added if kind == EXACT)
+            rendered = {}
+            for path, kind, route in added:
+                if kind == EXACT:
+                    names = [("=", path)]
+                elif path == "/":
+                    names = [("", "/")]
+                else:
+                    names = [("", path if path.endswith("/") else path + "/")]
+                    if path not in exact:
+                        names.append(("=", path))
+                for name in names:
+                    older = rendered.setdefault(name, route)
+                    if older is route or route is None:
+                        continue
+                    findings.append(Finding(
+                        "ingress", route.source, ERROR, "duplicate-nginx-location",
+                        "host {0} path {1!r}: ingress-nginx renders `location {2}` twice ({3}), so nginx refuses "
+                        "the configuration; this set of Ingresses never ran on ingress-nginx as written".format(
+                            host, route.path, " ".join(n for n in name if n),
+                            "also from {0}".format(older.source) if older is not None else "beside the default /"),
+                        host=host, path=route.path))
+
     def _age_order(self, ingress):
         metadata = _as_dict(ingress["metadata"])
         created = str(metadata.get("creationTimestamp") or "")
         if (ingress_class(ingress) or self.options.classless_controller) == "istio":
             # istiod breaks ties of creation time by name, then namespace.
             return (created, str(metadata.get("name")), str(metadata.get("namespace") or "default"))
-        return (created, self._refs.get(id(ingress)) or _ref(ingress))
+        # ingress-nginx (sortIngressSlice, internal/ingress/controller/store/store.go) breaks ties of
+        # creation time by namespace/name in descending byte order.
+        return (created, _descending(self._refs.get(id(ingress)) or _ref(ingress)))
 
     @staticmethod
     def _rewrite(rewrite, route):

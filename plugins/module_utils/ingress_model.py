@@ -53,6 +53,11 @@ class Route:
         self.request_headers = None
         self.extra_sources = []
         self.rank = None  # the length routes are ordered by, when it is not the path's (class istio)
+        # A defaultBackend (host None): whether its Ingress has rules, and per host it is the oldest
+        # Ingress on, whether ingress-nginx redirects that host's unmatched paths to HTTPS.
+        self.has_rules = False
+        self.owned_hosts = {}
+        self.controller = "nginx"  # the class whose semantics the route has: nginx or istio
 
     def key(self):
         # The rank too: istiod's Ingress keeps Prefix /a/ and ImplementationSpecific /a/* apart.

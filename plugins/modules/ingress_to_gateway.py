@@ -95,12 +95,6 @@ options:
     type: str
     choices: [istio, gateway-api]
     default: istio
-  default_backend_on_ingress_hosts:
-    description:
-      - Put an Ingress's C(defaultBackend) also at the end of its own hosts' routes (ingress-nginx
-        sends unmatched paths of those hosts there). It always serves unknown hosts (C(*)).
-    type: bool
-    default: false
   certificates:
     description:
       - Where the gateway's certificates come from.
@@ -304,7 +298,6 @@ def argument_spec():
         gateway_name=dict(type="str"),
         cluster_domain=dict(type="str", default="cluster.local"),
         output_api=dict(type="str", choices=["istio", "gateway-api"], default="istio"),
-        default_backend_on_ingress_hosts=dict(type="bool", default=False),
         certificates=dict(type="str", choices=["ingress-secrets", "issued", "external"], default="ingress-secrets"),
         owner=dict(type="str"),
         gateway_annotations=dict(type="dict", default={}),
@@ -339,7 +332,6 @@ def main():
                           gateway_namespace=params["gateway_namespace"], gateway_selector=params["gateway_selector"],
                           gateway_name=params["gateway_name"], cluster_domain=params["cluster_domain"],
                           output_api=params["output_api"],
-                          default_backend_on_ingress_hosts=params["default_backend_on_ingress_hosts"],
                           known_secrets=known, certificates=params["certificates"], owner=params["owner"],
                           gateway_annotations=params["gateway_annotations"])
         translator = Translator(options)

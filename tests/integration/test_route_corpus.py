@@ -167,6 +167,10 @@ def test_generated_corpus_routes_the_same_in_repo_and_through_istiod():
         istio_output = translator.translate(ingresses, None)
         if not any(r["kind"] == "Gateway" for r in istio_output.resources):
             continue  # nothing routable was produced (every path refused with an error)
+        if any(f.code == "duplicate-nginx-location" for f in istio_output.findings):
+            # ingress-nginx itself refuses this set (nginx -t); there is no routing to keep, and
+            # the Gateway API cannot tell its Prefix /a/ from /a (test_nginx_oracle.py checks the refusal).
+            continue
         expected = [in_repo_verdict(istio_output.resources, r) for r in requests]
         cases.append(route_oracle.case("istio-{0}".format(number), istio_output.resources, requests))
         checks.append(("istio objects", number, expected))

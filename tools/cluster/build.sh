@@ -86,4 +86,35 @@ else
   (cd "$here/go/istio" && go test -c -ldflags "-s -w" -o "$out/route-oracle" ./routeoracle)
   echo "$oracle_stamp" > "$out/.stamp-route-oracle"
 fi
+
+# The ingress-nginx oracle: the controller's own configuration model and nginx.conf template
+# (tools/cluster/go/ingressnginx, docs/ingress-translation.md). Its packages are internal, so the
+# pinned module is copied out of Go's module cache and the oracle is compiled inside it.
+INGRESS_NGINX_VERSION=v0.0.0-20240708192948-52c50467d67d # tag controller-v1.11.0
+INGRESS_NGINX_SUM=h1:tZui5g6S4GO1hxLm6yrEoIXLkl4QfeGytlmZqZ+DmdQ=
+nginx_source=$repo/.build/ingress-nginx
+nginx_stamp=$( { echo "$INGRESS_NGINX_VERSION $INGRESS_NGINX_SUM"; cat "$here"/go/ingressnginx/*.go; go version; } \
+  | sha256sum | cut -c1-16)
+if [[ -x $out/ingress-nginx-oracle && -f $nginx_source/rootfs/etc/nginx/template/nginx.tmpl \
+      && -f $out/.stamp-ingress-nginx-oracle \
+      && $(cat "$out/.stamp-ingress-nginx-oracle") == "$nginx_stamp" ]]; then
+  echo "build: ingress-nginx-oracle is up to date"
+else
+  echo "build: ingress-nginx-oracle (k8s.io/ingress-nginx@$INGRESS_NGINX_VERSION, internal/ingress/controller)"
+  download=$(cd / && GOFLAGS='' go mod download -json "k8s.io/ingress-nginx@$INGRESS_NGINX_VERSION")
+  module_dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$download")
+  module_sum=$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$download")
+  if [[ $module_sum != "$INGRESS_NGINX_SUM" || ! -d $module_dir ]]; then
+    echo "build: k8s.io/ingress-nginx@$INGRESS_NGINX_VERSION has sum '$module_sum', expected $INGRESS_NGINX_SUM" >&2
+    exit 1
+  fi
+  rm -rf "$nginx_source"
+  cp -r "$module_dir" "$nginx_source"
+  chmod -R u+w "$nginx_source"
+  cp "$here"/go/ingressnginx/*.go "$nginx_source/internal/ingress/controller/"
+  # The module's go.work names nested modules its zip leaves out; the oracle needs only the main one.
+  (cd "$nginx_source" && GOWORK=off go test -c -tags adoptmesh_oracle -ldflags "-s -w" \
+     -o "$out/ingress-nginx-oracle" ./internal/ingress/controller)
+  echo "$nginx_stamp" > "$out/.stamp-ingress-nginx-oracle"
+fi
 echo "build: binaries in $out"

@@ -123,11 +123,20 @@ def test_rule2_tls_without_hosts_takes_the_rule_hosts_with_a_finding():
     assert ("istio-ingress/web", "warning", "tls-without-hosts") in codes(result)
 
 
-def test_rule2_tls_without_secret_gets_no_https_server():
+def test_rule2_tls_without_secret_gets_no_https_server_but_the_redirect_and_an_error():
+    # ingress-nginx serves such a host with its self-signed default certificate, and redirects to it.
     result = translate([ingress("web", rule("a.example.com", path("/", "a")), tls=[{"hosts": ["a.example.com"]}])])
     assert [s["port"]["number"] for s in result.resources[0]["spec"]["servers"]] == [80]
     assert ("shop/web", "warning", "tls-without-secret") in codes(result)
-    assert where(result, "a.example.com", "/") == "a.shop:80"  # no TLS, so no redirect
+    assert ("shop/web", "error", "default-certificate-only") in codes(result)
+    assert where(result, "a.example.com", "/") == "redirect https://a.example.com/"
+
+
+def test_rule2_every_host_of_an_ingress_with_tls_is_redirected():
+    result = translate([ingress("web", rule("a.example.com", path("/", "a")), rule("b.example.com", path("/", "b")),
+                                tls=[{"hosts": ["a.example.com"], "secretName": "a"}])])
+    assert where(result, "b.example.com", "/") == "redirect https://b.example.com/"
+    assert ("shop/web", "error", "default-certificate-only") in codes(result)
 
 
 # --- rule 3: secrets -----------------------------------------------------------------------------
@@ -229,13 +238,28 @@ def test_rule5_on_a_regex_host_every_path_is_a_regex_longest_first():
 def test_rule6_exact_keeps_the_trailing_slash_significant():
     result = translate([ingress("a", rule("example.com", path("/foo/", "slash", path_type="Exact")))])
     assert where(result, "example.com", "/foo/") == "slash.shop:80"
-    assert where(result, "example.com", "/foo") is None
+    # nginx answers a path one `/` short of a proxy_pass location itself: 301 to the location.
+    assert where(result, "example.com", "/foo") == "redirect http://example.com/foo/"
+    assert where(result, "example.com", "/foo/x") is None
 
 
-def test_rule7_prefix_with_trailing_slash_is_the_same_prefix():
+def test_rule7_prefix_with_trailing_slash_serves_below_it_and_redirects_to_it():
+    # ingress-nginx renders Prefix /foo/ as `location /foo/` and `location = /foo/`; for /foo nginx
+    # answers 301 to /foo/, unless a location /foo exists.
     result = translate([ingress("a", rule("example.com", path("/foo/", "foo")))])
-    assert where(result, "example.com", "/foo") == "foo.shop:80"
+    assert where(result, "example.com", "/foo") == "redirect http://example.com/foo/"
+    assert where(result, "example.com", "/foo/") == "foo.shop:80"
     assert where(result, "example.com", "/foo/bar") == "foo.shop:80"
+    assert where(result, "example.com", "/foobar") is None
+    result = translate([ingress("a", rule("example.com", path("/foo/", "foo"), path("/foo", "exact", path_type="Exact")))])
+    assert where(result, "example.com", "/foo") == "exact.shop:80"
+
+
+def test_rule7_implementation_specific_is_prefix_so_the_same_path_is_a_conflict():
+    # ingress-nginx reads ImplementationSpecific as Prefix (SetDefaultNGINXPathType): the older path wins.
+    result = translate([ingress("a", rule("example.com", path("/foo", "first", path_type="ImplementationSpecific"),
+                                          path("/foo", "second")))])
+    assert where(result, "example.com", "/foo/x") == "first.shop:80"
     assert where(result, "example.com", "/foobar") is None
 
 
@@ -310,22 +334,30 @@ def test_rule9_unroutable_backends_are_errors_naming_ingress_and_path(backend_sp
 
 # --- rule 10: default backends ----------------------------------------------------------------------------
 
-def test_rule10_default_backend_is_a_catch_all_on_any_host_placed_last():
+def test_rule10_default_backend_serves_the_unmatched_paths_of_its_own_hosts_only():
+    # ingress-nginx (createServers): an Ingress with rules puts its defaultBackend at `/` of the
+    # hosts it is the oldest Ingress on; unknown hosts still get the controller's 404.
     result = translate([ingress("a", rule("example.com", path("/app", "app")), default_backend=backend("fallback"))])
-    assert where(result, "unknown.example.org", "/x") == "fallback.shop:80"
+    assert where(result, "example.com", "/other") == "fallback.shop:80"
     assert where(result, "example.com", "/app") == "app.shop:80"
-    assert where(result, "example.com", "/other") is None  # the default backend is on host *
-    with_hosts = translate([ingress("a", rule("example.com", path("/app", "app")), default_backend=backend("fallback"))],
-                           default_backend_on_ingress_hosts=True)
-    assert where(with_hosts, "example.com", "/other") == "fallback.shop:80"
+    assert where(result, "unknown.example.org", "/x") is None
+    # Not on a host an older Ingress brought, and any Ingress's path / replaces it.
+    result = translate([ingress("old", rule("example.com", path("/x", "x")), created="2024-01-01T00:00:00Z"),
+                        ingress("new", rule("example.com", path("/app", "app")), rule("new.com", path("/app", "app")),
+                                default_backend=backend("fallback"), created="2024-02-01T00:00:00Z"),
+                        ingress("root", rule("new.com", path("/", "root")), created="2024-03-01T00:00:00Z")])
+    assert where(result, "example.com", "/other") is None
+    assert where(result, "new.com", "/other") == "root.shop:80"
 
 
-def test_rule10_two_default_backends_conflict_and_the_oldest_wins():
+def test_rule10_default_backend_without_rules_serves_unknown_hosts_and_the_oldest_wins():
     result = translate([
-        ingress("new", rule("a.com", path("/", "a")), default_backend=backend("new-default"), created="2024-02-01T00:00:00Z"),
-        ingress("old", rule("b.com", path("/", "b")), default_backend=backend("old-default"), created="2024-01-01T00:00:00Z"),
+        ingress("new", default_backend=backend("new-default"), created="2024-02-01T00:00:00Z"),
+        ingress("old", default_backend=backend("old-default"), created="2024-01-01T00:00:00Z"),
+        ingress("web", rule("b.com", path("/b", "b")), created="2024-01-01T00:00:00Z"),
     ])
     assert where(result, "elsewhere.com", "/") == "old-default.shop:80"
+    assert where(result, "b.com", "/other") is None
     assert ("shop/new", "warning", "default-backend-conflict") in codes(result)
 
 
@@ -348,9 +380,13 @@ def test_rule12_conflicts_go_to_the_oldest_ingress_never_a_split():
     assert ("shop/younger", "warning", "route-conflict") in codes(result)
 
 
-def test_rule12_same_age_breaks_ties_by_namespace_and_name():
-    result = translate([ingress("b", rule("a.com", path("/", "from-b"))), ingress("a", rule("a.com", path("/", "from-a")))])
-    assert where(result, "a.com", "/") == "from-a.shop:80"
+def test_rule12_same_age_breaks_ties_by_namespace_and_name_last_first():
+    # ingress-nginx's sortIngressSlice orders Ingresses created at the same second by
+    # "namespace/name" descending, so "shop/b" is read before "shop/a" and its path wins.
+    result = translate([ingress("a", rule("a.com", path("/", "from-a"))), ingress("b", rule("a.com", path("/", "from-b")))])
+    assert where(result, "a.com", "/") == "from-b.shop:80"
+    result = translate([ingress("ab", rule("a.com", path("/", "from-ab"))), ingress("a", rule("a.com", path("/", "from-a")))])
+    assert where(result, "a.com", "/") == "from-ab.shop:80"
 
 
 # --- rule 13: names ---------------------------------------------------------------------------------------------
@@ -652,18 +688,25 @@ def ingress_sets(draw):
     return ingresses
 
 
+REFUSED = "refused"
+
+
 def nginx_reference(ingresses, host, request_path):
-    """Where ingress-nginx sends a request: oldest Ingress wins each (host, type, path); exact
-    match first, then the longest segment prefix."""
-    ordered = sorted(ingresses, key=lambda i: (i["metadata"]["creationTimestamp"], "{0}/{1}".format(
-        i["metadata"]["namespace"], i["metadata"]["name"])))
+    """Where ingress-nginx sends a request, by nginx's location matching on the locations it
+    renders: the first Ingress (oldest; same age: namespace/name last first) wins each (host, type,
+    path); Prefix /p is `location /p/` and `location = /p`, Prefix /p/ is `location /p/` and
+    `location = /p/`, Exact is `location =`; an exact location first, then the longest prefix;
+    a path one `/` short of a location gets a 301 to it. REFUSED when two paths render the same
+    prefix location (nginx refuses the configuration)."""
+    by_name = sorted(ingresses, key=lambda i: "{0}/{1}".format(i["metadata"]["namespace"], i["metadata"]["name"]),
+                     reverse=True)
+    ordered = sorted(by_name, key=lambda i: i["metadata"]["creationTimestamp"])
     table = {}
     for item in ordered:
         namespace = item["metadata"]["namespace"]
         for rule_ in item["spec"]["rules"]:
             for entry in rule_["http"]["paths"]:
-                trimmed = entry["path"] if entry["pathType"] == "Exact" else (entry["path"].rstrip("/") or "/")
-                key = (rule_["host"], entry["pathType"], trimmed)
+                key = (rule_["host"], entry["pathType"], entry["path"])
                 service_ = entry["backend"]["service"]
                 table.setdefault(key, "{0}.{1}:{2}".format(service_["name"], namespace, service_["port"]["number"]))
     candidates = [h for h in HOSTS if h == host] + [h for h in HOSTS if h.startswith("*.") and host.endswith(h[1:])]
@@ -671,12 +714,27 @@ def nginx_reference(ingresses, host, request_path):
         entries = dict((k[1:], v) for k, v in table.items() if k[0] == pattern)
         if not entries:
             continue
-        if ("Exact", request_path) in entries:
-            return entries[("Exact", request_path)]
-        prefixes = [p for (kind, p) in entries if kind == "Prefix" and (
-            p == "/" or request_path == p or request_path.startswith(p + "/"))]
-        if prefixes:
-            return entries[("Prefix", max(prefixes, key=len))]
+        exact, prefix = {}, {}
+        for (kind, path_), target in entries.items():
+            if kind == "Exact":
+                exact[path_] = target
+        for (kind, path_), target in entries.items():
+            if kind != "Prefix":
+                continue
+            name = path_ if path_ == "/" or path_.endswith("/") else path_ + "/"
+            if name in prefix:
+                return REFUSED
+            prefix[name] = target
+            if path_ != "/":
+                exact.setdefault(path_, target)
+        if request_path in exact:
+            return exact[request_path]
+        names = set(exact) | set(prefix)
+        if request_path + "/" in names and request_path not in names:
+            return "redirect http://{0}{1}/".format(host, request_path)
+        matching = [p for p in prefix if request_path.startswith(p)]
+        if matching:
+            return prefix[max(matching, key=len)]
         return None
     return None
 
@@ -690,7 +748,11 @@ def test_random_ingress_sets_route_like_ingress_nginx(ingresses, rng):
     result = translate(ingresses)
     for host in ["a.example.com", "b.example.com", "c.example.com"]:
         for request_path in REQUESTS:
-            assert where(result, host, request_path) == nginx_reference(ingresses, host, request_path), (host, request_path)
+            expected = nginx_reference(ingresses, host, request_path)
+            if expected == REFUSED:
+                assert any(f.code == "duplicate-nginx-location" for f in result.findings)
+                break
+            assert where(result, host, request_path) == expected, (host, request_path)
     # valid, collision-free names; deterministic, whatever the input order
     keys = [(r["kind"], r["metadata"]["namespace"], r["metadata"]["name"]) for r in result.resources]
     assert len(keys) == len(set(keys)) and all(is_dns1123_label(k[2]) for k in keys)

@@ -12,7 +12,7 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import (cove
 
 from .test_ingress import codes, ingress, path, rule, service, translate
 
-TLS = [{"hosts": ["shop.example.com"], "secretName": "shop-tls"}]
+TLS = [{"hosts": ["shop.example.com", "api.example.com"], "secretName": "shop-tls"}]
 SHOP = ingress("web", rule("shop.example.com", path("/", "web")), rule("api.example.com", path("/", "web")), tls=TLS)
 
 
