@@ -694,8 +694,8 @@ class Translator:
         """What nginx answers itself: a request for a location's path less its final `/` gets a 301
         to the location (proxy_pass locations redirect so), unless a location of exactly that path
         exists. ingress-nginx renders Prefix /foo/ so (`location /foo/`, `location = /foo/`), and an
-        Exact path ending in `/` as written. Hosts in regex mode have
-        only regex locations, which never redirect so.
+        Exact path ending in `/` as written. Hosts in regex mode have only regex locations, which
+        never redirect so.
         """
         for host, bucket in routes.items():
             if host in self._regex_hosts:
