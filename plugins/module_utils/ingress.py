@@ -463,6 +463,7 @@ class Translator:
         self._www_hosts = []
         self.passthrough = {}
         self._host_owners = _host_owners(selected, annotations_of, refs, self.options.classless_controller)
+        self._owner_https = {}  # (Ingress, host) -> whether ingress-nginx redirects the host to HTTPS
         owned_defaults = {}
         for ingress in selected:
             ref = refs[id(ingress)]
@@ -518,6 +519,13 @@ class Translator:
                               default.age + len(ages))
                 route.https_redirect = https_redirect
                 bucket[route.key()] = route
+        for host, owner in sorted(self._host_owners.items()):
+            if self._owner_https.get((owner, host)) and (CATCH_ALL, PREFIX, "/", None, None) not in routes.get(host, {}):
+                # ingress-nginx's default location `/` takes the annotations of the host's oldest
+                # Ingress: over HTTP its unmatched paths are redirected to HTTPS, then answered 404.
+                route = Route(host, CATCH_ALL, PREFIX, "/", [{}], [], owner, len(ages) + 1)
+                route.https_redirect = True
+                routes.setdefault(host, {})[route.key()] = route
         self._emit(routes, tls_servers, policies, result)
         result.secrets_to_copy.sort(key=lambda c: (c["source_namespace"], c["source_name"], c["target_name"]))
         return result
@@ -610,6 +618,8 @@ class Translator:
                                         "TLS ends at the external load balancer: configure it to redirect HTTP to "
                                         "HTTPS for {0}, as ingress-nginx did".format(sorted(set(rule_hosts)))))
             options["force_https"] = options["ssl_redirect"] = False
+        for host in set(rule_hosts):
+            self._owner_https[(ref, host)] = bool(options["force_https"] or (options["ssl_redirect"] and host in has_tls))
         app_root = annotations.get(NGINX + "app-root")
         for route in produced:
             route.controller = cls

@@ -224,6 +224,8 @@ def _istio_http_routes(route):
     if route.https_redirect:
         # Only plain HTTP is redirected; the same VirtualService also serves the HTTPS server.
         entries.append({"match": _matches(route, HTTP_PORT), "redirect": {"scheme": "https", "redirectCode": 308}})
+        if not route.destinations and not route.redirect:
+            return entries  # nothing is served over HTTPS: the gateway answers 404 there
     entry = {}
     match = _matches(route)
     if match:
@@ -402,8 +404,10 @@ def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, re
         regex_host = any(route.category == REGEX for route in ordered)
         plain = [_gateway_rule(route, False, result, backend_namespaces, namespace, regex_host) for route in ordered]
         # The rules differ over HTTPS only where plain HTTP redirects to it.
+        # Over HTTPS a route that only redirects HTTP is left out: the gateway answers 404 there.
         secure = plain if not any(route.https_redirect for route in ordered) else [
-            _gateway_rule(route, True, result, backend_namespaces, namespace, regex_host) for route in ordered]
+            _gateway_rule(route, True, result, backend_namespaces, namespace, regex_host) for route in ordered
+            if route.destinations or route.redirect]
         sources = _sources(routes[host].values())
         base = stable_name(host_name_part(host), exact=host)
         secure_listeners = listeners_of.get((host, "HTTPS"), [])

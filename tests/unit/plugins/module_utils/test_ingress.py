@@ -132,6 +132,25 @@ def test_rule2_tls_without_secret_gets_no_https_server_but_the_redirect_and_an_e
     assert where(result, "a.example.com", "/") == "redirect https://a.example.com/"
 
 
+def test_rule2_unmatched_paths_of_a_tls_host_are_redirected_then_not_found():
+    # ingress-nginx's default location `/` takes the annotations of the host's oldest Ingress, so
+    # over HTTP it redirects to HTTPS like the routed paths do; over HTTPS it answers 404.
+    tls = [{"hosts": ["a.example.com"], "secretName": "a"}]
+    for output_api in ("istio", "gateway-api"):
+        result = translate([ingress("web", rule("a.example.com", path("/api", "api")), tls=tls)], output_api=output_api)
+        if output_api == "istio":
+            assert where(result, "a.example.com", "/other") == "redirect https://a.example.com/other"
+            assert where(result, "a.example.com", "/other", scheme="https") is None
+            assert where(result, "a.example.com", "/api", scheme="https") == "api.shop:80"
+        else:
+            routes = [r for r in result.resources if r["kind"] == "HTTPRoute"]
+            assert any(rule.get("filters") and rule["matches"][0]["path"]["value"] == "/" and "backendRefs" not in rule
+                       for r in routes for rule in r["spec"]["rules"])
+    result = translate([ingress("web", rule("a.example.com", path("/api", "api")), tls=tls,
+                                annotations={N + "ssl-redirect": "false"})])
+    assert where(result, "a.example.com", "/other") is None
+
+
 def test_rule2_every_host_of_an_ingress_with_tls_is_redirected():
     result = translate([ingress("web", rule("a.example.com", path("/", "a")), rule("b.example.com", path("/", "b")),
                                 tls=[{"hosts": ["a.example.com"], "secretName": "a"}])])
