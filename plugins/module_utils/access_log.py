@@ -38,12 +38,56 @@ READ = frozenset(("request", "request_method", "request_uri", "uri", "args", "st
 _NOT_HEADERS = frozenset(("http_host", "http_user_agent", "http_referer", "http_x_forwarded_for"))
 
 
-class LogFormat:
-    """A compiled nginx `log_format`: `parse(line)` gives the read variables as a dict, or None."""
+# How nginx escapes a variable's value in a log line (`log_format ... escape=`): `default` writes
+# `"`, `\` and bytes outside printable ASCII as `\xHH`; `json` (ingress-nginx's
+# `log-format-escape-json`) writes JSON string escapes; `none` writes the bytes as they are.
+ESCAPES = ("default", "json", "none")
+# Variables that cannot hold a `/`, matched up to it when another variable follows directly
+# (`$host$request_uri`): nothing else tells where one value ends and the next begins.
+_NO_SLASH = frozenset(("host", "http_host", "server_name", "scheme", "https", "server_port", "status",
+                       "request_method", "remote_addr"))
+_JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
-    def __init__(self, text):
+
+def _unescape_default(value):
+    if "\\x" not in value:
+        return value
+    data = bytearray()
+    position = 0
+    for match in re.finditer(r"\\x([0-9A-Fa-f]{2})", value):
+        data += value[position:match.start()].encode("utf-8")
+        data.append(int(match.group(1), 16))
+        position = match.end()
+    data += value[position:].encode("utf-8")
+    return data.decode("utf-8", "replace")
+
+
+def _unescape_json(value):
+    if "\\" not in value:
+        return value
+    out = []
+    position = 0
+    for match in re.finditer(r"\\(u[0-9A-Fa-f]{4}|.)", value):
+        out.append(value[position:match.start()])
+        code = match.group(1)
+        out.append(chr(int(code[1:], 16)) if len(code) == 5 else _JSON_ESCAPES.get(code, code))
+        position = match.end()
+    out.append(value[position:])
+    return "".join(out)
+
+
+class LogFormat:
+    """A compiled nginx `log_format`: `parse(line)` gives the read variables as a dict, or None.
+
+    `escape` is the format's `escape=` parameter (ingress-nginx's `log-format-escape-json: "true"`
+    is `json`); values are read back unescaped."""
+
+    def __init__(self, text, escape="default"):
         if not isinstance(text, str) or "$" not in text:
             raise InputError("", "options", "log_format", "{0!r} names no nginx variable ($name)".format(text))
+        if escape not in ESCAPES:
+            raise InputError("", "options", "log_escape", "{0!r} is not one of {1}".format(escape, ", ".join(ESCAPES)))
+        self.escape = escape
         pieces = []
         self.variables = []
         position = 0
@@ -52,7 +96,7 @@ class LogFormat:
             pieces.append(re.escape(text[position:match.start()]))
             name = match.group(1) or match.group(2)
             following = text[match.end():found[index + 1].start()] if index + 1 < len(found) else text[match.end():]
-            pieces.append(self._group(name, following))
+            pieces.append(self._group(name, following, index + 1 < len(found)))
             position = match.end()
         pieces.append(re.escape(text[position:]))
         self.pattern = re.compile("".join(pieces) + r"\s*\Z")
@@ -65,11 +109,16 @@ class LogFormat:
             raise InputError("", "options", "log_format", "logs no $proxy_upstream_name: the replay cannot tell where "
                              "ingress-nginx sent a request")
 
-    def _group(self, name, following):
+    def _group(self, name, following, variable_follows):
         if name in _LISTS:
-            body = r"[^\s,]+(?:(?:, | : )[^\s,]+)*"
+            # Empty when nothing was proxied: `-` in the default escape, `""` with escape=json.
+            body = r"(?:[^\s,\"]+(?:(?:, | : )[^\s,\"]+)*)?"
         elif following:
-            body = "[^{0}]*".format(re.escape(following[0]))
+            stop = re.escape(following[0])
+            # An escaped character never ends a value: `\"` (json) or `\x22` (default).
+            body = "[^{0}]*".format(stop) if self.escape == "none" else r"(?:[^{0}\\]|\\.)*".format(stop)
+        elif variable_follows and name in _NO_SLASH:
+            body = r"[^\s/]*"
         else:
             body = r"\S*"
         wanted = name in READ or (name.startswith("http_") and name not in _NOT_HEADERS)
@@ -80,7 +129,13 @@ class LogFormat:
 
     def parse(self, line):
         match = self.pattern.match(line)
-        return match.groupdict() if match else None
+        if not match:
+            return None
+        fields = match.groupdict()
+        if self.escape == "none":
+            return fields
+        unescape = _unescape_json if self.escape == "json" else _unescape_default
+        return dict((name, unescape(value)) for name, value in fields.items())
 
 
 # nginx writes one request per line, well under this; a longer line is not a log line, and is

@@ -227,7 +227,7 @@ def _outcomes_text(outcomes):
 class Replay:
     """Compares a stream of log lines with the translation; `result()` sums it up."""
 
-    def __init__(self, resources, by_ingress, log_format=None, max_mismatch_requests=0):
+    def __init__(self, resources, by_ingress, log_format=None, max_mismatch_requests=0, log_escape="default"):
         try:
             self.router = Router(resources)
         except RoutingError as error:
@@ -235,7 +235,7 @@ class Replay:
         if self.router.empty:
             raise InputError("", "translation", "resources", "holds no Gateway: there is nothing to replay against")
         self.estate = Estate(by_ingress)
-        self.format = LogFormat(log_format or UPSTREAMINFO)
+        self.format = LogFormat(log_format or UPSTREAMINFO, log_escape)
         self.max_mismatch_requests = max_mismatch_requests
         self.totals = {"lines": 0, "parsed": 0, "skipped": 0, "compared": 0, "same": 0, "mismatched": 0,
                        "ambiguous": 0, "same_for_every_candidate_host": 0, "not_compared": 0}
@@ -479,14 +479,14 @@ class Replay:
 
 
 @depth_guarded("translation")
-def from_translation(translation, log_format=None, max_mismatch_requests=0):
+def from_translation(translation, log_format=None, max_mismatch_requests=0, log_escape="default"):
     """A Replay against a registered ingress_to_gateway result (its `resources` and `ingresses`)."""
     resources = translation.get("resources") if isinstance(translation, dict) else None
     by_ingress = translation.get("ingresses") if isinstance(translation, dict) else None
     if not isinstance(resources, list) or not isinstance(by_ingress, dict):
         raise InputError("", "translation", "", "needs `resources` (a list) and `ingresses` (a map): give the "
                          "registered result of adoptmesh.istio.ingress_to_gateway")
-    return Replay(resources, by_ingress, log_format, max_mismatch_requests)
+    return Replay(resources, by_ingress, log_format, max_mismatch_requests, log_escape)
 
 
 def _by_ingress(shapes):
@@ -510,14 +510,16 @@ _REQUEST = re.compile(r"\A([A-Z][A-Z_-]*) (\S+)(?: HTTP/[0-9.]+)?\Z")
 def _request_of(fields):
     """(method, target path, host or None, scheme or None), or None without a usable request."""
     method = fields.get("request_method")
+    # The path the client sent: $request_uri, else the request line. $uri is the last resort, as
+    # nginx logs it after the location's rewrites.
     target = fields.get("request_uri")
-    if target is None and fields.get("uri") is not None:
-        target = fields["uri"] + ("?" + fields["args"] if fields.get("args") not in (None, "", "-") else "")
     if fields.get("request") is not None:
         match = _REQUEST.match(fields["request"])
         if match is None:
             return None
         method, target = method or match.group(1), target or match.group(2)
+    if target is None and fields.get("uri") is not None:
+        target = fields["uri"] + ("?" + fields["args"] if fields.get("args") not in (None, "", "-") else "")
     if not method or not target:
         return None
     host = None
@@ -532,10 +534,10 @@ def _request_of(fields):
     if scheme is None and fields.get("server_port") in ("80", "443"):
         scheme = "https" if fields["server_port"] == "443" else "http"
     if target.startswith(("http://", "https://")):
-        # The absolute form a client may send: its authority is the host.
-        scheme_part, _sep, rest = target.partition("://")
-        authority, slash, remainder = rest.partition("/")
-        host, scheme, target = host or authority, scheme or scheme_part, "/" + remainder if slash else "/"
+        # The absolute form a client may send: its authority is the host (nginx's $host), but its
+        # scheme is only what the client wrote; the connection's scheme is logged, or unknown.
+        authority, slash, remainder = target.partition("://")[2].partition("/")
+        host, target = host or authority, "/" + remainder if slash else "/"
     if not target.startswith("/"):
         return None
     return method, target, host, scheme
@@ -560,9 +562,9 @@ def _source_of(fields, status):
     return ("route", None, None), None
 
 
-def replay(resources, by_ingress, paths, log_format=None, max_mismatch_requests=0):
+def replay(resources, by_ingress, paths, log_format=None, max_mismatch_requests=0, log_escape="default"):
     """Replay the log files at `paths` against the translation; returns the summary dict."""
-    runner = Replay(resources, by_ingress, log_format, max_mismatch_requests)
+    runner = Replay(resources, by_ingress, log_format, max_mismatch_requests, log_escape)
     for path in paths:
         runner.read_file(path)
     return runner.result()

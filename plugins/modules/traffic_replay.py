@@ -45,7 +45,18 @@ options:
         as in its ConfigMap. Default, ingress-nginx's C(upstreaminfo) format.
       - It must log the request (C($request), C($request_uri) or C($uri)) and C($proxy_upstream_name).
         C($host), C($scheme), C($server_port), C($upstream_addr) and C($http_<header>) are used when logged.
+      - The path is read from C($request_uri), else the request line C($request); C($uri) only when
+        neither is logged, as nginx logs it after rewrites. A request line in absolute form
+        (C(GET http://host/path)) gives the host, never the scheme, which is the connection's.
     type: str
+  log_escape:
+    description:
+      - How nginx escaped the logged values, the format's C(escape=) parameter. C(json) when
+        ingress-nginx's ConfigMap sets C(log-format-escape-json) to C("true"), C(none) with
+        C(log-format-escape-none). Values are read back unescaped.
+    type: str
+    choices: [default, json, none]
+    default: default
   translation:
     description:
       - The registered result of M(adoptmesh.istio.ingress_to_gateway) (its C(resources) and C(ingresses)).
@@ -132,6 +143,16 @@ EXAMPLES = r"""
     owner: istio-ingressgateway
     namespaces: [shop]
     max_mismatch_requests: 5
+
+- name: Replay JSON logs (log-format-escape-json "true" in ingress-nginx's ConfigMap)
+  adoptmesh.istio.traffic_replay:
+    logs: [/srv/logs/nginx-json.log]
+    log_format: >-
+      {"time": "$time_iso8601", "host": "$host", "scheme": "$scheme", "request": "$request",
+      "status": $status, "upstream": "$proxy_upstream_name",
+      "alternative": "$proxy_alternative_upstream_name", "upstream_addr": "$upstream_addr"}
+    log_escape: json
+    owner: istio-ingressgateway
 """
 
 RETURN = r"""
@@ -227,6 +248,7 @@ def argument_spec():
     return dict(
         logs=dict(type="list", elements="path", required=True),
         log_format=dict(type="str"),
+        log_escape=dict(type="str", choices=["default", "json", "none"], default="default"),
         translation=dict(type="dict"),
         owner=dict(type="str"),
         namespaces=dict(type="list", elements="str", default=[]),
@@ -260,10 +282,12 @@ def main():
     cluster = None
     try:
         if params["translation"] is not None:
-            runner = from_translation(params["translation"], params["log_format"], params["max_mismatch_requests"])
+            runner = from_translation(params["translation"], params["log_format"], params["max_mismatch_requests"],
+                                      params["log_escape"])
         else:
             cluster, resources, by_ingress = from_cluster(module, params)
-            runner = Replay(resources, by_ingress, params["log_format"], params["max_mismatch_requests"])
+            runner = Replay(resources, by_ingress, params["log_format"], params["max_mismatch_requests"],
+                            params["log_escape"])
         for path in params["logs"]:
             runner.read_file(path)
         outcome = runner.result()

@@ -94,6 +94,55 @@ def test_a_user_log_format_with_braces_host_and_headers():
     assert log_format.headers == ["x-canary"]
 
 
+JSON_FORMAT = ('{"host": "$host", "request": "$request", "status": $status, "upstream": "$proxy_upstream_name", '
+               '"alternative": "$proxy_alternative_upstream_name", "addr": "$upstream_addr", "canary": "$http_x_canary"}')
+
+
+def test_json_logs_read_escaped_quotes_and_empty_strings():
+    fields = LogFormat(JSON_FORMAT, "json").parse(
+        '{"host": "shop.example.com", "request": "GET /a\\"b\\\\c\\u00e9 HTTP/1.1", "status": 200, '
+        '"upstream": "shop-web-80", "alternative": "", "addr": "", "canary": "x\\"y"}')
+    assert fields["request"] == 'GET /a"b\\c\u00e9 HTTP/1.1' and fields["http_x_canary"] == 'x"y'
+    assert fields["proxy_alternative_upstream_name"] == "" and fields["upstream_addr"] == ""
+    # The same line read without escapes stops at the first quote: not a line.
+    unescaped = ('{"host": "a", "request": "GET /a\\"b HTTP/1.1", "status": 200, '
+                 '"upstream": "u", "alternative": "", "addr": "", "canary": ""}')
+    assert LogFormat(JSON_FORMAT, "none").parse(unescaped) is None
+
+
+def test_default_escapes_are_read_back_as_the_bytes_nginx_saw():
+    fields = LogFormat(UPSTREAMINFO).parse(LINE.format(
+        method="GET", path="/caf\\xC3\\xA9\\x22", status=200, upstream="shop-web-80", alternative="",
+        address="10.1.0.1:80", upstream_status=200))
+    assert fields["request"] == 'GET /caf\u00e9" HTTP/1.1'
+
+
+def test_two_variables_side_by_side_are_told_apart_by_what_a_host_cannot_hold():
+    log_format = LogFormat('$remote_addr $scheme://$host$request_uri $status [$proxy_upstream_name] $upstream_addr')
+    fields = log_format.parse("10.0.0.1 https://shop.example.com/api/v1?x=/y 200 [shop-api-8080] 10.1.0.1:8080")
+    assert fields["host"] == "shop.example.com" and fields["request_uri"] == "/api/v1?x=/y"
+    assert fields["scheme"] == "https"
+
+
+def test_the_path_is_the_one_the_client_sent_and_an_absolute_url_names_no_scheme():
+    runner_format = '"$request" $uri [$proxy_upstream_name] $upstream_addr $status'
+    translation = translated()
+    runner = Replay(translation["resources"], translation["ingresses"], runner_format)
+    # The request went to /api (rewritten to /v1 for the backend): the request line decides.
+    runner.line('"GET /api/items HTTP/1.1" /v1/items [shop-api-8080] 10.1.0.1:8080 200')
+    # An absolute URL says http, but the connection was TLS: the scheme stays unknown, so the
+    # request agrees over HTTPS (the shop host redirects plain HTTP).
+    runner.line('"GET http://shop.example.com/api HTTP/1.1" /api [shop-api-8080] 10.1.0.1:8080 200')
+    result = runner.result()
+    assert result["totals"]["same"] == 2 and result["totals"]["mismatched"] == 0, result["mismatches"]
+
+
+def test_an_unknown_escape_is_refused_naming_the_option():
+    with pytest.raises(InputError) as caught:
+        LogFormat(UPSTREAMINFO, "xml")
+    assert "log_escape" in str(caught.value)
+
+
 @pytest.mark.parametrize("text, field", [
     ("$remote_addr [$proxy_upstream_name]", "request path"),
     ('$remote_addr "$request" $status', "$proxy_upstream_name"),
