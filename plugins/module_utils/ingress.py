@@ -86,6 +86,35 @@ class Translation:
 # --- small readers -------------------------------------------------------------------------------
 
 
+def _certificate_hosts(ingresses, annotations_of, refs, options):
+    """The hosts ingress-nginx's Lua holds a certificate for: every rule host of an Ingress with a
+    tls section (its Secret's, or the default certificate when no entry names the host), canaries
+    and class istio aside (createServers)."""
+    hosts = set()
+    if options.certificates == "external":
+        return hosts
+    for ingress in ingresses:
+        ref = refs[id(ingress)]
+        spec = _as_dict(ingress.get("spec"))
+        if (ingress_class(ingress) or options.classless_controller) == "istio" or not _as_list(spec.get("tls")) \
+                or _truthy(annotations_of[ref].get(NGINX + "canary")):
+            continue
+        for rule in _as_list(spec.get("rules")):
+            host = _as_dict(rule).get("host")
+            if isinstance(host, str) and host and _valid_host(host):
+                hosts.add(host)
+    return hosts
+
+
+def _single_backend(route):
+    """(fqdn, port) of a route that proxies to one backend, as an ingress-nginx location's
+    upstream; None for a redirect or a split."""
+    if len(route.destinations) != 1 or route.controller != "nginx":
+        return None
+    fqdn, port, weight = route.destinations[0]
+    return None if weight not in (None, 100) else (fqdn, port)
+
+
 def _descending(text):
     """A sort key that orders strings by their UTF-8 bytes, last first (a longer string before its prefix)."""
     return tuple(-byte for byte in text.encode("utf-8", "surrogatepass")) + (1,)
@@ -464,6 +493,7 @@ class Translator:
         self.passthrough = {}
         self._host_owners = _host_owners(selected, annotations_of, refs, self.options.classless_controller)
         self._owner_https = {}  # (Ingress, host) -> whether ingress-nginx redirects the host to HTTPS
+        self._certificate_hosts = _certificate_hosts(selected, annotations_of, refs, self.options)
         owned_defaults = {}
         for ingress in selected:
             ref = refs[id(ingress)]
@@ -499,8 +529,10 @@ class Translator:
                                             host=route.host, path=route.path))
                     continue
                 bucket[route.key()] = route
+        plans = {}
         for ingress in canaries:
-            self._apply_canary(ingress, routes, services_index, findings, result, ages)
+            self._apply_canary(ingress, routes, services_index, findings, result, ages, plans)
+        self._apply_canary_plans(routes, plans, findings)
         self._www_redirects(routes, findings)
         self._slash_redirects(routes)
         self._duplicate_locations(routes, findings)
@@ -526,6 +558,7 @@ class Translator:
                 route = Route(host, CATCH_ALL, PREFIX, "/", [{}], [], owner, len(ages) + 1)
                 route.https_redirect = True
                 routes.setdefault(host, {})[route.key()] = route
+        self._hosts_without_certificate(tls_servers, findings)
         self._emit(routes, tls_servers, policies, result)
         result.secrets_to_copy.sort(key=lambda c: (c["source_namespace"], c["source_name"], c["target_name"]))
         return result
@@ -606,6 +639,8 @@ class Translator:
                                         "certificate for it, so HTTPS there would fail: list it in a tls entry with a "
                                         "secretName".format(", ".join(uncovered))))
             has_tls = has_tls | set(uncovered)
+        # Lua redirects to HTTPS when it holds a certificate for the host, whichever Ingress gave it.
+        has_tls = has_tls | set(h for h in rule_hosts if self._has_certificate(h))
         options = route_options(annotations, ref, findings, policies, sorted(destinations), sorted(set(rule_hosts)),
                                 self.options.cluster_domain)
         if cls == "istio":
@@ -636,6 +671,11 @@ class Translator:
             rewrite = options.get("rewrite")
             if rewrite:
                 route.rewrite = self._rewrite(rewrite, route)
+        if any(r.https_redirect for r in produced) and not _truthy(annotations.get(NGINX + "preserve-trailing-slash")):
+            findings.append(Finding("ingress", ref, INFO, "https-redirect-keeps-trailing-slash",
+                                    "ingress-nginx drops a trailing slash when it redirects to HTTPS (/a/ to /a; "
+                                    "{0}preserve-trailing-slash is not \"true\"); the gateway's redirect keeps the path "
+                                    "as it is, which Istio and the Gateway API cannot rewrite".format(NGINX)))
         for entry in backends:
             # What ingress-nginx answers itself on this path: the replay tells redirects apart by them.
             entry["https_redirect"] = bool(options["force_https"] or (options["ssl_redirect"] and entry["host"] in has_tls))
@@ -802,6 +842,33 @@ class Translator:
         # nginx replaces the whole path when the location matches.
         return FullPathRewrite(target)
 
+    def _has_certificate(self, host):
+        """Lua's lookup: the host's name, else its name with the first label as `*`."""
+        if host in self._certificate_hosts:
+            return True
+        return "." in host and "*." + host.split(".", 1)[1] in self._certificate_hosts
+
+    def _hosts_without_certificate(self, tls_servers, findings):
+        """ingress-nginx answers HTTPS for every host, with its default certificate where no tls
+        entry names one; the gateway serves such a host over plain HTTP only."""
+        if self.options.certificates == "external":
+            return  # the load balancer ends TLS for every host, as before
+        covered = set()
+        for server in tls_servers.values():
+            covered.update(server["hosts"])
+        missing = {}
+        for host, owner in sorted(self._host_owners.items()):
+            wildcard = "*." + host.split(".", 1)[1] if "." in host else None
+            if host in covered or wildcard in covered or host in self.passthrough:
+                continue
+            missing.setdefault(owner, []).append(host)
+        for owner, hosts in sorted(missing.items()):
+            findings.append(Finding("ingress", owner, WARNING, "https-default-certificate",
+                                    "ingress-nginx also answered HTTPS for {0} with its default certificate "
+                                    "(self-signed unless the controller runs with --default-ssl-certificate, so only "
+                                    "clients that skip verification were served); the gateway serves it over plain "
+                                    "HTTP only: add a tls entry with a secretName to keep HTTPS".format(", ".join(hosts))))
+
     def _tls(self, spec, ref, namespace, rule_hosts, findings, tls_servers, result):
         """Register HTTPS servers for the Ingress's tls entries; returns the hosts with TLS."""
         covered = set()
@@ -861,7 +928,7 @@ class Translator:
             covered.update(hosts)
         return covered
 
-    def _apply_canary(self, ingress, routes, services, findings, result, ages):
+    def _apply_canary(self, ingress, routes, services, findings, result, ages, plans):
         ref = _ref(ingress)
         annotations = _as_dict(_as_dict(ingress["metadata"]).get("annotations"))
         for key in ("canary-by-cookie", "canary-by-header-pattern"):
@@ -901,28 +968,66 @@ class Translator:
                                                                canary.host, canary.path),
                                         host=canary.host, path=canary.path))
                 continue
+            upstream = _single_backend(stable)
+            if upstream is None:
+                continue
             stable.extra_sources.append(ref)
-            if header:
-                steered = [(str(header_value) if header_value else "always", canary.destinations)]
-                if not header_value and weight is not None:
-                    # ingress-nginx: `never` sends to the stable backend, whatever the weight says.
-                    steered.append(("never", list(stable.destinations)))
-                for value, destinations in steered:
-                    route = Route(stable.host, stable.category, stable.kind, stable.path, stable.matches,
-                                  destinations, ref, stable.age)
-                    route.headers = (str(header), value)
-                    for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect"):
-                        setattr(route, attribute, getattr(stable, attribute))
-                    routes[stable.host][route.key()] = route
-            if weight is not None:
-                canary_share = min(weight, total)
-                base = [(fqdn, port, None) for fqdn, port, _w in stable.destinations if _w is None or _w > 0]
-                percent_canary = int(round(100.0 * canary_share / total))
-                stable.destinations = ([(base[0][0], base[0][1], 100 - percent_canary)] if base else []) + [
-                    (canary.destinations[0][0], canary.destinations[0][1], percent_canary)]
-                if 100.0 * canary_share / total != percent_canary:
-                    findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded",
-                                            "canary weight {0}/{1} rounded to {2}%".format(weight, total, percent_canary)))
+            # ingress-nginx attaches a canary to the stable location's upstream (the Service port),
+            # and balancer.lua consults only its first one: the first canary on an upstream decides.
+            plan = plans.setdefault(upstream, (ref, header, header_value, weight, total, canary.destinations, set()))
+            if plan[0] == ref:
+                plan[6].add((stable.host, stable.key()))
+            else:
+                findings.append(Finding("ingress", ref, WARNING, "canary-shadowed",
+                                        "host {0} path {1!r} proxies to {2}:{3}, which the older canary {4} already "
+                                        "takes: ingress-nginx uses only the first canary of a Service port, so this "
+                                        "one got no traffic there, nor does it after the translation".format(
+                                            stable.host, stable.path, upstream[0].split(".")[0], upstream[1], plan[0]),
+                                        host=stable.host, path=stable.path))
+
+    def _apply_canary_plans(self, routes, plans, findings):
+        """Every location whose upstream carries a canary takes it, on any host (balancer.lua
+        looks at the upstream, not the host or path the canary Ingress named)."""
+        for host in sorted(routes, key=str):
+            for stable in sorted(routes[host].values(), key=lambda r: r.sort_key()):
+                upstream = _single_backend(stable)
+                if upstream is None or stable.headers is not None or upstream not in plans:
+                    continue
+                ref, header, header_value, weight, total, destinations, own = plans[upstream]
+                if (stable.host, stable.key()) not in own:
+                    if ref not in stable.extra_sources:
+                        stable.extra_sources.append(ref)
+                    message = ("ingress-nginx gives a canary to every location of its stable Service port {0}:{1}, so it "
+                               "also takes traffic of host {2} path {3!r} ({4}); the translation keeps that".format(
+                                   upstream[0].split(".")[0], upstream[1], stable.host, stable.path, stable.source))
+                    findings.append(Finding("ingress", ref, INFO, "canary-shared-backend", message,
+                                            host=stable.host, path=stable.path))
+                self._canary_routes(routes, stable, ref, header, header_value, weight, total, destinations, findings)
+
+    @staticmethod
+    def _canary_routes(routes, stable, ref, header, header_value, weight, total, destinations, findings):
+        if header:
+            steered = [(str(header_value) if header_value else "always", destinations)]
+            if not header_value and weight is not None:
+                # ingress-nginx: `never` sends to the stable backend, whatever the weight says.
+                steered.append(("never", list(stable.destinations)))
+            for value, targets in steered:
+                route = Route(stable.host, stable.category, stable.kind, stable.path, stable.matches,
+                              targets, ref, stable.age)
+                route.headers = (str(header), value)
+                route.controller = stable.controller
+                for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect", "rank"):
+                    setattr(route, attribute, getattr(stable, attribute))
+                routes[stable.host][route.key()] = route
+        if weight is not None:
+            canary_share = min(weight, total)
+            base = [(fqdn, port, None) for fqdn, port, _w in stable.destinations if _w is None or _w > 0]
+            percent_canary = int(round(100.0 * canary_share / total))
+            stable.destinations = ([(base[0][0], base[0][1], 100 - percent_canary)] if base else []) + [
+                (destinations[0][0], destinations[0][1], percent_canary)]
+            if 100.0 * canary_share / total != percent_canary:
+                findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded",
+                                        "canary weight {0}/{1} rounded to {2}%".format(weight, total, percent_canary)))
 
     @staticmethod
     def _canary_number(annotations, key, ref, findings):

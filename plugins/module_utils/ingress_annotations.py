@@ -37,7 +37,7 @@ HANDLED = frozenset((
     "allowlist-source-range", "denylist-source-range", "affinity", "session-cookie-name",
     "session-cookie-path", "session-cookie-max-age", "upstream-vhost", "permanent-redirect",
     "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code", "x-forwarded-prefix",
-    "from-to-www-redirect", "ssl-passthrough",
+    "from-to-www-redirect", "ssl-passthrough", "preserve-trailing-slash",
 ))
 # Handled as a finding naming the lost behaviour, more precise than "unsupported".
 PARTIAL = {

@@ -55,6 +55,7 @@ CONTROLLER_DIRECTORY = "/etc/ingress-controller"
 NGINX_CLASS = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"},
                "spec": {"controller": "k8s.io/ingress-nginx"}}
 DEFAULT_BACKEND = "upstream-default-backend"
+N = "nginx.ingress.kubernetes.io/"
 ECHO_HEADER = "X-Adoptmesh-Echo"
 
 # The rendered directives kept in the http block; everything else there configures Lua, modules
@@ -62,7 +63,9 @@ ECHO_HEADER = "X-Adoptmesh-Echo"
 HTTP_KEPT = {"map", "geo", "log_format", "server_names_hash_max_size", "server_names_hash_bucket_size",
              "variables_hash_bucket_size", "variables_hash_max_size", "map_hash_bucket_size", "map_hash_max_size",
              "underscores_in_headers", "ignore_invalid_headers", "server_name_in_redirect", "port_in_redirect",
-             "absolute_redirect", "merge_slashes", "large_client_header_buffers", "client_header_buffer_size"}
+             "absolute_redirect", "merge_slashes", "large_client_header_buffers", "client_header_buffer_size",
+             # use-forwarded-headers: the client address allow-lists see comes from X-Forwarded-For.
+             "real_ip_header", "real_ip_recursive", "set_real_ip_from"}
 # The rendered directives kept in server and location blocks: routing, rewrites, access.
 ROUTING_KEPT = {"server_name", "location", "if", "set", "return", "rewrite", "break", "allow", "deny", "satisfy",
                 "auth_basic", "auth_basic_user_file", "internal", "port_in_redirect", "server_name_in_redirect",
@@ -214,6 +217,54 @@ def case(case_id, ingresses, services=(), configmap=None, extra=()):
                  for i in ingresses]
     objects = [NGINX_CLASS] + all_services + slices + _tls_secrets(ingresses) + list(extra) + with_uids
     return {"id": case_id, "objects": objects, "configmap": dict(configmap or {})}
+
+
+UNKNOWN_HOST = "unknown.example.org"
+
+
+def requests_for(ingresses):
+    """[(host, path, scheme, headers)] probing every rule of `ingresses` as ingress-nginx reads it:
+    each path as is, below it, beside it and upper-cased, on each host (a wildcard with one label
+    and with two), on a host no Ingress names, over HTTP and HTTPS, without and with the canary
+    headers and cookies the Ingresses test (`always`, `never`, the header's value)."""
+    hosts, paths, variants, passthrough = set(), set(["/"]), [{}], set()
+    for ingress in ingresses:
+        metadata = ingress.get("metadata") or {}
+        annotations = metadata.get("annotations") or {}
+        if annotations.get(N + "ssl-passthrough") == "true":
+            # With --enable-ssl-passthrough (the oracle runs without it) nginx never sees these
+            # connections: they are proxied as TCP by the controller, and logged nowhere.
+            passthrough.update(r.get("host") for r in (ingress.get("spec") or {}).get("rules") or [])
+        header = annotations.get(N + "canary-by-header")
+        if header:
+            values = ["always", "never", annotations.get(N + "canary-by-header-value") or "other"]
+            variants += [{header: v} for v in values]
+        cookie = annotations.get(N + "canary-by-cookie")
+        if cookie:
+            variants += [{"Cookie": "{0}={1}".format(cookie, v)} for v in ("always", "never")]
+        for rule in (ingress.get("spec") or {}).get("rules") or []:
+            host = rule.get("host") or ""
+            if host.startswith("*."):
+                hosts.update(["one." + host[2:], "two.one." + host[2:]])
+            elif host:
+                hosts.add(host)
+            for entry in (rule.get("http") or {}).get("paths") or []:
+                path = entry.get("path") or "/"
+                if not path.startswith("/"):
+                    continue
+                literal = re.match(r"[^()\[\]|$^*+?{}\\.]*", path).group(0)
+                if literal != path:  # a regex: probe its literal start, and below it
+                    paths.update([literal, literal.rstrip("/") + "/x/1"])
+                    continue
+                trimmed = path.rstrip("/")
+                paths.update([path, trimmed + "/x/1", path.upper()] + ([trimmed + "x"] if trimmed else []))
+    hosts.add(UNKNOWN_HOST)
+    unique = []
+    for headers in variants:
+        if headers not in unique:
+            unique.append(headers)
+    return [(host, path, scheme, headers) for host in sorted(hosts) for path in sorted(paths)
+            for scheme in ("http", "https") for headers in unique if not (scheme == "https" and host in passthrough)]
 
 
 class Configuration:

@@ -565,6 +565,38 @@ def test_canary_by_header_never_wins_over_the_weight(header_value, expected):
     assert where(result, "a.com", "/", headers=headers) == expected
 
 
+def test_a_host_without_a_certificate_is_reported_once_on_its_oldest_ingress():
+    """ingress-nginx answers HTTPS on every host (its default certificate where no tls entry names
+    one); the gateway cannot, so the translation says so (the nginx oracle shows the 443 side)."""
+    result = translate([
+        ingress("plain", rule("a.com", path("/", "web")), rule("b.com", path("/", "web"))),
+        ingress("later", rule("a.com", path("/x", "web")), created="2024-02-01T00:00:00Z"),
+        ingress("secure", rule("c.com", path("/", "web")), tls=[{"hosts": ["c.com"], "secretName": "c"}]),
+        ingress("wild", rule("d.example.com", path("/", "web")), rule("*.example.com", path("/", "web")),
+                tls=[{"hosts": ["*.example.com"], "secretName": "w"}])])
+    [finding] = [f for f in result.findings if f.code == "https-default-certificate"]
+    assert (finding.ref, finding.severity) == ("shop/plain", "warning") and "a.com, b.com" in finding.message
+    assert translate([ingress("plain", rule("a.com", path("/", "web")))], certificates="external").findings == []
+
+
+def test_a_canary_takes_every_location_of_its_stable_service_port_on_any_host():
+    """ingress-nginx attaches the canary to the upstream, which balancer.lua consults on every
+    host and path that proxies to it; the first canary on an upstream decides (the nginx oracle,
+    tests/integration/test_nginx_oracle.py, shows both)."""
+    result = translate([
+        ingress("stable", rule("a.com", path("/", "v1"), path("/api", "api"))),
+        ingress("other", rule("b.com", path("/b", "v1")), created="2024-01-02T00:00:00Z"),
+        ingress("canary", rule("a.com", path("/", "v2")), created="2024-02-01T00:00:00Z",
+                annotations={N + "canary": "true", N + "canary-by-header": "X-Canary"}),
+        ingress("late", rule("b.com", path("/b", "v3")), created="2024-03-01T00:00:00Z",
+                annotations={N + "canary": "true", N + "canary-by-header": "X-Late"})])
+    assert where(result, "b.com", "/b", headers={"X-Canary": "always"}) == "v2.shop:80"
+    assert where(result, "b.com", "/b", headers={"X-Late": "always"}) == "v1.shop:80"
+    assert where(result, "a.com", "/api", headers={"X-Canary": "always"}) == "api.shop:80"
+    assert ("shop/canary", "info", "canary-shared-backend") in codes(result)
+    assert ("shop/late", "warning", "canary-shadowed") in codes(result)
+
+
 def test_canary_without_stable_is_an_error_and_cookie_canaries_are_reported():
     result = translate([ingress("canary", rule("a.com", path("/", "v2")),
                                 annotations={N + "canary": "true", N + "canary-weight": "10",
@@ -862,7 +894,8 @@ def test_app_root_redirects_even_over_the_ingress_own_exact_root():
 def test_an_absolute_url_app_root_is_ignored_with_a_finding():
     result = translate([ingress("w", rule("a.com", path("/", "web")), annotations={N + "app-root": "https://b.com/x"})])
     assert where(result, "a.com", "/") == "web.shop:80"
-    assert [(f.severity, f.code) for f in result.findings] == [("warning", "app-root-ignored")]
+    assert [(f.severity, f.code) for f in result.findings if f.code != "https-default-certificate"] == [
+        ("warning", "app-root-ignored")]
 
 
 def test_gateway_api_redirects_keep_the_source_status_code():
