@@ -938,8 +938,11 @@ class Translator:
         scratch = []
         canary_routes = self._ingress_routes(ingress, ref, annotations, len(ages) + 1, services, scratch, {}, {},
                                              result)
+        # ingress-nginx merges a canary into the stable location: the canary's own TLS, redirects and
+        # unsupported annotations do not apply, so their findings do not either.
         findings.extend(f for f in scratch if f.code not in ("unsupported-annotation", "annotation-not-translated",
-                                                             "tls-without-hosts", "tls-without-secret"))
+                                                             "tls-without-hosts", "tls-without-secret",
+                                                             "https-redirect-keeps-trailing-slash"))
         weight = self._canary_number(annotations, "canary-weight", ref, findings)
         total = self._canary_number(annotations, "canary-weight-total", ref, findings) or 100
         if weight is not None and weight > total:

@@ -128,6 +128,7 @@ class Estate:
 
     def __init__(self, by_ingress):
         self.upstreams = {}
+        self.by_host = {}
         if by_ingress is not None and not isinstance(by_ingress, dict):
             raise InputError("", "translation", "ingresses", "is a {0}, not a mapping of Ingress to its routes".format(
                 type(by_ingress).__name__))
@@ -151,10 +152,26 @@ class Estate:
                                      problem[1])
                 item = Backend(ref, backend, bool(entry.get("canary")))
                 self.upstreams.setdefault(item.upstream, []).append(item)
+                if not item.canary:
+                    self.by_host.setdefault(item.host, []).append(item)
                 if item.host and not item.host.startswith("*"):
                     known.add(item.host)
         self.known_hosts = known
         self.default_backends = [b for items in self.upstreams.values() for b in items if b.host is None]
+
+    def _location_upstream(self, host, path):
+        """The upstream of the location ingress-nginx picks for `path` on `host` (an Exact path,
+        else the longest matching prefix), or None when it cannot tell (regex paths, no match)."""
+        backends = self.by_host.get(host) or []
+        if any(b.regex for b in backends):
+            return None
+        exact = [b for b in backends if b.path_type == "Exact" and b.path == path]
+        if exact:
+            return exact[0].upstream
+        matching = [b for b in backends if b.path_type != "Exact" and b.could_match(path)]
+        if not matching:
+            return None
+        return max(matching, key=lambda b: len(b.path.rstrip("/"))).upstream
 
     def concrete_host(self, pattern):
         """A host to ask the gateway for, standing for an Ingress rule's host (wildcards, no host)."""
@@ -176,6 +193,9 @@ class Estate:
             return None
         fitting = [b for b in backends if b.could_match(path)] or backends
         fitting = [b for b in fitting if b.answers(source, path)] or fitting
+        # A host where ingress-nginx would have picked a location of another upstream for this
+        # path did not send it here.
+        fitting = [b for b in fitting if self._location_upstream(b.host, path) in (None, upstream)] or fitting
         owners = {}
         for backend in fitting:
             host = self.concrete_host(backend.host)
@@ -344,8 +364,13 @@ class Replay:
                 return ("upstream not served by the translated Ingresses", served)
             if kind == "route":
                 source = ("route", backends[0].target, None)
-            # A canary's own Ingress says on which hosts it took requests.
-            owners = self.estate.candidates(served, path, source)
+            owners = None
+            if alternative and self.estate.upstreams.get(upstream):
+                # ingress-nginx gives a canary every location of its stable upstream, on any host:
+                # the canary's Ingress took the request wherever that upstream could have.
+                owners = dict((candidate, backends[0].ingress)
+                              for candidate in self.estate.candidates(upstream, path, source))
+            owners = owners or self.estate.candidates(served, path, source)
             if host:
                 host = bare_host(host)
                 owners = {host: owners.get(host) or next(iter(owners.values()))}

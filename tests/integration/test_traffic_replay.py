@@ -9,6 +9,7 @@ mismatches on the Ingress it came from, with its request shapes, in every format
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -43,7 +44,7 @@ HOST_URI_FORMAT = ('$remote_addr [$time_local] $request_method $scheme://$host$r
 LOG_FORMATS = [
     ("upstreaminfo", {}, None, "default"),
     ("json", {"log-format-upstream": JSON_FORMAT, "log-format-escape-json": "true"}, JSON_FORMAT, "json"),
-    ("host-uri", {"log-format-upstream": HOST_URI_FORMAT}, HOST_URI_FORMAT, "default"),
+    ("host_uri", {"log-format-upstream": HOST_URI_FORMAT}, HOST_URI_FORMAT, "default"),
 ]
 
 
@@ -86,17 +87,35 @@ def test_real_nginx_logs_replay_clean_on_the_applied_objects_and_a_hand_edit_is_
 
     tasks = [replay_task(name, namespace, owner, logs[name], log_escape=escape, **({"log_format": text} if text else {}))
              for name, _configmap, text, escape in LOG_FORMATS]
+    # ingress-nginx answered HTTPS on hosts without a certificate (its default one); the gateway
+    # cannot: the known difference the translation reports, and the only one the replay may show.
+    no_certificate = dict((host, f["ingress"]) for f in results["applied"]["findings"]
+                          if f["code"] == "https-default-certificate"
+                          for host in re.search(r"HTTPS for (.+?) with", f["message"]).group(1).split(", "))
+    assert sorted(no_certificate) == sorted(h.format(namespace) for h in (
+        "legacy-{0}.example.com", "old-{0}.example.com", "www.{0}.example.com")), no_certificate
+
     results, _output = playbook.run(tasks, check=True)
-    for name, _configmap, _text, _escape in LOG_FORMATS:
+    for name, _configmap, text, _escape in LOG_FORMATS:
         clean = results[name]
         assert clean["changed"] is False and clean["output_api"] == output_api
         totals = clean["totals"]
         assert totals["skipped"] == 0, (name, clean["skipped_samples"])
-        assert totals["compared"] > 300 and totals["not_compared"] > 100, (name, totals, clean["not_compared"])
-        assert totals["mismatched"] == 0 and totals["ambiguous"] == 0, (name, clean["mismatches"][:3], clean["ambiguous"][:3])
+        assert totals["compared"] > 400 and totals["not_compared"] > 10, (name, totals, clean["not_compared"])
+        assert totals["ambiguous"] == 0, (name, clean["ambiguous"][:3])
         assert clean["ingresses"][web]["verdict"] == "same", name
         assert clean["ingresses"]["{0}/web-canary".format(namespace)]["same"] > 0, name  # its header canary
-        assert clean["findings"] == [], name
+        if text is None:
+            # Without $host and $scheme every request agrees over some scheme: nothing to tell apart.
+            assert totals["mismatched"] == 0 and clean["findings"] == [], (name, clean["mismatches"][:3])
+            continue
+        assert totals["mismatched"] > 0, name
+        for shape in clean["mismatches"]:
+            assert shape["host"] in no_certificate and "https" in shape["examples"][0], (name, shape)
+        # The canary's requests there too: ingress-nginx gives it every location of web:80, on any host.
+        canary = "{0}/web-canary".format(namespace)
+        assert set(f["ingress"] for f in clean["findings"]) - {canary} == set(no_certificate.values()), (
+            name, clean["findings"])
 
     # Someone edits the live object for the shop host: /api goes to web now.
     host = "shop-{0}.example.com".format(namespace)
@@ -120,10 +139,11 @@ def test_real_nginx_logs_replay_clean_on_the_applied_objects_and_a_hand_edit_is_
     results = playbook.run(tasks)[0]
     for name, _configmap, _text, _escape in LOG_FORMATS:
         edited = results[name]
-        assert edited["totals"]["mismatched"] > 10, name
+        assert edited["totals"]["mismatched"] >= 5, name
         assert edited["ingresses"][web]["verdict"] == "differs", name
         shapes = [m for m in edited["mismatches"] if m["source"] == "api.{0}:8080".format(namespace)]
-        assert shapes and all(m["ingresses"] == [web] for m in edited["mismatches"]), (name, edited["mismatches"][:3])
+        assert shapes and all(m["ingresses"] == [web] or m.get("host") in no_certificate
+                              for m in edited["mismatches"]), (name, edited["mismatches"][:3])
         assert any(m["path_pattern"].startswith(("/api", "/API")) for m in shapes), name
         assert "web.{0}:80".format(namespace) in shapes[0]["translation"], name
         [finding] = [f for f in edited["findings"] if f["ingress"] == web and f["code"] == "replay-mismatch"]
