@@ -933,8 +933,10 @@ class Translator:
         annotations = _as_dict(_as_dict(ingress["metadata"]).get("annotations"))
         for key in ("canary-by-cookie", "canary-by-header-pattern"):
             if annotations.get(NGINX + key):
-                findings.append(Finding("ingress", ref, WARNING, "annotation-not-translated",
-                                        "{0}{1}: {2}".format(NGINX, key, PARTIAL[key])))
+                # The requests it steered would reach the stable backend instead: an error (the spec).
+                findings.append(Finding("ingress", ref, ERROR, "canary-not-translated",
+                                        "{0}{1}: {2}; requests it sent to the canary would reach the stable "
+                                        "backend".format(NGINX, key, PARTIAL[key])))
         scratch = []
         canary_routes = self._ingress_routes(ingress, ref, annotations, len(ages) + 1, services, scratch, {}, {},
                                              result)

@@ -11,6 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+import re
+
 from .findings import ERROR, INFO, WARNING, Finding
 from .ingress_model import CATCH_ALL, EXACT, MANAGED_BY, REGEX, SOURCE_ANNOTATION, FullPathRewrite
 from .names import host_name_part, short_hash, stable_name
@@ -186,7 +189,7 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
                           "metadata": _metadata(name, namespace, _sources(group_routes)),
                           "spec": {"selector": dict(sorted(options.gateway_selector.items())), "servers": servers}})
     for host in hosts:
-        http = []
+        http = _deeper_names(host, routes)
         for route in _sorted_routes(routes[host]):
             http.extend(_istio_http_routes(route))
         name = stable_name(host_name_part(host), exact=host)
@@ -198,6 +201,23 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
         resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "VirtualService",
                           "metadata": _metadata(name, namespace, _sources(routes[host].values())), "spec": spec})
     return resources
+
+
+def _deeper_names(host, routes):
+    """For an ingress-nginx wildcard host, the entries that keep it to one label: its server_name
+    `*.example.com` matches `a.example.com` but not `a.b.example.com`, which reaches the catch-all
+    server (the host-less rules and defaultBackend, else a 404). Istio's wildcard takes any depth."""
+    if not host.startswith("*.") or not any(r.controller == "nginx" for r in routes[host].values()):
+        return []
+    deeper = {"regex": "(?i)([^.:]+[.]){{2,}}{0}(:[0-9]+)?".format(re.escape(host[2:]))}
+    entries = []
+    for route in _sorted_routes(routes.get("*", {})):
+        for entry in _istio_http_routes(route):
+            entry = copy.deepcopy(entry)
+            entry["match"] = [dict(m, authority=deeper) for m in entry.get("match") or [{}]]
+            entries.append(entry)
+    entries.append({"match": [{"authority": deeper}], "directResponse": {"status": 404}})
+    return entries
 
 
 def _istio_rewrite(rewrite):
@@ -321,6 +341,16 @@ MAX_LISTENERS = 64
 
 
 def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, result):
+    for host in hosts:
+        if host.startswith("*."):
+            for route in sorted((r for r in routes[host].values() if r.controller == "nginx"), key=lambda r: r.sort_key()):
+                # A hostname `*.example.com` takes any depth, and HTTPRoute cannot match the Host
+                # header (Istio ignores it); the Istio output keeps one label (see _deeper_names).
+                _note(result, route, ERROR, "wildcard-depth",
+                      "ingress-nginx's {0} took one label (a.{1}); the Gateway API hostname also takes deeper "
+                      "names (a.b.{1}), which ingress-nginx sent to its catch-all server: use output_api "
+                      "istio to keep that".format(host, host[2:]))
+                break
     https = []
     for credential in sorted(tls_servers):
         for host in sorted(tls_servers[credential]["hosts"]):

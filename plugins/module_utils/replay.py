@@ -234,8 +234,8 @@ def _agrees(source, outcomes):
             return True
         if kind == "redirect" and outcome.kind == "redirect" and outcome.code == code:
             return True
-        if kind == "none" and outcome.kind == "none":
-            return True
+        if kind == "none" and (outcome.kind == "none" or (outcome.kind == "direct" and outcome.code == 404)):
+            return True  # a 404 the gateway answers itself is what ingress-nginx's default backend gave
     return False
 
 

@@ -184,6 +184,7 @@ def _redirect(redirect, scheme, host, full_path, match):
 
 def evaluate(route_configuration, host, full_path, headers=None, scheme="http", tls=False):
     headers = dict((k.lower(), v) for k, v in (headers or {}).items())
+    headers.setdefault(":authority", host)  # the Host header, as Envoy's header matchers see it
     query = {}
     if "?" in full_path:
         for pair in full_path.split("?", 1)[1].split("#", 1)[0].split("&"):

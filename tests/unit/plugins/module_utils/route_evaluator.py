@@ -7,7 +7,8 @@ returns where the generated objects send it. It follows Istio's documented seman
 - the VirtualService is chosen by host: exact host, then the longest matching wildcard
   (`*.example.com`), then `*`;
 - its `http` entries are tried in order and the first whose any `match` matches wins
-  (`uri.exact`, `uri.prefix`, `uri.regex` as an RE2 full match, `headers.exact`, `port`).
+  (`uri.exact`, `uri.prefix`, `uri.regex` as an RE2 full match, `headers.exact`, `port`,
+  `authority.regex`); a `directResponse` 404 is no route.
 """
 
 import re
@@ -60,8 +61,10 @@ def _uri_matches(uri, path):
     return True
 
 
-def _match(match, path, headers, port):
+def _match(match, path, headers, port, host=""):
     if "uri" in match and not _uri_matches(match["uri"], path):
+        return False
+    if "authority" in match and not _uri_matches(match["authority"], host):
         return False
     for name, condition in (match.get("headers") or {}).items():
         if headers.get(name.lower()) != condition.get("exact"):
@@ -88,8 +91,12 @@ def evaluate(resources, host, path, headers=None, scheme="http"):
     virtual_service = max(candidates, key=lambda c: _specificity(c[0]))[1]
     for entry in virtual_service["spec"].get("http", []):
         matches = entry.get("match") or [{}]
-        if not any(_match(m, path, headers, port) for m in matches):
+        if not any(_match(m, path, headers, port, host) for m in matches):
             continue
+        if "directResponse" in entry:
+            # Only the 404 the wildcard depth rule answers: the same as no route for a client.
+            assert entry["directResponse"]["status"] == 404, entry
+            return Outcome("none", entry=entry)
         if "redirect" in entry:
             redirect = entry["redirect"]
             location = "{0}://{1}{2}".format(redirect.get("scheme", scheme), redirect.get("authority", host),

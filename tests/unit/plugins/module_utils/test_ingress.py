@@ -565,6 +565,19 @@ def test_canary_by_header_never_wins_over_the_weight(header_value, expected):
     assert where(result, "a.com", "/", headers=headers) == expected
 
 
+def test_an_nginx_wildcard_host_takes_one_label_and_deeper_names_reach_the_catch_all():
+    """ingress-nginx's server_name for *.example.com is a one-label regex: a.b.example.com goes to
+    the catch-all server (the nginx oracle shows it); Istio's wildcard takes any depth."""
+    wild = ingress("wild", rule("*.example.com", path("/", "wild")))
+    assert where(translate([wild]), "a.example.com", "/x") == "wild.shop:80"
+    assert where(translate([wild]), "a.b.example.com", "/x") is None
+    assert where(translate([wild]), "A.B.Example.com", "/x") is None
+    catch_all = ingress("fallback", default_backend={"service": {"name": "fallback", "port": {"number": 80}}})
+    assert where(translate([wild, catch_all]), "a.b.example.com", "/x") == "fallback.shop:80"
+    istio_wild = ingress("iwild", rule("*.example.com", path("/", "wild")), cls="istio")
+    assert where(translate([istio_wild]), "a.b.example.com", "/x") == "wild.shop:80"
+
+
 def test_a_host_without_a_certificate_is_reported_once_on_its_oldest_ingress():
     """ingress-nginx answers HTTPS on every host (its default certificate where no tls entry names
     one); the gateway cannot, so the translation says so (the nginx oracle shows the 443 side)."""
@@ -602,7 +615,7 @@ def test_canary_without_stable_is_an_error_and_cookie_canaries_are_reported():
                                 annotations={N + "canary": "true", N + "canary-weight": "10",
                                              N + "canary-by-cookie": "beta"})])
     assert ("shop/canary", "error", "canary-without-stable") in codes(result)
-    assert ("shop/canary", "warning", "annotation-not-translated") in codes(result)
+    assert ("shop/canary", "error", "canary-not-translated") in codes(result)
 
 
 def test_timeouts_cors_and_upstream_vhost_on_the_route():

@@ -137,6 +137,15 @@ def test_the_path_is_the_one_the_client_sent_and_an_absolute_url_names_no_scheme
     assert result["totals"]["same"] == 2 and result["totals"]["mismatched"] == 0, result["mismatches"]
 
 
+def test_a_name_deeper_than_an_nginx_wildcard_was_a_404_and_still_is():
+    ingresses = [ingress("wild", [rule("*.example.com", ("/", "Prefix", "web", 80))])]
+    translation = translated(ingresses=ingresses)
+    lines = [host_line("a.b.example.com", "http", "/x", "upstream-default-backend", status=404, address="-"),
+             host_line("a.example.com", "http", "/x", "shop-web-80")]
+    result = run(lines, log_format=WITH_HOST, translation=translation)
+    assert result["totals"]["same"] == 2 and result["totals"]["mismatched"] == 0, result["mismatches"]
+
+
 def test_an_unknown_escape_is_refused_naming_the_option():
     with pytest.raises(InputError) as caught:
         LogFormat(UPSTREAMINFO, "xml")
