@@ -558,7 +558,7 @@ class Translator:
                 route = Route(host, CATCH_ALL, PREFIX, "/", [{}], [], owner, len(ages) + 1)
                 route.https_redirect = True
                 routes.setdefault(host, {})[route.key()] = route
-        self._hosts_without_certificate(tls_servers, findings)
+        self._hosts_without_certificate(tls_servers, findings, routes)
         self._emit(routes, tls_servers, policies, result)
         result.secrets_to_copy.sort(key=lambda c: (c["source_namespace"], c["source_name"], c["target_name"]))
         return result
@@ -848,7 +848,7 @@ class Translator:
             return True
         return "." in host and "*." + host.split(".", 1)[1] in self._certificate_hosts
 
-    def _hosts_without_certificate(self, tls_servers, findings):
+    def _hosts_without_certificate(self, tls_servers, findings, routes):
         """ingress-nginx answers HTTPS for every host, with its default certificate where no tls
         entry names one; the gateway serves such a host over plain HTTP only."""
         if self.options.certificates == "external":
@@ -862,6 +862,14 @@ class Translator:
             if host in covered or wildcard in covered or host in self.passthrough:
                 continue
             missing.setdefault(owner, []).append(host)
+        catch_all = [r for r in routes.get("*", {}).values() if r.controller == "nginx"]
+        if catch_all and "*" not in covered:
+            # The catch-all server `_` (host-less rules, a rule-less Ingress's defaultBackend).
+            owner = min(catch_all, key=lambda r: r.age).source
+            findings.append(Finding("ingress", owner, WARNING, "https-default-certificate",
+                                    "ingress-nginx also answered HTTPS for hosts no rule names (its catch-all "
+                                    "server, with its default certificate); the gateway serves them over plain HTTP "
+                                    "only", host="*"))
         for owner, hosts in sorted(missing.items()):
             findings.append(Finding("ingress", owner, WARNING, "https-default-certificate",
                                     "ingress-nginx also answered HTTPS for {0} with its default certificate "

@@ -320,6 +320,10 @@ def redirects(context):
             context.finding(WARNING, "invalid-annotation",
                             "{0}{1}-code={2!r} is not a redirect code Envoy can send ({3}); {4} is used".format(
                                 NGINX, key, code, ", ".join(str(c) for c in REDIRECT_CODES), default_code))
+        elif key == "temporal-redirect" and code is not None and redirect.get("redirectCode") != default_code:
+            context.finding(INFO, "temporal-redirect-code-since-1-12",
+                            "ingress-nginx reads {0}temporal-redirect-code from 1.12 on (1.11 and older answer 302): "
+                            "the translation answers {1}, as 1.12 and later do".format(NGINX, redirect.get("redirectCode")))
         context.options["redirect"] = redirect
 
 

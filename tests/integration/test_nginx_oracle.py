@@ -165,19 +165,37 @@ def _strip_slash(location):
     return base + mark + query
 
 
-def known_difference(request, expected, got, result):
+def _nginx_names(host, ingresses):
+    """Whether an Ingress rule names the host as ingress-nginx reads it (a wildcard: one label)."""
+    for ingress in ingresses:
+        for rule in (ingress.get("spec") or {}).get("rules") or []:
+            name = rule.get("host") or ""
+            if name == host or (name.startswith("*.") and host.endswith(name[1:])
+                                and "." not in host[:-len(name) + 1]):
+                return True
+    return False
+
+
+def known_difference(inputs, request, expected, got, result):
     """The code of the translation's finding that documents this difference, or None. Only the
     differences docs/ingress-translation.md lists are known, each with its finding."""
-    host = request.host.split(":")[0]
+    host = request.host.split(":")[0].lower()
     if request.scheme == "https" and got.kind == "none" and expected.kind != "none":
-        # ingress-nginx answers HTTPS with its default certificate on hosts no tls entry names.
+        # ingress-nginx answers HTTPS with its default certificate on hosts no tls entry names,
+        # and on hosts no rule names (its catch-all server).
+        unnamed = not _nginx_names(host, inputs["ingresses"])
         for finding in result.findings:
-            if finding.code in ("https-default-certificate", "default-certificate-only") and _names_host(finding, host):
+            if finding.code in ("https-default-certificate", "default-certificate-only") and (
+                    _names_host(finding, host) or (unnamed and finding.details.get("host") == "*")):
                 return finding.code
+    if expected.kind == got.kind == "redirect" and expected.code == 302 and got.target == expected.target:
+        # temporal-redirect-code is read from 1.12 on; the oracle is 1.11.
+        if any(f.code == "temporal-redirect-code-since-1-12" for f in result.findings):
+            return "temporal-redirect-code-since-1-12"
     for finding in result.findings:
         # Gateway API hostnames take any depth below a wildcard (the Istio output keeps one label).
-        if finding.code == "wildcard-depth" and host.endswith(finding.host[1:]) \
-                and "." in host[:-len(finding.host) + 1]:
+        wildcard = finding.details.get("host") or ""
+        if finding.code == "wildcard-depth" and host.endswith(wildcard[1:]) and "." in host[:-len(wildcard) + 1]:
             return finding.code
     if expected.kind == got.kind == "redirect" and expected.code == got.code and expected.target != got.target \
             and _strip_slash(got.target) == expected.target:
@@ -213,7 +231,7 @@ def differences(groups, output_apis, known=None):
                 expected, got = nginx_side[index], istio_verdict(istio_side, index)
                 if expected == got:
                     continue
-                code = known_difference(request, expected, got, result)
+                code = known_difference(inputs, request, expected, got, result)
                 if code is None:
                     found[output_api].append((inputs, request, expected, got, result))
                 elif known is not None:

@@ -590,6 +590,10 @@ def test_a_host_without_a_certificate_is_reported_once_on_its_oldest_ingress():
     [finding] = [f for f in result.findings if f.code == "https-default-certificate"]
     assert (finding.ref, finding.severity) == ("shop/plain", "warning") and "a.com, b.com" in finding.message
     assert translate([ingress("plain", rule("a.com", path("/", "web")))], certificates="external").findings == []
+    # The catch-all server (a rule-less Ingress's defaultBackend) answered HTTPS for unknown hosts too.
+    fallback = translate([ingress("fallback", default_backend={"service": {"name": "web", "port": {"number": 80}}})])
+    [finding] = fallback.findings
+    assert (finding.ref, finding.code, finding.details["host"]) == ("shop/fallback", "https-default-certificate", "*")
 
 
 def test_a_canary_takes_every_location_of_its_stable_service_port_on_any_host():
