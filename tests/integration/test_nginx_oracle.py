@@ -18,8 +18,6 @@ import random
 import re
 import sys
 
-import pytest
-
 import nginx_oracle
 import route_oracle
 from route_oracle import Request, Verdict
