@@ -635,6 +635,7 @@ class Nginx:
         with open(self.conf_path, "w") as handle:
             handle.write(derived.text)
         self.process = None
+        self._connections = {}
 
     def __enter__(self):
         binary = nginx_binary()
@@ -657,6 +658,9 @@ class Nginx:
         raise OracleError("nginx did not listen within 20 s")
 
     def __exit__(self, *exc):
+        for connection in self._connections.values():
+            connection.close()
+        self._connections = {}
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -673,30 +677,49 @@ class Nginx:
         with open(os.path.join(self.directory, name), encoding="utf-8", errors="surrogateescape") as handle:
             return handle.read()
 
+    def _connection(self, scheme, sni):
+        """A kept-alive connection per scheme and SNI name: a TLS handshake per request would
+        cost more than everything else the differential does."""
+        key = (scheme, sni)
+        connection = self._connections.get(key)
+        if connection is None:
+            port = self.ports["https" if scheme == "https" else "http"]
+            if scheme == "https":
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                connection = _SNIConnection("127.0.0.1", port, timeout=10, context=context, sni=sni)
+            else:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            self._connections[key] = connection
+        return key, connection
+
     def request(self, host, path, scheme="http", headers=None, method="GET"):
         """Send one request as a client would: the Host header (and SNI over TLS) is `host`."""
-        port = self.ports["https" if scheme == "https" else "http"]
-        if scheme == "https":
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            connection = _SNIConnection("127.0.0.1", port, timeout=10, context=context, sni=host.split(":")[0] or None)
-        else:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            connection.putheader("Host", host)
-            for name, value in (headers or {}).items():
-                connection.putheader(name, value)
-            connection.endheaders()
-            response = connection.getresponse()
-            body = response.read().decode(errors="replace")
+        for attempt in (1, 2):
+            key, connection = self._connection(scheme, host.split(":")[0] or None if scheme == "https" else None)
+            try:
+                connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+                connection.putheader("Host", host)
+                for name, value in (headers or {}).items():
+                    connection.putheader(name, value)
+                connection.endheaders()
+                response = connection.getresponse()
+                body = response.read().decode(errors="replace")
+            except (http.client.HTTPException, ConnectionError, ssl.SSLError, socket.timeout):
+                connection.close()
+                del self._connections[key]
+                if attempt == 2:
+                    raise
+                continue  # nginx closed a kept-alive connection: once more on a new one
+            if response.will_close:
+                connection.close()
+                del self._connections[key]
             fields = {}
             if response.status == 200 and body.startswith("upstream="):
                 fields = dict(line.split("=", 1) for line in body.splitlines() if "=" in line)
             return Reply(response.status, response.getheader("Location"), fields)
-        finally:
-            connection.close()
+        raise AssertionError("unreachable")
 
 
 class _SNIConnection(http.client.HTTPSConnection):
