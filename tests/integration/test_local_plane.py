@@ -218,3 +218,30 @@ def test_two_more_planes_run_beside_the_first_and_stop_without_leftovers(plane, 
             other.stop()
     assert not any(plane_module._alive(pid) for pid in pids)
     assert all(not os.path.exists(other.run_dir) for other in others)
+
+
+def test_pods_are_ready_again_after_the_api_server_was_down_longer_than_a_node_lease():
+    """A cluster whose API comes back is a cluster again: the node controller must not judge the
+    nodes by the leases that went stale meanwhile, as kwok never marks running pods ready again
+    (seen in CI as a fleet re-run that failed on the cluster brought back)."""
+    other = start_plane("pytest-{0}-outage".format(os.getpid()))
+    try:
+        deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+                      "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                               "template": {"metadata": {"labels": {"app": "web"}},
+                                            "spec": {"containers": [{"name": "web", "image": "registry.invalid/web"}]}}}}
+        other.api("POST", "/apis/apps/v1/namespaces/default/deployments", deployment)
+
+        def ready_pods():
+            pods = other.api("GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")["items"]
+            return [p for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
+                                           for c in p["status"].get("conditions", []))]
+
+        wait_for(lambda: len(ready_pods()) == 2, timeout=120, what="two ready pods")
+        other.stop_apiserver()
+        time.sleep(70)  # beyond the 40 s node lease and the node controller's grace period
+        other.start_apiserver()
+        time.sleep(20)  # the node controller's monitor runs every 5 s: time to flip them, if it would
+        assert len(ready_pods()) == 2
+    finally:
+        other.stop()

@@ -334,15 +334,29 @@ class ControlPlane:
             shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def stop_apiserver(self):
-        """Stop the API server alone (a cluster whose API is down); start_apiserver() brings it back."""
-        pid = self.pids.pop("kube-apiserver", None)
-        if pid:
-            stop_pids([pid])
+        """Stop the API server (a cluster whose API is down); start_apiserver() brings it back.
+        The controller manager stops with it, as it would beside a control plane that went down."""
+        pids = [self.pids.pop(c, None) for c in ("kube-apiserver", "kube-controller-manager")]
+        stop_pids([pid for pid in pids if pid])
         self._save()
 
     def start_apiserver(self):
-        """Start the API server again on the same port, with the same certificates and etcd."""
+        """Start the API server again on the same port, with the same certificates and etcd; once
+        kwok has renewed every node's lease on it, start the controller manager again. Started
+        before, the node controller would judge the nodes by the leases that went stale while the
+        API was down, mark them and their pods NotReady, and kwok never marks running pods ready
+        again (its pod-ready stage handles new pods only)."""
+        restarted = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         self._start_apiserver()
+
+        def leases_renewed():
+            leases = self.api("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases")["items"]
+            renewed = [item for item in leases if ((item.get("spec") or {}).get("renewTime") or "")[:19] >= restarted]
+            return len(renewed) >= self.node_count
+
+        self._wait("kwok", leases_renewed)
+        self._start_controller_manager()
+        self._save()
 
     def __enter__(self):
         return self.start()
