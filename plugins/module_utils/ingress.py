@@ -955,6 +955,9 @@ class Translator:
                                                              "https-redirect-keeps-trailing-slash"))
         weight = self._canary_number(annotations, "canary-weight", ref, findings)
         total = self._canary_number(annotations, "canary-weight-total", ref, findings) or 100
+        if weight is not None and 100.0 * min(weight, total) / total != int(round(100.0 * min(weight, total) / total)):
+            findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded", "canary weight {0}/{1} rounded to "
+                                    "{2}%".format(weight, total, int(round(100.0 * min(weight, total) / total)))))
         if weight is not None and weight > total:
             findings.append(Finding("ingress", ref, WARNING, "canary-weight-invalid",
                                     "canary-weight {0} is above canary-weight-total {1}: every request goes to the "
@@ -1015,10 +1018,10 @@ class Translator:
                                    upstream[0].split(".")[0], upstream[1], stable.host, stable.path, stable.source))
                     findings.append(Finding("ingress", ref, INFO, "canary-shared-backend", message,
                                             host=stable.host, path=stable.path))
-                self._canary_routes(routes, stable, ref, header, header_value, weight, total, destinations, findings)
+                self._canary_routes(routes, stable, ref, header, header_value, weight, total, destinations)
 
     @staticmethod
-    def _canary_routes(routes, stable, ref, header, header_value, weight, total, destinations, findings):
+    def _canary_routes(routes, stable, ref, header, header_value, weight, total, destinations):
         if header:
             steered = [(str(header_value) if header_value else "always", destinations)]
             if not header_value and weight is not None:
@@ -1038,9 +1041,6 @@ class Translator:
             percent_canary = int(round(100.0 * canary_share / total))
             stable.destinations = ([(base[0][0], base[0][1], 100 - percent_canary)] if base else []) + [
                 (destinations[0][0], destinations[0][1], percent_canary)]
-            if 100.0 * canary_share / total != percent_canary:
-                findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded",
-                                        "canary weight {0}/{1} rounded to {2}%".format(weight, total, percent_canary)))
 
     @staticmethod
     def _canary_number(annotations, key, ref, findings):

@@ -578,6 +578,15 @@ def test_an_nginx_wildcard_host_takes_one_label_and_deeper_names_reach_the_catch
     assert where(translate([istio_wild]), "a.b.example.com", "/x") == "wild.shop:80"
 
 
+def test_a_rounded_canary_weight_is_reported_once_however_many_locations_take_it():
+    result = translate([
+        ingress("stable", rule("a.com", path("/", "v1")), rule("b.com", path("/", "v1"))),
+        ingress("canary", rule("a.com", path("/", "v2")), created="2024-02-01T00:00:00Z",
+                annotations={N + "canary": "true", N + "canary-weight": "1", N + "canary-weight-total": "3"})])
+    assert [f.code for f in result.findings].count("canary-weight-rounded") == 1
+    assert where(result, "b.com", "/") == "v1.shop:80"  # 67 % stays on the stable backend there too
+
+
 def test_a_host_without_a_certificate_is_reported_once_on_its_oldest_ingress():
     """ingress-nginx answers HTTPS on every host (its default certificate where no tls entry names
     one); the gateway cannot, so the translation says so (the nginx oracle shows the 443 side)."""
