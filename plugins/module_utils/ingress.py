@@ -954,7 +954,8 @@ class Translator:
                                                              "tls-without-hosts", "tls-without-secret",
                                                              "https-redirect-keeps-trailing-slash"))
         weight = self._canary_number(annotations, "canary-weight", ref, findings)
-        total = self._canary_number(annotations, "canary-weight-total", ref, findings) or 100
+        # balancer.lua draws out of weightTotal only when it is above 100, else out of 100.
+        total = max(100, self._canary_number(annotations, "canary-weight-total", ref, findings) or 100)
         if weight is not None and 100.0 * min(weight, total) / total != int(round(100.0 * min(weight, total) / total)):
             findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded", "canary weight {0}/{1} rounded to "
                                     "{2}%".format(weight, total, int(round(100.0 * min(weight, total) / total)))))

@@ -533,12 +533,18 @@ def test_canary_weight_splits_the_stable_route():
     assert not [f for f in result.findings if f.code == "route-conflict"]
 
 
-def test_canary_weight_total():
-    stable = ingress("stable", rule("a.com", path("/", "v1")))
-    canary = ingress("canary", rule("a.com", path("/", "v2")), created="2024-02-01T00:00:00Z",
-                     annotations={N + "canary": "true", N + "canary-weight": "1", N + "canary-weight-total": "4"})
-    route = evaluate(translate([stable, canary]).resources, "a.com", "/")
-    assert [d[2] for d in route.destinations] == [75, 25]
+@pytest.mark.parametrize("weight,total,shares", [("1", "4", [99, 1]), ("50", "200", [75, 25]), ("30", None, [70, 30])])
+def test_canary_weight_total(weight, total, shares):
+    """balancer.lua draws out of canary-weight-total only above 100 (the nginx oracle showed 1 of 4
+    to be 1 %, not 25 %)."""
+    annotations = {N + "canary": "true", N + "canary-weight": weight}
+    if total:
+        annotations[N + "canary-weight-total"] = total
+    result = translate([ingress("stable", rule("a.com", path("/", "v1"))),
+                        ingress("canary", rule("a.com", path("/", "v2")), created="2024-02-01T00:00:00Z",
+                                annotations=annotations)])
+    assert where(result, "a.com", "/") == ("v1.shop:80" if shares[0] > 50 else "v2.shop:80")
+    assert [d[2] for d in evaluate(result.resources, "a.com", "/").destinations] == shares
 
 
 @pytest.mark.parametrize("value,header_value,expected", [(None, "always", "v2.shop:80"), (None, "never", "v1.shop:80"),
@@ -582,9 +588,9 @@ def test_a_rounded_canary_weight_is_reported_once_however_many_locations_take_it
     result = translate([
         ingress("stable", rule("a.com", path("/", "v1")), rule("b.com", path("/", "v1"))),
         ingress("canary", rule("a.com", path("/", "v2")), created="2024-02-01T00:00:00Z",
-                annotations={N + "canary": "true", N + "canary-weight": "1", N + "canary-weight-total": "3"})])
+                annotations={N + "canary": "true", N + "canary-weight": "2", N + "canary-weight-total": "300"})])
     assert [f.code for f in result.findings].count("canary-weight-rounded") == 1
-    assert where(result, "b.com", "/") == "v1.shop:80"  # 67 % stays on the stable backend there too
+    assert where(result, "b.com", "/") == "v1.shop:80"  # 99 % stays on the stable backend there too
 
 
 def test_a_host_without_a_certificate_is_reported_once_on_its_oldest_ingress():
