@@ -120,6 +120,13 @@ def _descending(text):
     return tuple(-byte for byte in text.encode("utf-8", "surrogatepass")) + (1,)
 
 
+def _matches_root(pattern):
+    try:
+        return re.fullmatch(pattern, "/") is not None
+    except re.error:
+        return False  # RE2 syntax Python lacks: such a path is not `/` itself
+
+
 def _ref(ingress):
     metadata = ingress.get("metadata") if isinstance(ingress, dict) else None
     metadata = metadata if isinstance(metadata, dict) else {}
@@ -236,22 +243,44 @@ def _backend_entry(namespace, path_spec, destination, host, regex):
             "upstream": upstream, "service": "{0}.{1}".format(service["name"], namespace), "port": destination[1]}
 
 
-def _regex_hosts(ingresses, annotations_list):
+def _regex_hosts(ingresses, annotations_of, refs, owners, classless_controller):
     """Hosts whose every path ingress-nginx renders as a case-insensitive regex (`location ~*`).
 
-    ingress-nginx does so for every path of a host, from every Ingress on it, as soon as one
-    Ingress on that host (not a canary) sets `use-regex: "true"` or a `rewrite-target`.
+    nginx.tmpl does so for a server as soon as one of its locations has use-regex or a
+    rewrite-target other than its own path (enforceRegexModifier). The locations are those
+    getBackendServers keeps: a path is added unless the first location of the same path has the
+    same type (the older one stays); the host's `/`, created with the annotations of the host's
+    oldest Ingress, is replaced by the first Prefix `/`. Canaries add no location.
     """
-    hosts = set()
-    for ingress, annotations in zip(ingresses, annotations_list):
-        if _truthy(annotations.get(NGINX + "canary")):
+    def regex(annotations, path):
+        target = annotations.get(NGINX + "rewrite-target")
+        return _truthy(annotations.get(NGINX + "use-regex")) or bool(target and target != path)
+
+    locations = {}  # host -> [[path, type, regex, is the default `/`]]
+    for host, owner in owners.items():
+        locations[host] = [["/", "Prefix", regex(annotations_of[owner], "/"), True]]
+    for ingress in ingresses:
+        ref = refs[id(ingress)]
+        annotations = annotations_of[ref]
+        if (ingress_class(ingress) or classless_controller) == "istio" or _truthy(annotations.get(NGINX + "canary")):
             continue
-        if _truthy(annotations.get(NGINX + "use-regex")) or annotations.get(NGINX + "rewrite-target"):
-            for rule in _as_list(_as_dict(ingress.get("spec")).get("rules")):
-                host = _as_dict(rule).get("host") or "*"
-                if isinstance(host, str):
-                    hosts.add(host)
-    return hosts
+        for rule in _as_list(_as_dict(ingress.get("spec")).get("rules")):
+            host = _as_dict(rule).get("host") or "*"
+            if not isinstance(host, str):
+                continue
+            server = locations.setdefault(host, [["/", "Prefix", False, True]])
+            for path_spec in _as_list(_as_dict(_as_dict(rule).get("http")).get("paths")):
+                path_spec = _as_dict(path_spec)
+                path = path_spec.get("path") or "/"
+                path_type = "Exact" if path_spec.get("pathType") == "Exact" else "Prefix"
+                if not isinstance(path, str):
+                    continue
+                first = next((entry for entry in server if entry[0] == path), None)
+                if first is None or first[1] != path_type:
+                    server.append([path, path_type, regex(annotations, path), False])
+                elif first[3]:
+                    first[2:] = [regex(annotations, path), False]
+    return set(host for host, server in locations.items() if any(entry[2] for entry in server))
 
 
 def _host_owners(ingresses, annotations_of, refs, classless_controller):
@@ -274,7 +303,8 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
     """(category, kind, path, [uri matches]) for one Ingress path, or None with a finding."""
     path = path_spec.get("path")
     path_type = path_spec.get("pathType")
-    use_regex = host_regex or _truthy(annotations.get(NGINX + "use-regex"))
+    # A path is a regex exactly when its host is in regex mode (_regex_hosts), whatever its own Ingress says.
+    use_regex = host_regex
     if path is None or path == "":
         path = "/" if ingress_cls != "istio" else ""
     if not isinstance(path, str):
@@ -296,6 +326,15 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
         return LITERAL, EXACT, path, [{"uri": {"exact": path}}]
     if ingress_cls == "istio":
         return _istio_class_path(path, path_type)
+    if use_regex and path_type == "Exact" and path == "/":
+        # buildLocation renders it `~* "^/"`, and the host's default `/` (created with the server)
+        # renders the same regex first: nginx never chose it.
+        findings.append(Finding("ingress", ref, WARNING, "exact-root-never-matched",
+                                "{0}: Exact / on a host whose paths ingress-nginx renders as regexes (use-regex or "
+                                "rewrite-target on the host) is `location ~* \"^/\"` after the host's own `/` "
+                                "location, so nginx never sent a request to it; the translation leaves it out and "
+                                "those requests go where nginx sent them".format(field)))
+        return None
     if use_regex:
         pattern = path[1:] if path.startswith("^") else path
         problem = re2_problem(pattern)
@@ -487,11 +526,13 @@ class Translator:
             if (ingress_class(ingress) or self.options.classless_controller) == "istio":
                 annotations = _istio_class_annotations(annotations, ref, findings)
             annotations_of[ref] = annotations
-        self._regex_hosts = _regex_hosts(selected, [annotations_of[refs[id(i)]] for i in selected])
+        self._host_owners = _host_owners(selected, annotations_of, refs, self.options.classless_controller)
+        self._regex_hosts = _regex_hosts(selected, annotations_of, refs, self._host_owners,
+                                         self.options.classless_controller)
         self._locations = {}  # host -> the paths in the order ingress-nginx adds their locations
         self._www_hosts = []
+        self._app_roots = {}  # Ingress -> (its app-root, its age)
         self.passthrough = {}
-        self._host_owners = _host_owners(selected, annotations_of, refs, self.options.classless_controller)
         self._owner_https = {}  # (Ingress, host) -> whether ingress-nginx redirects the host to HTTPS
         self._certificate_hosts = _certificate_hosts(selected, annotations_of, refs, self.options)
         owned_defaults = {}
@@ -533,6 +574,7 @@ class Translator:
         for ingress in canaries:
             self._apply_canary(ingress, routes, services_index, findings, result, ages, plans)
         self._apply_canary_plans(routes, plans, findings)
+        self._app_root_redirects(routes)
         self._www_redirects(routes, findings)
         self._slash_redirects(routes)
         self._duplicate_locations(routes, findings)
@@ -598,7 +640,7 @@ class Translator:
                     continue
                 destinations.add(destination)
                 backends.append(_backend_entry(namespace, path_spec, destination, host,
-                                               host in self._regex_hosts or _truthy(annotations.get(NGINX + "use-regex"))))
+                                               host in self._regex_hosts))
                 category, kind, path, matches = shape[:4]
                 route = Route(host, category, kind, path, matches, [(destination[0], destination[1], None)], ref, age)
                 if len(shape) > 4:
@@ -689,12 +731,7 @@ class Translator:
         if app_root:
             for entry in backends:
                 entry["app_root"] = True
-            for host in sorted(set(rule_hosts)):
-                # ingress-nginx answers / with the redirect even when the Ingress routes an Exact /.
-                produced = [r for r in produced if not (r.host == host and r.kind == EXACT and r.path == "/")]
-                route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], ref, age)
-                route.redirect = {"uri": str(app_root), "redirectCode": 302}
-                produced.append(route)
+            self._app_roots[ref] = (str(app_root), age)
         if _truthy(annotations.get(NGINX + "ssl-passthrough")):
             self._passthrough_hosts(produced, rule_hosts, ref, findings)
         if _truthy(annotations.get(NGINX + "from-to-www-redirect")):
@@ -723,6 +760,38 @@ class Translator:
                 continue
             fqdn, port = (root or routed)[0].destinations[0][:2]
             self.passthrough[host] = (fqdn, port, ref)
+
+    def _app_root_redirects(self, routes):
+        """app-root is a location's annotation (`if ($uri = /) { return 302 ... }` in nginx.tmpl):
+        `/` is redirected where the location nginx serves `/` from came from an Ingress with app-root,
+        in place of whatever that location routes."""
+        for host in sorted(set(routes) | set(self._host_owners)):
+            bucket = routes.get(host, {})
+            source = self._root_location_source(host, bucket)
+            app_root = self._app_roots.get(source)
+            if app_root is None:
+                continue
+            for key in [k for k, r in bucket.items() if r.kind == EXACT and r.path == "/" and r.headers is None]:
+                del bucket[key]
+            route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], source, app_root[1])
+            route.redirect = {"uri": app_root[0], "redirectCode": 302}
+            routes.setdefault(host, {})[route.key()] = route
+
+    def _root_location_source(self, host, bucket):
+        """The Ingress of the location nginx serves `/` of the host from: `location = /`; on a host in
+        regex mode the first regex that matches `/` (longest path first, then reverse order); else
+        the host's `/`, which a Prefix / of the oldest Ingress replaces, and which otherwise takes
+        the annotations of the host's oldest Ingress (createServers)."""
+        plain = [r for r in bucket.values() if r.controller == "nginx" and r.headers is None and r.redirect is None]
+        if host in self._regex_hosts:
+            regexes = [r for r in plain if r.category == REGEX and _matches_root(r.matches[0]["uri"]["regex"])]
+            if regexes:
+                return min(regexes, key=lambda r: (-len(r.path), _descending(r.path), r.age)).source
+        exact = [r for r in plain if r.category == LITERAL and r.kind == EXACT and r.path == "/"]
+        catch_all = [r for r in plain if r.category == CATCH_ALL]
+        if exact or catch_all:
+            return min(exact or catch_all, key=lambda r: r.age).source
+        return self._host_owners.get(host)
 
     def _www_redirects(self, routes, findings):
         """from-to-www-redirect: the other name (www. added or removed) answers 308 to the Ingress's host.

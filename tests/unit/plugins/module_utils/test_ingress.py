@@ -505,6 +505,43 @@ def test_use_regex_on_one_ingress_makes_every_path_of_the_host_a_case_insensitiv
     assert where(result, "b.com", "/staticfiles") is None
 
 
+def test_exact_root_on_a_regex_host_is_never_matched_as_ingress_nginx_renders_it_behind_the_default_root():
+    # buildLocation renders Exact / as `~* "^/"` once the host is in regex mode, after the host's
+    # own `/` location (the default backend, or a Prefix /), which nginx tries first.
+    exact = ingress("exact", rule("a.com", path("/", "exact", path_type="Exact")), created="2024-01-02T00:00:00Z")
+    regex = ingress("regex", rule("a.com", path("/api/v[0-9]+", "api", path_type="ImplementationSpecific")),
+                    annotations={N + "use-regex": "true"})
+    result = translate([exact, regex])
+    assert where(result, "a.com", "/") is None
+    assert where(result, "a.com", "/other") is None
+    assert where(result, "a.com", "/api/v2") == "api.shop:80"
+    assert ("shop/exact", "warning", "exact-root-never-matched") in codes(result)
+    root = ingress("root", rule("a.com", path("/", "root")), created="2024-01-03T00:00:00Z")
+    assert where(translate([exact, regex, root]), "a.com", "/") == "root.shop:80"
+    # Without regex mode it is `location = /`.
+    assert where(translate([exact, root]), "a.com", "/") == "exact.shop:80"
+
+
+def test_a_host_is_in_regex_mode_only_through_a_location_ingress_nginx_keeps():
+    # enforceRegexModifier reads the server's locations: a use-regex Ingress whose only path on the
+    # host repeats an older Ingress's path adds no location there, so the host stays literal.
+    plain = ingress("plain", rule("b.com", path("/a/", "plain")))
+    regex = ingress("regex", rule("b.com", path("/a/", "dup")), rule("c.com", path("/a/", "re")),
+                    annotations={N + "use-regex": "true"}, created="2024-01-02T00:00:00Z")
+    result = translate([plain, regex])
+    assert where(result, "b.com", "/A/") is None
+    assert where(result, "b.com", "/a/x") == "plain.shop:80"
+    assert where(result, "c.com", "/A/x") == "re.shop:80"
+    # The host's own `/` has the annotations of its oldest Ingress: with use-regex there, the host
+    # is in regex mode though that Ingress has no path on it.
+    older = ingress("regex", rule("b.com"), annotations={N + "use-regex": "true"}, created="2023-12-01T00:00:00Z")
+    assert where(translate([plain, older]), "b.com", "/A/x") == "plain.shop:80"
+    # A rewrite-target equal to the path rewrites nothing (needsRewrite) and enforces no regex.
+    same = ingress("same", rule("d.com", path("/", "root")), annotations={N + "rewrite-target": "/"})
+    assert where(translate([same, ingress("x", rule("d.com", path("/x", "x")))]), "d.com", "/X") == "root.shop:80"
+    assert where(translate([same, ingress("x", rule("d.com", path("/x", "x")))]), "d.com", "/xy") == "root.shop:80"
+
+
 def test_regex_paths_are_tried_longest_first_then_in_reverse_order():
     result = translate([ingress("a", rule("a.com", path("/a.*", "short", path_type="ImplementationSpecific"),
                                           path("/ab.*", "long", path_type="ImplementationSpecific"),
@@ -521,6 +558,24 @@ def test_app_root_redirects_only_the_exact_root():
     result = translate([ingress("a", rule("a.com", path("/", "svc")), annotations={N + "app-root": "/app"})])
     assert where(result, "a.com", "/") == "redirect http://a.com/app"
     assert where(result, "a.com", "/other") == "svc.shop:80"
+
+
+def test_app_root_redirects_where_the_location_that_serves_the_root_is_its_ingress():
+    # nginx.tmpl renders app-root inside the location: `/` is redirected only where the location
+    # nginx serves `/` from came from the Ingress with app-root.
+    app = ingress("app", rule("a.com", path("/a", "a", path_type="Exact")), annotations={N + "app-root": "/app"},
+                  created="2024-01-02T00:00:00Z")
+    root = ingress("root", rule("a.com", path("/", "root")))
+    assert where(translate([root, app]), "a.com", "/") == "root.shop:80"
+    # The host's own `/` takes the annotations of the host's oldest Ingress.
+    older_app = ingress("app", rule("a.com", path("/a", "a", path_type="Exact")), annotations={N + "app-root": "/app"})
+    newer = ingress("other", rule("a.com", path("/b", "b")), created="2024-01-02T00:00:00Z")
+    assert where(translate([older_app, newer]), "a.com", "/") == "redirect http://a.com/app"
+    # `location = /` of another Ingress is chosen before the app-root Ingress's `location /`.
+    app_root = ingress("app", rule("a.com", path("/", "app")), annotations={N + "app-root": "/app"})
+    exact = ingress("exact", rule("a.com", path("/", "exact", path_type="Exact")), created="2024-01-02T00:00:00Z")
+    assert where(translate([app_root, exact]), "a.com", "/") == "exact.shop:80"
+    assert where(translate([app_root, exact]), "a.com", "/x") == "app.shop:80"
 
 
 def test_canary_weight_splits_the_stable_route():
