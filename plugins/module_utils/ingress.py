@@ -120,13 +120,6 @@ def _descending(text):
     return tuple(-byte for byte in text.encode("utf-8", "surrogatepass")) + (1,)
 
 
-def _matches_root(pattern):
-    try:
-        return re.fullmatch(pattern, "/") is not None
-    except re.error:
-        return False  # RE2 syntax Python lacks: such a path is not `/` itself
-
-
 def _ref(ingress):
     metadata = ingress.get("metadata") if isinstance(ingress, dict) else None
     metadata = metadata if isinstance(metadata, dict) else {}
@@ -243,32 +236,25 @@ def _backend_entry(namespace, path_spec, destination, host, regex):
             "upstream": upstream, "service": "{0}.{1}".format(service["name"], namespace), "port": destination[1]}
 
 
-def _regex_hosts(ingresses, annotations_of, refs, owners, classless_controller):
-    """Hosts whose every path ingress-nginx renders as a case-insensitive regex (`location ~*`).
+def _server_locations(ingresses, annotations_of, refs, owners, classless_controller):
+    """What ingress-nginx's servers are made of: host -> [[path, type, Ingress, is the default `/`]]
+    in the order getBackendServers adds them.
 
-    nginx.tmpl does so for a server as soon as one of its locations has use-regex or a
-    rewrite-target other than its own path (enforceRegexModifier). The locations are those
-    getBackendServers keeps: a path is added unless the first location of the same path has the
-    same type (the older one stays); the host's `/`, created with the annotations of the host's
-    oldest Ingress, is replaced by the first Prefix `/`. Canaries add no location.
+    A path is added unless the first location of the same path has the same type (the older one
+    stays); the host's `/`, created with the annotations of the host's oldest Ingress (the catch-all
+    server `_`, host `*` here, with none), is replaced by the first Prefix `/`. Canaries add none.
     """
-    def regex(annotations, path):
-        target = annotations.get(NGINX + "rewrite-target")
-        return _truthy(annotations.get(NGINX + "use-regex")) or bool(target and target != path)
-
-    locations = {}  # host -> [[path, type, regex, is the default `/`]]
-    for host, owner in owners.items():
-        locations[host] = [["/", "Prefix", regex(annotations_of[owner], "/"), True]]
+    servers = dict((host, [["/", "Prefix", owner, True]]) for host, owner in owners.items())
     for ingress in ingresses:
         ref = refs[id(ingress)]
-        annotations = annotations_of[ref]
-        if (ingress_class(ingress) or classless_controller) == "istio" or _truthy(annotations.get(NGINX + "canary")):
+        if (ingress_class(ingress) or classless_controller) == "istio" or \
+                _truthy(annotations_of[ref].get(NGINX + "canary")):
             continue
         for rule in _as_list(_as_dict(ingress.get("spec")).get("rules")):
             host = _as_dict(rule).get("host") or "*"
             if not isinstance(host, str):
                 continue
-            server = locations.setdefault(host, [["/", "Prefix", False, True]])
+            server = servers.setdefault(host, [["/", "Prefix", None, True]])
             for path_spec in _as_list(_as_dict(_as_dict(rule).get("http")).get("paths")):
                 path_spec = _as_dict(path_spec)
                 path = path_spec.get("path") or "/"
@@ -277,10 +263,44 @@ def _regex_hosts(ingresses, annotations_of, refs, owners, classless_controller):
                     continue
                 first = next((entry for entry in server if entry[0] == path), None)
                 if first is None or first[1] != path_type:
-                    server.append([path, path_type, regex(annotations, path), False])
+                    server.append([path, path_type, ref, False])
                 elif first[3]:
-                    first[2:] = [regex(annotations, path), False]
-    return set(host for host, server in locations.items() if any(entry[2] for entry in server))
+                    first[2:] = [ref, False]
+    return servers
+
+
+def _regex_hosts(servers, annotations_of):
+    """Hosts whose every path ingress-nginx renders as a case-insensitive regex (`location ~*`): a
+    server with one location whose Ingress sets use-regex, or a rewrite-target other than the
+    location's path (enforceRegexModifier in nginx.tmpl)."""
+    return set(host for host, server in servers.items()
+               if any(ref is not None and _own_regex(annotations_of[ref], path) for path, _type, ref, _root in server))
+
+
+def _app_roots(servers, annotations_of):
+    """host -> (app-root, Ingress): nginx.tmpl renders a location's app-root as a server-level
+    `if ($uri = /) { return 302 ...; }` ahead of the location, so it redirects `/` whichever location
+    would serve it; the first location in nginx's order (longest path first) decides."""
+    found = {}
+    for host, server in servers.items():
+        for path, _type, ref, _root in sorted(server, key=lambda entry: (-len(entry[0]), _descending(entry[0]))):
+            value = _valid_app_root(annotations_of[ref].get(NGINX + "app-root")) if ref is not None else None
+            if value:
+                found[host] = (value, ref)
+                break
+    return found
+
+
+def _valid_app_root(value):
+    """ingress-nginx takes only a path as app-root and ignores anything else (an absolute URL)."""
+    return str(value) if value is not None and re.match(r"/\S*\Z", str(value)) else None
+
+
+def _own_regex(annotations, path):
+    """Whether ingress-nginx keeps a location's path as written (use-regex, or a rewrite-target
+    other than the path: needsRewrite) rather than normalizing a Prefix to end in `/`."""
+    target = annotations.get(NGINX + "rewrite-target")
+    return _truthy(annotations.get(NGINX + "use-regex")) or bool(target and target != path)
 
 
 def _host_owners(ingresses, annotations_of, refs, classless_controller):
@@ -299,8 +319,9 @@ def _host_owners(ingresses, annotations_of, refs, classless_controller):
     return owners
 
 
-def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host_regex=False):
-    """(category, kind, path, [uri matches]) for one Ingress path, or None with a finding."""
+def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host_regex=False, exact_paths=()):
+    """(category, kind, path, [uri matches]) for one Ingress path, or None with a finding.
+    `exact_paths`: the paths of the host's Exact locations."""
     path = path_spec.get("path")
     path_type = path_spec.get("pathType")
     # A path is a regex exactly when its host is in regex mode (_regex_hosts), whatever its own Ingress says.
@@ -342,6 +363,11 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
             findings.append(Finding("ingress", ref, ERROR, "invalid-regex", "{0}.path {1!r} cannot be a route regex: "
                                     "{2}".format(field, path, problem)))
             return None
+        if path_type != "Exact" and path != "/" and not path.endswith("/") and path in exact_paths \
+                and not _own_regex(annotations, path):
+            # updateServerLocations: a plain Prefix beside an Exact location of its path becomes `/a/`
+            # alone, so `~* "^/a/"`; otherwise it also keeps an Exact copy, `~* "^/a"`.
+            path, pattern = path + "/", pattern + "/"
         # ingress-nginx: case-insensitive, anchored at the start only; Istio regexes match whole paths.
         return REGEX, PREFIX, path, [{"uri": {"regex": "(?i)" + pattern + ".*"}}]
     if not path.startswith("/"):
@@ -397,6 +423,8 @@ class Translator:
         self.options = options or Options()
         _check_options(self.options)
         self._regex_hosts = set()
+        self._app_roots = {}
+        self._exact_paths = {}
         self._refs = {}
         self._www_hosts = []
         self.passthrough = {}  # host -> (fqdn, port, source Ingress): TLS passed through on SNI
@@ -527,11 +555,13 @@ class Translator:
                 annotations = _istio_class_annotations(annotations, ref, findings)
             annotations_of[ref] = annotations
         self._host_owners = _host_owners(selected, annotations_of, refs, self.options.classless_controller)
-        self._regex_hosts = _regex_hosts(selected, annotations_of, refs, self._host_owners,
-                                         self.options.classless_controller)
+        servers = _server_locations(selected, annotations_of, refs, self._host_owners, self.options.classless_controller)
+        self._regex_hosts = _regex_hosts(servers, annotations_of)
+        self._exact_paths = dict((host, set(entry[0] for entry in server if entry[1] == "Exact"))
+                                 for host, server in servers.items())
+        self._app_roots = _app_roots(servers, annotations_of)
         self._locations = {}  # host -> the paths in the order ingress-nginx adds their locations
         self._www_hosts = []
-        self._app_roots = {}  # Ingress -> (its app-root, its age)
         self.passthrough = {}
         self._owner_https = {}  # (Ingress, host) -> whether ingress-nginx redirects the host to HTTPS
         self._certificate_hosts = _certificate_hosts(selected, annotations_of, refs, self.options)
@@ -574,7 +604,7 @@ class Translator:
         for ingress in canaries:
             self._apply_canary(ingress, routes, services_index, findings, result, ages, plans)
         self._apply_canary_plans(routes, plans, findings)
-        self._app_root_redirects(routes)
+        self._app_root_redirects(routes, ages)
         self._www_redirects(routes, findings)
         self._slash_redirects(routes)
         self._duplicate_locations(routes, findings)
@@ -631,7 +661,7 @@ class Translator:
                 path_field = "{0}.http.paths[{1}]".format(field, path_index)
                 path_spec = _as_dict(path_spec)
                 shape = _path_routes(cls, annotations, path_spec, ref, path_field, findings,
-                                     host in self._regex_hosts)
+                                     host in self._regex_hosts, self._exact_paths.get(host, ()))
                 if shape is None:
                     continue
                 destination = self._destination(path_spec.get("backend"), namespace, ref, path_field + ".backend",
@@ -722,8 +752,7 @@ class Translator:
             # What ingress-nginx answers itself on this path: the replay tells redirects apart by them.
             entry["https_redirect"] = bool(options["force_https"] or (options["ssl_redirect"] and entry["host"] in has_tls))
             entry["redirect_code"] = (options.get("redirect") or {}).get("redirectCode")
-        if app_root is not None and not re.match(r"/\S*\Z", str(app_root)):
-            # ingress-nginx takes only a path here and ignores anything else (an absolute URL).
+        if app_root is not None and not _valid_app_root(app_root):
             findings.append(Finding("ingress", ref, WARNING, "app-root-ignored",
                                     "{0}app-root={1!r} is not a path; ingress-nginx ignores it, and so does this "
                                     "translation".format(NGINX, app_root)))
@@ -731,7 +760,6 @@ class Translator:
         if app_root:
             for entry in backends:
                 entry["app_root"] = True
-            self._app_roots[ref] = (str(app_root), age)
         if _truthy(annotations.get(NGINX + "ssl-passthrough")):
             self._passthrough_hosts(produced, rule_hosts, ref, findings)
         if _truthy(annotations.get(NGINX + "from-to-www-redirect")):
@@ -761,37 +789,15 @@ class Translator:
             fqdn, port = (root or routed)[0].destinations[0][:2]
             self.passthrough[host] = (fqdn, port, ref)
 
-    def _app_root_redirects(self, routes):
-        """app-root is a location's annotation (`if ($uri = /) { return 302 ... }` in nginx.tmpl):
-        `/` is redirected where the location nginx serves `/` from came from an Ingress with app-root,
-        in place of whatever that location routes."""
-        for host in sorted(set(routes) | set(self._host_owners)):
-            bucket = routes.get(host, {})
-            source = self._root_location_source(host, bucket)
-            app_root = self._app_roots.get(source)
-            if app_root is None:
-                continue
+    def _app_root_redirects(self, routes, ages):
+        """app-root: `/` of a host is redirected ahead of any location (_app_roots)."""
+        for host, (app_root, source) in sorted(self._app_roots.items()):
+            bucket = routes.setdefault(host, {})
             for key in [k for k, r in bucket.items() if r.kind == EXACT and r.path == "/" and r.headers is None]:
                 del bucket[key]
-            route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], source, app_root[1])
-            route.redirect = {"uri": app_root[0], "redirectCode": 302}
-            routes.setdefault(host, {})[route.key()] = route
-
-    def _root_location_source(self, host, bucket):
-        """The Ingress of the location nginx serves `/` of the host from: `location = /`; on a host in
-        regex mode the first regex that matches `/` (longest path first, then reverse order); else
-        the host's `/`, which a Prefix / of the oldest Ingress replaces, and which otherwise takes
-        the annotations of the host's oldest Ingress (createServers)."""
-        plain = [r for r in bucket.values() if r.controller == "nginx" and r.headers is None and r.redirect is None]
-        if host in self._regex_hosts:
-            regexes = [r for r in plain if r.category == REGEX and _matches_root(r.matches[0]["uri"]["regex"])]
-            if regexes:
-                return min(regexes, key=lambda r: (-len(r.path), _descending(r.path), r.age)).source
-        exact = [r for r in plain if r.category == LITERAL and r.kind == EXACT and r.path == "/"]
-        catch_all = [r for r in plain if r.category == CATCH_ALL]
-        if exact or catch_all:
-            return min(exact or catch_all, key=lambda r: r.age).source
-        return self._host_owners.get(host)
+            route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], source, ages[source])
+            route.redirect = {"uri": app_root, "redirectCode": 302}
+            bucket[route.key()] = route
 
     def _www_redirects(self, routes, findings):
         """from-to-www-redirect: the other name (www. added or removed) answers 308 to the Ingress's host.

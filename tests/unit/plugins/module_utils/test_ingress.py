@@ -250,8 +250,12 @@ def test_rule5_on_a_regex_host_every_path_is_a_regex_longest_first():
                 annotations={N + "use-regex": "true"})])
     http = [r for r in result.resources if r["kind"] == "VirtualService"][0]["spec"]["http"]
     services = [entry["route"][0]["destination"]["host"].split(".")[0] for entry in http]
-    # Exact /a/b is `~* "^/a/b"` like the Prefix before it, which nginx tries first: abx never answers.
-    assert services == ["re", "ab", "a", "root"]
+    # Exact /a/b is `~* "^/a/b"`; beside it the Prefix /a/b is `/a/b/` alone (updateServerLocations),
+    # `~* "^/a/b/"`, tried first. Checked against ingress-nginx and nginx: /a/b and /A/Bc go to abx.
+    assert services == ["re", "ab", "abx", "a", "root"]
+    assert where(result, "example.com", "/a/b") == "abx.shop:80"
+    assert where(result, "example.com", "/A/Bc") == "abx.shop:80"
+    assert where(result, "example.com", "/a/b/c") == "ab.shop:80"
 
 
 def test_rule6_exact_keeps_the_trailing_slash_significant():
@@ -560,22 +564,27 @@ def test_app_root_redirects_only_the_exact_root():
     assert where(result, "a.com", "/other") == "svc.shop:80"
 
 
-def test_app_root_redirects_where_the_location_that_serves_the_root_is_its_ingress():
-    # nginx.tmpl renders app-root inside the location: `/` is redirected only where the location
-    # nginx serves `/` from came from the Ingress with app-root.
+def test_app_root_redirects_the_root_of_every_host_where_its_ingress_keeps_a_location():
+    # nginx.tmpl renders a location's app-root as a server-level `if ($uri = /) { return 302 }`
+    # ahead of the location block: `/` is redirected whichever location would serve it, on every
+    # host where the Ingress keeps a location (checked against ingress-nginx and nginx).
     app = ingress("app", rule("a.com", path("/a", "a", path_type="Exact")), annotations={N + "app-root": "/app"},
                   created="2024-01-02T00:00:00Z")
     root = ingress("root", rule("a.com", path("/", "root")))
-    assert where(translate([root, app]), "a.com", "/") == "root.shop:80"
-    # The host's own `/` takes the annotations of the host's oldest Ingress.
-    older_app = ingress("app", rule("a.com", path("/a", "a", path_type="Exact")), annotations={N + "app-root": "/app"})
-    newer = ingress("other", rule("a.com", path("/b", "b")), created="2024-01-02T00:00:00Z")
-    assert where(translate([older_app, newer]), "a.com", "/") == "redirect http://a.com/app"
-    # `location = /` of another Ingress is chosen before the app-root Ingress's `location /`.
-    app_root = ingress("app", rule("a.com", path("/", "app")), annotations={N + "app-root": "/app"})
-    exact = ingress("exact", rule("a.com", path("/", "exact", path_type="Exact")), created="2024-01-02T00:00:00Z")
-    assert where(translate([app_root, exact]), "a.com", "/") == "exact.shop:80"
-    assert where(translate([app_root, exact]), "a.com", "/x") == "app.shop:80"
+    assert where(translate([root, app]), "a.com", "/") == "redirect http://a.com/app"
+    app_root = ingress("app", rule("b.com", path("/", "app")), annotations={N + "app-root": "/app"})
+    exact = ingress("exact", rule("b.com", path("/", "exact", path_type="Exact")), created="2024-01-02T00:00:00Z")
+    assert where(translate([app_root, exact]), "b.com", "/") == "redirect http://b.com/app"
+    assert where(translate([app_root, exact]), "b.com", "/x") == "app.shop:80"
+    # An Ingress whose every path on the host repeats an older one's keeps no location there.
+    first = ingress("first", rule("c.com", path("/a", "first", path_type="Exact")))
+    repeat = ingress("repeat", rule("c.com", path("/a", "repeat", path_type="Exact")), annotations={N + "app-root": "/app"},
+                     created="2024-01-02T00:00:00Z")
+    assert where(translate([first, repeat]), "c.com", "/") is None
+    # The host's own `/` has the annotations of its oldest Ingress, though that one has no path there.
+    owner = ingress("owner", rule("d.com"), annotations={N + "app-root": "/app"})
+    other = ingress("other", rule("d.com", path("/b", "b")), created="2024-01-02T00:00:00Z")
+    assert where(translate([owner, other]), "d.com", "/") == "redirect http://d.com/app"
 
 
 def test_canary_weight_splits_the_stable_route():
