@@ -366,10 +366,12 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
         if path_type != "Exact" and path != "/" and not path.endswith("/") and path in exact_paths \
                 and not _own_regex(annotations, path):
             # updateServerLocations: a plain Prefix beside an Exact location of its path becomes `/a/`
-            # alone, so `~* "^/a/"`; otherwise it also keeps an Exact copy, `~* "^/a"`.
-            path, pattern = path + "/", pattern + "/"
+            # alone, so `~* "^/a/"`; otherwise it also keeps an Exact copy, `~* "^/a"`. It runs after
+            # the locations are sorted, so the route keeps the place of its path as written.
+            pattern += "/"
         # ingress-nginx: case-insensitive, anchored at the start only; Istio regexes match whole paths.
-        return REGEX, PREFIX, path, [{"uri": {"regex": "(?i)" + pattern + ".*"}}]
+        # An Exact path keeps its kind: it is a location of its own beside a Prefix of the same path.
+        return REGEX, EXACT if path_type == "Exact" else PREFIX, path, [{"uri": {"regex": "(?i)" + pattern + ".*"}}]
     if not path.startswith("/"):
         findings.append(Finding("ingress", ref, ERROR, "invalid-path", "{0}.path {1!r} must start with /".format(
             field, path)))

@@ -67,6 +67,8 @@ class Route:
         # First match wins: literals longest first (Exact before Prefix at equal length), then
         # regexes, then catch-alls; header routes before the route they refine; oldest first.
         rank = len(self.path or "") if self.rank is None else self.rank
-        # ingress-nginx orders regex locations by length, then by path in reverse order.
-        reverse = tuple(-ord(c) for c in self.path or "") if self.category == REGEX else ()
-        return (self.category, -rank, self.kind, 0 if self.headers else 1, reverse, self.age)
+        # ingress-nginx orders regex locations by length, then by path in reverse order, whatever
+        # their type, then as they were added.
+        if self.category == REGEX:
+            return (self.category, -rank, 0 if self.headers else 1, tuple(-ord(c) for c in self.path or ""), self.age)
+        return (self.category, -rank, self.kind, 0 if self.headers else 1, (), self.age)

@@ -546,6 +546,22 @@ def test_a_host_is_in_regex_mode_only_through_a_location_ingress_nginx_keeps():
     assert where(translate([same, ingress("x", rule("d.com", path("/x", "x")))]), "d.com", "/xy") == "root.shop:80"
 
 
+@pytest.mark.parametrize("first,request_path,expected", [
+    ("exact", "/a/", "exact"), ("exact", "/a/x", "exact"), ("exact", "/a", "exact"), ("exact", "/AX", "exact"),
+    ("prefix", "/a/", "prefix"), ("prefix", "/a/x", "prefix"), ("prefix", "/a", "exact"), ("prefix", "/AX", "exact"),
+])
+def test_on_a_regex_host_a_prefix_beside_an_exact_of_its_path_is_its_path_with_a_slash_in_the_place_of_its_path(
+        first, request_path, expected):
+    # updateServerLocations makes Prefix /a `/a/` alone beside an Exact /a, after the locations
+    # were sorted: `~* "^/a/"` keeps the place of /a, and of the two the one added first is tried
+    # first (both orders checked against ingress-nginx and nginx).
+    paths = [path("/a", "exact", path_type="Exact"), path("/a", "prefix")]
+    plain = ingress("plain", rule("a.com", *(paths if first == "exact" else paths[::-1])),
+                    created="2024-01-02T00:00:00Z")
+    regex = ingress("re", rule("a.com", path("/ab", "ab")), annotations={N + "use-regex": "true"})
+    assert where(translate([regex, plain]), "a.com", request_path) == expected + ".shop:80"
+
+
 def test_regex_paths_are_tried_longest_first_then_in_reverse_order():
     result = translate([ingress("a", rule("a.com", path("/a.*", "short", path_type="ImplementationSpecific"),
                                           path("/ab.*", "long", path_type="ImplementationSpecific"),
