@@ -605,11 +605,8 @@ class Translator:
         plans = {}
         for ingress in canaries:
             self._apply_canary(ingress, routes, services_index, findings, result, ages, plans)
-        self._apply_canary_plans(routes, plans, findings)
-        self._app_root_redirects(routes, ages)
-        self._www_redirects(routes, findings)
-        self._slash_redirects(routes)
-        self._duplicate_locations(routes, findings)
+        # The hosts' own `/` before the canaries' plans: a canary takes them too where they
+        # proxy to its stable upstream (a defaultBackend).
         placements = [("*", default_route, default_route.https_redirect if default_route else False)]
         for host, owner in sorted(self._host_owners.items()):
             default = owned_defaults.get(owner)
@@ -632,6 +629,11 @@ class Translator:
                 route = Route(host, CATCH_ALL, PREFIX, "/", [{}], [], owner, len(ages) + 1)
                 route.https_redirect = True
                 routes.setdefault(host, {})[route.key()] = route
+        self._apply_canary_plans(routes, plans, findings)
+        self._app_root_redirects(routes, ages)
+        self._www_redirects(routes, findings)
+        self._slash_redirects(routes)
+        self._duplicate_locations(routes, findings)
         self._hosts_without_certificate(tls_servers, findings, routes)
         self._emit(routes, tls_servers, policies, result)
         result.secrets_to_copy.sort(key=lambda c: (c["source_namespace"], c["source_name"], c["target_name"]))
@@ -745,7 +747,10 @@ class Translator:
             rewrite = options.get("rewrite")
             if rewrite:
                 route.rewrite = self._rewrite(rewrite, route)
-        if any(r.https_redirect for r in produced) and not _truthy(annotations.get(NGINX + "preserve-trailing-slash")):
+        # The host's own `/` of a host this Ingress is the oldest on redirects too (placed later).
+        redirects = any(r.https_redirect for r in produced) or any(
+            self._host_owners.get(h) == ref and self._owner_https.get((ref, h)) for h in set(rule_hosts))
+        if redirects and not _truthy(annotations.get(NGINX + "preserve-trailing-slash")):
             findings.append(Finding("ingress", ref, INFO, "https-redirect-keeps-trailing-slash",
                                     "ingress-nginx drops a trailing slash when it redirects to HTTPS (/a/ to /a; "
                                     "{0}preserve-trailing-slash is not \"true\"); the gateway's redirect keeps the path "
@@ -795,7 +800,8 @@ class Translator:
         """app-root: `/` of a host is redirected ahead of any location (_app_roots)."""
         for host, (app_root, source) in sorted(self._app_roots.items()):
             bucket = routes.setdefault(host, {})
-            for key in [k for k, r in bucket.items() if r.kind == EXACT and r.path == "/" and r.headers is None]:
+            # A canary's header route too: the redirect comes before any location.
+            for key in [k for k, r in bucket.items() if r.kind == EXACT and r.path == "/"]:
                 del bucket[key]
             route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], source, ages[source])
             route.redirect = {"uri": app_root, "redirectCode": 302}
@@ -1110,7 +1116,8 @@ class Translator:
                               targets, ref, stable.age)
                 route.headers = (str(header), value)
                 route.controller = stable.controller
-                for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect", "rank"):
+                for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect", "rank",
+                                  "made"):
                     setattr(route, attribute, getattr(stable, attribute))
                 routes[stable.host][route.key()] = route
         if weight is not None:

@@ -7,10 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
+
 MANAGED_BY = {"app.kubernetes.io/managed-by": "adoptmesh.istio"}
 SOURCE_ANNOTATION = "adoptmesh.istio/source-ingresses"
 # Which gateway's translation made an object: with MANAGED_BY, what pruning selects on.
 OWNER_LABEL = "adoptmesh.istio/gateway"
+
+# The order routes are made in: ingress-nginx tries regex locations of the same length and path
+# in the order it added them.
+_MADE = itertools.count()
 
 # Route categories, in the order a VirtualService must list them (first match wins).
 LITERAL, REGEX, CATCH_ALL = 0, 1, 2
@@ -58,6 +64,7 @@ class Route:
         self.has_rules = False
         self.owned_hosts = {}
         self.controller = "nginx"  # the class whose semantics the route has: nginx or istio
+        self.made = next(_MADE)  # a canary's header route takes its stable route's
 
     def key(self):
         # The rank too: istiod's Ingress keeps Prefix /a/ and ImplementationSpecific /a/* apart.
@@ -68,7 +75,8 @@ class Route:
         # regexes, then catch-alls; header routes before the route they refine; oldest first.
         rank = len(self.path or "") if self.rank is None else self.rank
         # ingress-nginx orders regex locations by length, then by path in reverse order, whatever
-        # their type, then as they were added.
+        # their type, then as they were added; a canary's header route just before its stable one.
         if self.category == REGEX:
-            return (self.category, -rank, 0 if self.headers else 1, tuple(-ord(c) for c in self.path or ""), self.age)
+            return (self.category, -rank, tuple(-ord(c) for c in self.path or ""), self.age, self.made,
+                    0 if self.headers else 1)
         return (self.category, -rank, self.kind, 0 if self.headers else 1, (), self.age)

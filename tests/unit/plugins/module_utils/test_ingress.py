@@ -562,6 +562,16 @@ def test_on_a_regex_host_a_prefix_beside_an_exact_of_its_path_is_its_path_with_a
     assert where(translate([regex, plain]), "a.com", request_path) == expected + ".shop:80"
 
 
+def test_the_https_redirect_of_a_host_s_own_root_is_reported_as_keeping_the_trailing_slash():
+    # The only path (Exact / in regex mode) is never chosen, so every request takes the host's own
+    # `/`, which redirects to HTTPS and drops a trailing slash in ingress-nginx.
+    only = ingress("only", rule("a.com", path("/", "root", path_type="Exact")), annotations={N + "use-regex": "true"},
+                   tls=[{"hosts": ["a.com"], "secretName": "a-tls"}])
+    result = translate([only])
+    assert where(result, "a.com", "/a/") == "redirect https://a.com/a/"
+    assert ("shop/only", "info", "https-redirect-keeps-trailing-slash") in codes(result)
+
+
 def test_regex_paths_are_tried_longest_first_then_in_reverse_order():
     result = translate([ingress("a", rule("a.com", path("/a.*", "short", path_type="ImplementationSpecific"),
                                           path("/ab.*", "long", path_type="ImplementationSpecific"),
@@ -601,6 +611,42 @@ def test_app_root_redirects_the_root_of_every_host_where_its_ingress_keeps_a_loc
     owner = ingress("owner", rule("d.com"), annotations={N + "app-root": "/app"})
     other = ingress("other", rule("d.com", path("/b", "b")), created="2024-01-02T00:00:00Z")
     assert where(translate([owner, other]), "d.com", "/") == "redirect http://d.com/app"
+
+
+def test_a_canary_takes_a_host_s_own_root_that_proxies_to_its_stable_upstream():
+    # Checked against ingress-nginx and nginx. A defaultBackend on the same Service port is the
+    # same upstream, so balancer.lua steers it too.
+    beta = BETA
+    own = ingress("own", rule("a.com", path("/x", "api")),
+                  default_backend={"service": {"name": "web", "port": {"number": 80}}})
+    stable = ingress("stable", rule("b.com", path("/", "web")))
+    canary = ingress("canary", rule("b.com", path("/", "web-v2")), annotations=beta, created="2024-02-01T00:00:00Z")
+    result = translate([own, stable, canary])
+    assert where(result, "a.com", "/other", headers={"X-Beta": "always"}) == "web-v2.shop:80"
+    assert where(result, "a.com", "/other") == "web.shop:80"
+
+
+BETA = {N + "canary": "true", N + "canary-by-header": "X-Beta"}
+
+
+def test_on_a_regex_host_a_canary_header_route_sits_just_before_its_stable_location():
+    # Exact /a/b (`^/a/b`) is still tried before `^/a.*`, which sorts after it (checked against nginx).
+    beta = BETA
+    regex = ingress("re", rule("c.com", path("/a.*", "s1", path_type="ImplementationSpecific"),
+                               path("/a/b", "s2", path_type="Exact")), annotations={N + "rewrite-target": "/"})
+    canary = ingress("canary", rule("c.com", path("/a.*", "c2", path_type="ImplementationSpecific")), annotations=beta,
+                     created="2024-02-01T00:00:00Z")
+    result = translate([regex, canary])
+    assert where(result, "c.com", "/A/B", headers={"X-Beta": "always"}) == "s2.shop:80"
+    assert where(result, "c.com", "/a/x", headers={"X-Beta": "always"}) == "c2.shop:80"
+
+
+def test_app_root_answers_the_root_before_a_canary_header_route():
+    beta = BETA
+    app = ingress("app", rule("d.com", path("/", "d1", path_type="Exact")), annotations={N + "app-root": "/app"})
+    canary = ingress("canary", rule("d.com", path("/", "c3", path_type="Exact")), annotations=beta,
+                     created="2024-02-01T00:00:00Z")
+    assert where(translate([app, canary]), "d.com", "/", headers={"X-Beta": "always"}) == "redirect http://d.com/app"
 
 
 def test_canary_weight_splits_the_stable_route():
