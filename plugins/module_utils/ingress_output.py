@@ -432,12 +432,16 @@ def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, re
     for host in hosts:
         ordered = _reachable(_sorted_routes(routes[host]))
         regex_host = any(route.category == REGEX for route in ordered)
-        plain = [_gateway_rule(route, False, result, backend_namespaces, namespace, regex_host) for route in ordered]
+        pads = _regex_padding(ordered, regex_host)
+        plain = [_gateway_rule(route, False, result, backend_namespaces, namespace, regex_host, pads.get(id(route), 0))
+                 for route in ordered]
         # The rules differ over HTTPS only where plain HTTP redirects to it.
         # Over HTTPS a route that only redirects HTTP is left out: the gateway answers 404 there.
+        serving = [route for route in ordered if route.destinations or route.redirect]
+        secure_pads = _regex_padding(serving, regex_host)
         secure = plain if not any(route.https_redirect for route in ordered) else [
-            _gateway_rule(route, True, result, backend_namespaces, namespace, regex_host) for route in ordered
-            if route.destinations or route.redirect]
+            _gateway_rule(route, True, result, backend_namespaces, namespace, regex_host, secure_pads.get(id(route), 0))
+            for route in serving]
         sources = _sources(routes[host].values())
         base = stable_name(host_name_part(host), exact=host)
         secure_listeners = listeners_of.get((host, "HTTPS"), [])
@@ -508,14 +512,50 @@ def _reachable(ordered):
     return kept
 
 
-def _gateway_match(route, regex_host):
+def _gateway_regex(route, regex_host):
+    """The RegularExpression value of a route's rule, or None when its rule matches otherwise."""
     if route.category == CATCH_ALL and regex_host:
         # A PathPrefix `/` would outrank every RegularExpression rule; as a regex it stays last.
-        path = {"type": "RegularExpression", "value": "/.*"}
+        return "/.*"
+    if route.category == REGEX:
+        return route.matches[0]["uri"]["regex"]
+    return None
+
+
+def _regex_padding(ordered, regex_host):
+    """id(route) -> how many `^` to add to its regex so that istiod keeps the rules in our order.
+
+    istiod sorts a Gateway API route's RegularExpression rules by the length of the regex, longest
+    first, then by the number of header matches (sortHTTPRoutes in pilot/pkg/config/kube/gateway);
+    ingress-nginx tries regex locations in an order of its own. Each regex rule is made longer
+    than the next with zero-width `^`s, except a header route beside the rule it refines (the same
+    regex, which istiod already puts after it).
+    """
+    pads, following = {}, None
+    for route in reversed(ordered):
+        regex = _gateway_regex(route, regex_host)
+        if regex is None:
+            continue
+        length = len(regex)
+        if following is not None:
+            same_refined = route.headers is not None and regex == following[1]
+            length = max(length, following[0] if same_refined else following[0] + 1)
+        pads[id(route)] = length - len(regex)
+        following = (length, regex)
+    return pads
+
+
+def _padded(regex, pad):
+    flags = "(?i)" if regex.startswith("(?i)") else ""
+    return flags + "^" * pad + regex[len(flags):]
+
+
+def _gateway_match(route, regex_host, pad=0):
+    regex = _gateway_regex(route, regex_host)
+    if regex is not None:
+        path = {"type": "RegularExpression", "value": _padded(regex, pad)}
     elif route.category == CATCH_ALL:
         path = {"type": "PathPrefix", "value": "/"}
-    elif route.category == REGEX:
-        path = {"type": "RegularExpression", "value": route.matches[0]["uri"]["regex"]}
     elif route.kind == EXACT:
         path = {"type": "Exact", "value": route.path}
     else:
@@ -526,8 +566,8 @@ def _gateway_match(route, regex_host):
     return match
 
 
-def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_host):
-    rule = {"matches": [_gateway_match(route, regex_host)]}
+def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_host, pad=0):
+    rule = {"matches": [_gateway_match(route, regex_host, pad)]}
     filters = []
     if route.https_redirect and not secure:
         # 308, as ingress-nginx answers; HTTPRoute v1 accepts 301, 302, 303, 307 and 308.
