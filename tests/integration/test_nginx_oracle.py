@@ -1,16 +1,15 @@
 """Routing proven on both sides: ingress-nginx's own code and a real nginx against istiod.
 
-For every set of Ingresses the translation tests use (recorded as in test_route_oracle.py), and for
-the generated corpus of test_route_corpus.py, ingress-nginx's answer comes from its own controller
-(nginx_oracle.controller) and Debian's nginx running the configuration it renders; Istio's answer
+For every set of Ingresses the translation tests use (recorded as in test_route_oracle.py),
+ingress-nginx's answer comes from its own controller (nginx_oracle.controller) and Debian's nginx
+running the configuration it renders; Istio's answer
 comes from the Envoy configuration istiod generates for the translation (route_oracle). The two
 must agree on every request, for the Istio output and the Gateway API output, except where a
 finding of the translation documents the difference (`known_difference`, the list in
-docs/ingress-translation.md). Besides the recorded requests and the corpus's, every set gets the
+docs/ingress-translation.md). Besides the recorded requests, every set gets the
 requests nginx_oracle.requests_for probes its rules with. A set whose rendered configuration nginx
 refuses must be flagged by the translation (`duplicate-nginx-location`), and no other set may be.
-The corpus still differs in ways not yet understood (docs/ingress-translation.md), so its test
-runs only with ADOPTMESH_NGINX_CORPUS=1.
+The generated corpus has a file of its own (test_nginx_corpus.py), so that the two run side by side.
 """
 
 import collections
@@ -19,8 +18,6 @@ import os
 import random
 import re
 import sys
-
-import pytest
 
 import nginx_oracle
 import route_oracle
@@ -304,19 +301,3 @@ def documented_as_proven():
         if len(cells) >= 4 and "nginx differential" in cells[3]:
             proven.update(re.findall(r"`([a-z-]+)`", cells[0]))
     return proven
-
-
-@pytest.mark.skipif(not os.environ.get("ADOPTMESH_NGINX_CORPUS"),
-                    reason="about 1,550 open differences per output API on the generated corpus (of about 88,000 "
-                           "requests; docs/ingress-translation.md), and about 19 minutes: set "
-                           "ADOPTMESH_NGINX_CORPUS=1 to list them")
-def test_the_generated_corpus_routes_as_ingress_nginx_does():
-    from test_route_corpus import draw_corpus
-    groups = [({"ingresses": ingresses, "services": None, "options": {}}, requests)
-              for cls, ingresses, requests in draw_corpus() if cls == "nginx"]
-    assert len(groups) > 500
-    known = {}
-    found = differences(with_generated_requests(groups), ["istio", "gateway-api"], known)
-    print("known differences, with their findings:", sorted(known.items()))
-    for output_api, listed in found.items():
-        check(listed, "corpus-" + output_api)

@@ -393,16 +393,24 @@ log_lines = st.one_of(st.just(LOG_LINE), st.text(max_size=80), st.builds(
     lambda at, text: LOG_LINE[:at] + text + LOG_LINE[at:], st.integers(0, len(LOG_LINE)), st.text(max_size=20)))
 
 
+ESCAPED_LINE = LOG_LINE.replace('"curl/8"', '"c\\"u\\\\r\\x22l\\u00e9"')
+log_escapes = st.one_of(st.sampled_from(["default", "json", "none"]), st.sampled_from(HOSTILE),
+                        st.sampled_from([None, 0, 1.5, float("nan"), 10 ** 30, [], {}, ["json"], {"json": 1}]))
+
+
 @fuzz
-@given(st.one_of(st.just(UPSTREAMINFO), MUTANTS, st.text(max_size=40)), st.lists(log_lines, max_size=4))
-def test_log_parsing_raises_only_input_errors(log_format, lines):
-    runner = own_errors_only(replay.Replay, TRANSLATION["resources"], TRANSLATION["ingresses"], log_format)
+@given(st.one_of(st.just(UPSTREAMINFO), MUTANTS, st.text(max_size=40)),
+       st.lists(st.one_of(log_lines, st.just(ESCAPED_LINE)), max_size=4), log_escapes)
+def test_log_parsing_raises_only_input_errors(log_format, lines, log_escape):
+    runner = own_errors_only(lambda: replay.Replay(TRANSLATION["resources"], TRANSLATION["ingresses"], log_format,
+                                                   log_escape=log_escape))
     if runner is None:
         return
     for number, line in enumerate(lines, 1):
         runner.line(line, "access.log", number)
     runner.result()
     own_errors_only(LogFormat, log_format)
+    own_errors_only(lambda: LogFormat(log_format if isinstance(log_format, str) else UPSTREAMINFO, log_escape))
 
 
 @fuzz
