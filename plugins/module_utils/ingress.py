@@ -252,12 +252,13 @@ def _server_locations(ingresses, annotations_of, refs, owners, classless_control
             continue
         for rule in _as_list(_as_dict(ingress.get("spec")).get("rules")):
             host = _as_dict(rule).get("host") or "*"
-            if not isinstance(host, str):
-                continue
+            if not isinstance(host, str) or (host != "*" and not _valid_host(host)):
+                continue  # refused with a finding where the rule is read
             server = servers.setdefault(host, [["/", "Prefix", None, True]])
             for path_spec in _as_list(_as_dict(_as_dict(rule).get("http")).get("paths")):
                 path_spec = _as_dict(path_spec)
-                path = path_spec.get("path") or "/"
+                path = path_spec.get("path")
+                path = "/" if path in (None, "") else path
                 path_type = "Exact" if path_spec.get("pathType") == "Exact" else "Prefix"
                 if not isinstance(path, str):
                     continue

@@ -889,6 +889,16 @@ def test_invalid_objects_give_findings_not_tracebacks(bad, code):
     assert code in [f.code for f in result.findings]
 
 
+@pytest.mark.parametrize("annotations", [{N + "app-root": "/app"}, {N + "use-regex": "true"}])
+def test_a_refused_host_gets_no_route_from_host_wide_annotations(annotations):
+    # app-root and regex mode are decided per host from the locations; a refused host has none.
+    result = translate([ingress("a", rule("Bad Host", path("/", "svc")), rule("a.com", path("/x", "x")),
+                                annotations=annotations)])
+    assert "invalid-host" in [f.code for f in result.findings]
+    hosts = [h for r in result.resources if r["kind"] == "VirtualService" for h in r["spec"]["hosts"]]
+    assert hosts == ["a.com"]
+
+
 # --- properties -------------------------------------------------------------------------------------------------------
 
 HOSTS = ["a.example.com", "b.example.com", "*.example.com"]
