@@ -714,7 +714,7 @@ class Translator:
                                         "ingress-nginx redirected {0} to HTTPS and served it with its self-signed "
                                         "default certificate (no tls entry names a Secret for it); the gateway has no "
                                         "certificate for it, so HTTPS there would fail: list it in a tls entry with a "
-                                        "secretName".format(", ".join(uncovered))))
+                                        "secretName".format(", ".join(uncovered)), hosts=uncovered))
             has_tls = has_tls | set(uncovered)
         # Lua redirects to HTTPS when it holds a certificate for the host, whichever Ingress gave it.
         has_tls = has_tls | set(h for h in rule_hosts if self._has_certificate(h))
@@ -959,7 +959,8 @@ class Translator:
                                     "ingress-nginx also answered HTTPS for {0} with its default certificate "
                                     "(self-signed unless the controller runs with --default-ssl-certificate, so only "
                                     "clients that skip verification were served); the gateway serves it over plain "
-                                    "HTTP only: add a tls entry with a secretName to keep HTTPS".format(", ".join(hosts))))
+                                    "HTTP only: add a tls entry with a secretName to keep HTTPS".format(", ".join(hosts)),
+                                    hosts=hosts))
 
     def _tls(self, spec, ref, namespace, rule_hosts, findings, tls_servers, result):
         """Register HTTPS servers for the Ingress's tls entries; returns the hosts with TLS."""

@@ -29,8 +29,6 @@ canary decision and the URI the upstream would receive (after the rendered rewri
 """
 
 import base64
-import datetime
-import functools
 import hashlib
 import http.client
 import json
@@ -46,6 +44,7 @@ import uuid
 
 import nginx_conf
 from nginx_conf import Directive
+from self_signed import certificate
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORACLE = os.path.join(REPO, ".build", "bin", "ingress-nginx-oracle")
@@ -127,28 +126,6 @@ def controller(cases, timeout=900):
     if failed:
         raise OracleError("ingress-nginx did not answer:\n" + "\n".join(failed[:10]))
     return [Configuration(answer) for answer in answers]
-
-
-@functools.lru_cache(maxsize=None)
-def certificate(hosts):
-    """A self-signed certificate and key in PEM whose names are `hosts` (a tuple)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (hosts[0] if hosts else "nginx-oracle")[:64])])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-               .not_valid_after(now + datetime.timedelta(days=365)))
-    if hosts:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False)
-    signed = builder.sign(key, hashes.SHA256())
-    return (signed.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))
 
 
 def _service_for(namespace, name, ports):

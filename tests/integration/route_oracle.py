@@ -9,8 +9,6 @@ then says where Envoy sends each request on those RouteConfigurations.
 
 import base64
 import concurrent.futures
-import datetime
-import functools
 import json
 import os
 import subprocess
@@ -19,6 +17,7 @@ import tempfile
 import yaml
 
 import envoy_routes
+import self_signed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORACLE = os.path.join(REPO, ".build", "bin", "route-oracle")
@@ -112,28 +111,9 @@ def _services(resources):
     return objects
 
 
-@functools.lru_cache(maxsize=1)
-def _certificate():
-    """A self-signed certificate and key in PEM, for the TLS Secrets Gateway API listeners name."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "route-oracle")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                   .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
-                   .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
-    return (certificate.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))
-
-
 def _tls_secrets(gateways):
     """The Secrets the listeners name, as the certificates stage would have put them beside the Gateway."""
-    certificate, key = _certificate()
+    certificate, key = self_signed.certificate(common_name="route-oracle")
     data = {"tls.crt": base64.b64encode(certificate).decode(), "tls.key": base64.b64encode(key).decode()}
     names = set()
     for gateway in gateways:

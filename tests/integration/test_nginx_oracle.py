@@ -152,9 +152,9 @@ def nginx_answers(groups):
 
 
 def _names_host(finding, host):
-    """Whether a finding's message names the host, or the wildcard that covers it."""
+    """Whether a finding's `hosts` hold the host, or the wildcard that covers it."""
     names = [host] + (["*." + host.split(".", 1)[1]] if "." in host else [])
-    return any(re.search(r"(?<![\w.*-]){0}(?![\w.-])".format(re.escape(name)), finding.message) for name in names)
+    return any(name in (finding.details.get("hosts") or ()) for name in names)
 
 
 def _strip_slash(location):

@@ -139,6 +139,7 @@ def test_rule2_tls_without_secret_gets_no_https_server_but_the_redirect_and_an_e
     assert [s["port"]["number"] for s in result.resources[0]["spec"]["servers"]] == [80]
     assert ("shop/web", "warning", "tls-without-secret") in codes(result)
     assert ("shop/web", "error", "default-certificate-only") in codes(result)
+    assert [f.details["hosts"] for f in result.findings if f.code == "default-certificate-only"] == [["a.example.com"]]
     assert where(result, "a.example.com", "/") == "redirect https://a.example.com/"
 
 
@@ -744,6 +745,7 @@ def test_a_host_without_a_certificate_is_reported_once_on_its_oldest_ingress():
                 tls=[{"hosts": ["*.example.com"], "secretName": "w"}])])
     [finding] = [f for f in result.findings if f.code == "https-default-certificate"]
     assert (finding.ref, finding.severity) == ("shop/plain", "warning") and "a.com, b.com" in finding.message
+    assert finding.details["hosts"] == ["a.com", "b.com"]
     assert translate([ingress("plain", rule("a.com", path("/", "web")))], certificates="external").findings == []
     # The catch-all server (a rule-less Ingress's defaultBackend) answered HTTPS for unknown hosts too.
     fallback = translate([ingress("fallback", default_backend={"service": {"name": "web", "port": {"number": 80}}})])
