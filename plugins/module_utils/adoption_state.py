@@ -22,14 +22,15 @@ __metaclass__ = type
 import datetime
 import json
 
+from . import stages
 from .errors import depth_guarded, field_path
 from .shapes import ANY, MapOf, problem as shape_problem
 
 CONFIGMAP_NAME = "adoptmesh-adoption-state"
-# Stages in the order a run passes them; cutover and egress go through ingress, not strict.
-MAIN_STAGES = ("preflight", "install", "inject", "ingress", "strict")
-SIDE_STAGES = ("cutover", "egress")
-STAGES = MAIN_STAGES + SIDE_STAGES
+# The stages (module_utils/stages.py, the one list): cutover and egress go through ingress, not strict.
+MAIN_STAGES = stages.MAIN_STAGES
+SIDE_STAGES = stages.SIDE_STAGES
+STAGES = stages.NAMES
 STATE_LABEL = "app.kubernetes.io/managed-by"
 
 
@@ -39,11 +40,9 @@ class StateError(ValueError):
 
 def covered_stages(stage):
     """The stages a successful run to `stage` has completed, in order."""
-    if stage in SIDE_STAGES:
-        return list(MAIN_STAGES[:MAIN_STAGES.index("ingress") + 1]) + [stage]
-    if stage in MAIN_STAGES:
-        return list(MAIN_STAGES[:MAIN_STAGES.index(stage) + 1])
-    raise StateError("stage {0} is not one of {1}".format(stage, ", ".join(STAGES)))
+    if stage not in STAGES:
+        raise StateError("stage {0} is not one of {1}".format(stage, ", ".join(STAGES)))
+    return stages.covered_stages(stage)
 
 
 def _timestamp(now):

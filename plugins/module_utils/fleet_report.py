@@ -20,8 +20,10 @@ import re
 from html import escape
 
 from .errors import depth_guarded
+from .stages import MAIN_STAGES
 
-STAGES = ("preflight", "install", "inject", "ingress", "strict")
+# The stages a cluster can have reached, in order (the one list, module_utils/stages.py).
+STAGES = MAIN_STAGES
 MTLS_MODES = ("STRICT", "PERMISSIVE", "DISABLE", "inherits")
 PALETTE = {"meshed": "#2f855a", "not meshed": "#c05621", "STRICT": "#2b6cb0", "PERMISSIVE": "#d69e2e",
            "DISABLE": "#c53030", "inherits": "#a0aec0", "fixed": "#2f855a", "blocking": "#c53030",

@@ -10,6 +10,7 @@ from conftest import REPO
 
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(REPO, "plugins", "modules")) if name.endswith(".py"))
 FILTERS = sorted(name[:-4] for name in os.listdir(os.path.join(REPO, "plugins", "filter")) if name.endswith(".yml"))
+LOOKUPS = sorted(name[:-3] for name in os.listdir(os.path.join(REPO, "plugins", "lookup")) if name.endswith(".py"))
 VENV = os.path.join(REPO, ".venv", "bin")
 
 
@@ -60,6 +61,9 @@ def test_built_tarball_installs_and_ansible_doc_lists_and_renders_every_module(c
     for name in FILTERS:
         text = run(os.path.join(VENV, "ansible-doc"), "-t", "filter", "adoptmesh.istio." + name, env=env)
         assert "EXAMPLES" in text and "RETURN VALUES" in text
+    for name in LOOKUPS:
+        text = run(os.path.join(VENV, "ansible-doc"), "-t", "lookup", "adoptmesh.istio." + name, env=env)
+        assert "EXAMPLES" in text and "RETURN VALUES" in text
     roles = run(os.path.join(VENV, "ansible-doc"), "-t", "role", "-l", "adoptmesh.istio", env=env)
     for role in ("preflight", "istio_install", "sidecar_injection", "probes", "mesh_policy", "adoption_report"):
         assert "adoptmesh.istio." + role in roles
@@ -79,3 +83,5 @@ def test_the_awx_surveys_build_from_the_installed_roles_and_awx_takes_them(colle
     output = run(os.path.join(VENV, "ansible-playbook"), "adoptmesh.istio.configure_awx", "--tags", "surveys",
                  env=collection.env, cwd=str(tmp_path))
     assert "failed=0" in output and "item=strict" in output and "item=rollback" in output
+    # The workflow is made from the one list of stages, with the approval before STRICT.
+    assert "install -> inject -> ingress -> approve-strict -> strict" in output
