@@ -77,8 +77,10 @@ def awx_workflow_nodes(names, prefix, organization, approve=(), approval_timeout
     """The nodes of an AWX workflow that runs the job templates `<prefix>: <stage>` of the stages
     `names` one after the other, each on the success of the one before, with an approval node
     before each stage in `approve` (awx.awx.workflow_job_template's `workflow_nodes`)."""
+    if not isinstance(approve, (list, tuple)) or not all(isinstance(name, str) for name in approve):
+        raise ValueError("approve must be a list of stage names, not {0!r}".format(approve))
     ordered = [stage.name for stage in STAGES if stage.name in names]
-    unknown = sorted(set(names) - set(ordered))
+    unknown = sorted(set(names) - set(ordered)) or sorted(set(approve) - set(ordered))
     if unknown:
         raise ValueError("stage {0!r} is not one of {1}".format(unknown[0], ", ".join(NAMES)))
     nodes = []

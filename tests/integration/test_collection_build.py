@@ -85,3 +85,11 @@ def test_the_awx_surveys_build_from_the_installed_roles_and_awx_takes_them(colle
     assert "failed=0" in output and "item=strict" in output and "item=rollback" in output
     # The workflow is made from the one list of stages, with the approval before STRICT.
     assert "install -> inject -> ingress -> approve-strict -> strict" in output
+
+
+@pytest.mark.parametrize("asks", ['"install"', '{"canary": []}', '{"install": "istio_install_version"}'])
+def test_the_awx_settings_per_stage_are_checked_before_anything_is_built(collection, tmp_path, asks):
+    completed = subprocess.run([os.path.join(VENV, "ansible-playbook"), "adoptmesh.istio.configure_awx", "--tags",
+                                "surveys", "-e", '{"adoptmesh_awx_asks": ' + asks + '}'],
+                               env=collection.env, cwd=str(tmp_path), capture_output=True, text=True, check=False)
+    assert completed.returncode != 0 and "adoptmesh_awx_asks must map stage names" in completed.stdout

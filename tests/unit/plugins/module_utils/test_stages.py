@@ -59,6 +59,10 @@ def test_the_awx_workflow_chains_the_stages_in_order_with_an_approval_before_the
     for bad in (["install", "canary"], "install", [3]):
         with pytest.raises(AnsibleFilterError, match="awx_workflow_nodes"):
             awx_workflow_nodes(bad, "p", "o")
+    # A stage to approve must be one of the workflow's, in a list (a string would match by substring).
+    for approve in ("strict", ["canary"], ["egress"], [None], {"strict": True}):
+        with pytest.raises(AnsibleFilterError, match="awx_workflow_nodes"):
+            awx_workflow_nodes(["install", "strict"], "p", "o", approve)
 
 
 def test_every_stage_has_its_role_and_the_stage_tasks_run_exactly_the_stages_of_the_list():
