@@ -26,7 +26,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), ".build", "collections"))
 
+from ansible_collections.adoptmesh.istio.plugins.module_utils import nginx_paths  # noqa: E402
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import translate  # noqa: E402
+from ansible_collections.adoptmesh.istio.plugins.module_utils.regex import RegexError  # noqa: E402
 
 N = "nginx.ingress.kubernetes.io/"
 AGENTS = ["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
@@ -116,25 +118,9 @@ class Location:
         self.app_root = annotations.get(N + "app-root")
         forced = annotations.get(N + "force-ssl-redirect") == "true"
         self.ssl_redirect = forced or (self.host in tls_hosts and annotations.get(N + "ssl-redirect") != "false")
+        self.nginx = nginx_paths.Location(self.path, self.path_type, self.regex)
         self.literal = not self.regex or not re.search(r"[\\^$.|?*+()\[\]{}]", self.path)
         self.example = self.path if self.literal else regex_example(self.path)
-
-    def could_match(self, path):
-        if self.regex:
-            try:
-                return re.match("(?i)" + self.path, path) is not None
-            except re.error:
-                return False
-        if self.path_type == "Exact":
-            return path == self.path
-        if self.path_type == "Prefix":
-            prefix = self.path.rstrip("/")
-            return not prefix or path == prefix or path.startswith(prefix + "/")
-        return path.startswith(self.path)
-
-    def rank(self, path):
-        """ingress-nginx's choice: an exact location first, then the longest one."""
-        return (1 if self.path_type == "Exact" and path == self.path and not self.regex else 0, len(self.path))
 
 
 class Estate:
@@ -175,10 +161,12 @@ class Estate:
 
     def serve(self, host, path):
         """The location ingress-nginx picks for host and path, or None (its default backend)."""
-        candidates = [loc for loc in self.hosts.get(host, []) if loc.could_match(path)]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda loc: loc.rank(path))
+        locations = self.hosts.get(host, [])
+        try:
+            chosen = nginx_paths.choose([loc.nginx for loc in locations], path)
+        except RegexError:
+            return None  # a pattern nginx would have refused: the default backend
+        return next((loc for loc in locations if loc.nginx is chosen), None)
 
 
 def _request_path(rng, location):

@@ -49,16 +49,20 @@ class Outcome:
     """Where one request goes: `route` (destinations with weights), `redirect` (code, location) or `none`.
 
     `destinations` are `(service, namespace, port, weight)`; a weight-0 destination is left out,
-    as istiod leaves it out of Envoy's weighted clusters.
+    as istiod leaves it out of Envoy's weighted clusters. `path` is the path the backend receives
+    (after a rewrite) and `rule` the VirtualService `http` entry or HTTPRoute rule that decided;
+    both are details, not part of the outcome's identity.
     """
 
-    __slots__ = ("kind", "destinations", "code", "location")
+    __slots__ = ("kind", "destinations", "code", "location", "path", "rule")
 
-    def __init__(self, kind, destinations=(), code=None, location=None):
+    def __init__(self, kind, destinations=(), code=None, location=None, path=None, rule=None):
         self.kind = kind
         self.destinations = tuple(destinations)
         self.code = code
         self.location = location
+        self.path = path
+        self.rule = rule
 
     def targets(self):
         """`service.namespace:port` of every destination that receives traffic."""
@@ -182,12 +186,13 @@ def _query(query_text):
 class _Condition:
     """One compiled match: path test, then header and other tests. `header_tests` may be undecidable."""
 
-    __slots__ = ("path_test", "header_tests", "other_tests")
+    __slots__ = ("path_test", "header_tests", "other_tests", "prefix")
 
-    def __init__(self, path_test, header_tests, other_tests):
+    def __init__(self, path_test, header_tests, other_tests, prefix=None):
         self.path_test = path_test
         self.header_tests = header_tests
         self.other_tests = other_tests
+        self.prefix = prefix  # the literal path prefix matched, which a prefix rewrite replaces
 
     def holds(self, request, full_path, path, query, port):
         """True, False, or None when it depends on headers the request does not carry (unknown)."""
@@ -230,6 +235,7 @@ def _istio_condition(match, where):
     if unknown:
         raise RoutingError("{0} uses {1}, which the replay does not evaluate".format(where, ", ".join(unknown)))
     path_test = _istio_uri_test(match["uri"], match.get("ignoreUriCase", False), where) if match.get("uri") else None
+    prefix = match["uri"].get("prefix") if match.get("uri") else None
     header_tests = []
     for name, condition in sorted((match.get("headers") or {}).items()):
         header_tests.append(lambda headers, n=name.lower(), c=condition: _string_match(c, headers.get(n)))
@@ -246,7 +252,7 @@ def _istio_condition(match, where):
         other_tests.append(lambda request, query, port, c=match["scheme"]: _string_match(c, request.scheme))
     for name, condition in sorted((match.get("queryParams") or {}).items()):
         other_tests.append(lambda request, query, port, n=name, c=condition: _string_match(c, query.get(n)))
-    return _Condition(path_test, header_tests, other_tests)
+    return _Condition(path_test, header_tests, other_tests, prefix)
 
 
 class _Entry:
@@ -256,7 +262,7 @@ class _Entry:
 
     def __init__(self, conditions, action):
         self.conditions = conditions
-        self.action = action  # callable(request, full_path) -> Outcome
+        self.action = action  # callable(request, full_path, condition) -> Outcome
 
 
 def _fqdn_destination(destination, namespace, where):
@@ -274,7 +280,7 @@ def _istio_action(entry, namespace, where):
         redirect = entry["redirect"] or {}
         code = int(redirect.get("redirectCode") or 301)
 
-        def act(request, full_path):
+        def act(request, full_path, condition):
             scheme = redirect.get("scheme") or request.scheme
             authority = redirect.get("authority") or bare_host(request.host)
             if redirect.get("port"):
@@ -283,12 +289,12 @@ def _istio_action(entry, namespace, where):
             if redirect.get("uri"):
                 path = redirect["uri"]
             location = "{0}://{1}{2}{3}".format(scheme, authority, path, "?" + query if query else "")
-            return Outcome("redirect", code=code, location=location)
+            return Outcome("redirect", code=code, location=location, rule=entry)
         return act
     if "directResponse" in entry:
         status = int((entry["directResponse"] or {}).get("status") or 200)
-        result = Outcome("direct", code=status)
-        return lambda request, full_path: result
+        result = Outcome("direct", code=status, rule=entry)
+        return lambda request, full_path, condition: result
     routes = entry.get("route") or []
     if not routes:
         raise RoutingError("{0} has neither route, redirect nor directResponse".format(where))
@@ -300,8 +306,41 @@ def _istio_action(entry, namespace, where):
         weight = 100 if weight is None and len(routes) == 1 else (weight or 0)
         if weight > 0:
             destinations.append((service, service_namespace, port, weight))
-    result = Outcome("route", destinations)
-    return lambda request, full_path: result
+    rewrite = _istio_rewrite(entry.get("rewrite"), where)
+
+    def act(request, full_path, condition):
+        return Outcome("route", destinations, path=rewrite(full_path, condition), rule=entry)
+    return act
+
+
+def _istio_rewrite(rewrite, where):
+    """The path the backend receives: `uriRegexRewrite` substitutes every match of its pattern in
+    the path (Envoy's regex_rewrite, `\\1` for a group); `uri` replaces the matched prefix, or the
+    whole path where the match was not a prefix. The query string is kept."""
+    rewrite = rewrite or {}
+    regex = rewrite.get("uriRegexRewrite")
+    if regex:
+        if not isinstance(regex, dict) or not isinstance(regex.get("match"), str):
+            raise RoutingError("{0}.rewrite.uriRegexRewrite.match is missing".format(where))
+        compiled, replacement = _regex(regex["match"]), str(regex.get("rewrite") or "")
+        return lambda full_path, condition: _with_query(full_path, compiled.sub(replacement, full_path.partition("?")[0]))
+    uri = rewrite.get("uri")
+    if uri:
+        return lambda full_path, condition: _with_query(full_path, _prefix_replaced(full_path, condition, uri))
+    return lambda full_path, condition: full_path
+
+
+def _prefix_replaced(full_path, condition, replacement):
+    path = full_path.partition("?")[0]
+    prefix = condition.prefix if condition is not None else None
+    if not prefix or not path.startswith(prefix):
+        return replacement
+    return replacement + path[len(prefix):]
+
+
+def _with_query(full_path, path):
+    _path, mark, query = full_path.partition("?")
+    return path + mark + query
 
 
 # --- the Istio API ---------------------------------------------------------------------------------------
@@ -409,7 +448,9 @@ def _gateway_condition(match, where):
                    for q in match.get("queryParams") or []]
     if match.get("method"):
         other_tests.append(lambda request, query, port, m=match["method"]: request.method == m)
-    condition = _Condition(path_test, header_tests, other_tests)
+    path = match.get("path") or {}
+    prefix = (path.get("value") or "/") if (path.get("type") or "PathPrefix") == "PathPrefix" else None
+    condition = _Condition(path_test, header_tests, other_tests, prefix)
     order = (-rank, -length, 0 if match.get("method") else 1, -len(header_tests), -len(match.get("queryParams") or []))
     return condition, order
 
@@ -420,7 +461,7 @@ def _gateway_action(rule, namespace, where):
             redirect = rule_filter.get("requestRedirect") or {}
             code = int(redirect.get("statusCode") or 302)
 
-            def act(request, full_path, redirect=redirect, code=code):
+            def act(request, full_path, condition, redirect=redirect, code=code):
                 scheme = redirect.get("scheme") or request.scheme
                 name = redirect.get("hostname") or bare_host(request.host)
                 port = redirect.get("port")
@@ -430,7 +471,7 @@ def _gateway_action(rule, namespace, where):
                 if replace.get("type") == "ReplaceFullPath":
                     path = replace.get("replaceFullPath")
                 location = "{0}://{1}{2}{3}".format(scheme, authority, path, "?" + query if query else "")
-                return Outcome("redirect", code=code, location=location)
+                return Outcome("redirect", code=code, location=location, rule=rule)
             return act
     destinations = []
     refs = rule.get("backendRefs") or []
@@ -441,15 +482,42 @@ def _gateway_action(rule, namespace, where):
         if weight > 0:
             destinations.append((ref.get("name"), ref.get("namespace") or namespace, ref.get("port"), weight))
     if not destinations:
-        return lambda request, full_path: NO_ROUTE
+        return lambda request, full_path, condition: NO_ROUTE
     total = sum(d[3] for d in destinations)
     if len(destinations) == 1:
         destinations = [destinations[0][:3] + (100,)]
     else:
         # As shares of 100, the figure the Istio output and the source controller state.
         destinations = [d[:3] + (int(round(100.0 * d[3] / total)),) for d in destinations]
-    result = Outcome("route", destinations)
-    return lambda request, full_path: result
+    rewrite = _gateway_rewrite(rule)
+
+    def act(request, full_path, condition):
+        return Outcome("route", destinations, path=rewrite(full_path, condition), rule=rule)
+    return act
+
+
+def _gateway_rewrite(rule):
+    """URLRewrite's path: ReplaceFullPath, or ReplacePrefixMatch in place of the PathPrefix matched."""
+    for rule_filter in rule.get("filters") or []:
+        if rule_filter.get("type") != "URLRewrite":
+            continue
+        replace = (rule_filter.get("urlRewrite") or {}).get("path") or {}
+        if replace.get("type") == "ReplaceFullPath":
+            value = replace.get("replaceFullPath") or "/"
+            return lambda full_path, condition: _with_query(full_path, value)
+        if replace.get("type") == "ReplacePrefixMatch":
+            value = replace.get("replacePrefixMatch") or "/"
+            return lambda full_path, condition: _with_query(full_path, _replaced_segments(full_path, condition, value))
+    return lambda full_path, condition: full_path
+
+
+def _replaced_segments(full_path, condition, replacement):
+    path = full_path.partition("?")[0]
+    prefix = (condition.prefix or "/") if condition is not None else "/"
+    rest = path[len(prefix.rstrip("/")):] if prefix != "/" else path
+    if not rest or rest == "/":
+        return replacement
+    return replacement.rstrip("/") + rest
 
 
 class _GatewayApiRouting:
@@ -575,12 +643,12 @@ class Router:
         for entry in entries:
             verdicts = [condition.holds(request, full_path, path, query, port) for condition in entry.conditions]
             if True in verdicts:
-                outcome = entry.action(request, full_path)
+                outcome = entry.action(request, full_path, entry.conditions[verdicts.index(True)])
                 if outcome not in outcomes:
                     outcomes.append(outcome)
                 return outcomes
             if None in verdicts:
-                outcome = entry.action(request, full_path)
+                outcome = entry.action(request, full_path, entry.conditions[verdicts.index(None)])
                 if outcome not in outcomes:
                     outcomes.append(outcome)
         if NO_ROUTE not in outcomes:

@@ -23,6 +23,7 @@ from .ingress_annotations import NGINX, PARTIAL, number as _number, route_option
 from .ingress_model import (CATCH_ALL, EXACT, LITERAL, OWNER_LABEL, PREFIX, REGEX, FullPathRewrite, RegexRewrite,
                             Route)
 from .ingress_output import emit
+from . import nginx_paths
 from .names import is_dns1123_label, is_dns1123_subdomain, is_label_value, stable_name
 from .owned import stamp
 from .regex import RegexError, available as regex_available, compile_re2
@@ -358,34 +359,31 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
                                 "those requests go where nginx sent them".format(field)))
         return None
     if use_regex:
-        pattern = path[1:] if path.startswith("^") else path
-        problem = re2_problem(pattern)
+        problem = re2_problem(path[1:] if path.startswith("^") else path)
         if problem:
             findings.append(Finding("ingress", ref, ERROR, "invalid-regex", "{0}.path {1!r} cannot be a route regex: "
                                     "{2}".format(field, path, problem)))
             return None
-        if path_type != "Exact" and path != "/" and not path.endswith("/") and path in exact_paths \
-                and not _own_regex(annotations, path):
-            # updateServerLocations: a plain Prefix beside an Exact location of its path becomes `/a/`
-            # alone, so `~* "^/a/"`; otherwise it also keeps an Exact copy, `~* "^/a"`. It runs after
-            # the locations are sorted, so the route keeps the place of its path as written.
-            pattern += "/"
-        # ingress-nginx: case-insensitive, anchored at the start only; Istio regexes match whole paths.
-        # An Exact path keeps its kind: it is a location of its own beside a Prefix of the same path.
-        return REGEX, EXACT if path_type == "Exact" else PREFIX, path, [{"uri": {"regex": "(?i)" + pattern + ".*"}}]
+        # updateServerLocations runs after the locations are sorted: a Prefix turned `/a/` keeps the
+        # place of its path as written. An Exact path keeps its kind: a location of its own.
+        location = nginx_paths.Location(path, path_type, True, path in exact_paths, _own_regex(annotations, path))
+        return REGEX, EXACT if path_type == "Exact" else PREFIX, path, _uri_matches(location)
     if not path.startswith("/"):
         findings.append(Finding("ingress", ref, ERROR, "invalid-path", "{0}.path {1!r} must start with /".format(
             field, path)))
         return None
-    if not path.rstrip("/"):
-        return CATCH_ALL, PREFIX, "/", [{"uri": {"prefix": "/"}}]
-    # ingress-nginx reads ImplementationSpecific (and a missing pathType) as Prefix
-    # (SetDefaultNGINXPathType, internal/k8s/main.go).
-    if path.endswith("/"):
-        # ingress-nginx renders `location /foo/` and `location = /foo/`, not /foo (see _slash_redirects).
-        return LITERAL, PREFIX, path, [{"uri": {"prefix": path}}]
-    # ingress-nginx renders `location /foo/` and `location = /foo`: per path segment, never /foobar.
-    return LITERAL, PREFIX, path, [{"uri": {"exact": path}}, {"uri": {"prefix": path + "/"}}]
+    # ingress-nginx reads ImplementationSpecific (and a missing pathType) as Prefix; `/foo/` is
+    # rendered `location /foo/` and `= /foo/` (see _slash_redirects), `/foo` per path segment.
+    location = nginx_paths.Location(path, path_type)
+    return CATCH_ALL if not path.rstrip("/") else LITERAL, PREFIX, location.path if path.rstrip("/") else "/", \
+        _uri_matches(location)
+
+
+def _uri_matches(location):
+    """Istio uri matches for an nginx location: Istio regexes match whole paths, nginx's only from the start."""
+    kinds = {nginx_paths.EXACT: "exact", nginx_paths.PREFIX: "prefix"}
+    return [{"uri": {"regex": "(?i)" + value + ".*"}} if modifier == nginx_paths.REGEX
+            else {"uri": {kinds[modifier]: value}} for modifier, value in location.forms]
 
 
 def _istio_class_annotations(annotations, ref, findings):

@@ -25,7 +25,8 @@ from .access_log import MAX_LINE, UPSTREAMINFO, LogFormat, log_lines
 from .errors import InputError, depth_guarded
 from .findings import ERROR, WARNING, Finding, sorted_findings
 from .gateway_routing import Request, Router, RoutingError, bare_host
-from .regex import RegexError, available as regex_available, compile_re2
+from .nginx_paths import Location, choose
+from .regex import RegexError, available as regex_available
 
 DEFAULT_BACKEND = "upstream-default-backend"
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
@@ -52,7 +53,7 @@ class Backend:
     """One routed path of an Ingress, as ingress-nginx named it in its log."""
 
     __slots__ = ("ingress", "host", "path", "path_type", "regex", "upstream", "target", "canary", "https_redirect",
-                 "redirect_code", "app_root", "_compiled")
+                 "redirect_code", "app_root", "_location")
 
     def __init__(self, ingress, entry, canary):
         self.ingress = ingress
@@ -66,7 +67,7 @@ class Backend:
         self.https_redirect = bool(entry.get("https_redirect"))
         self.redirect_code = entry.get("redirect_code")
         self.app_root = bool(entry.get("app_root"))
-        self._compiled = None
+        self._location = None
 
     def answers(self, source, path):
         """Whether ingress-nginx could have given this answer itself on this path (a redirect), or
@@ -83,26 +84,22 @@ class Backend:
             return code in redirects
         return not self.redirect_code
 
+    @property
+    def location(self):
+        if self._location is None:
+            self._location = Location(self.path, self.path_type, self.regex)
+        return self._location
+
     def could_match(self, path):
-        """Whether ingress-nginx could have sent `path` here: a loose test that picks candidate hosts."""
-        if self.regex:
-            # nginx matches `location ~*` case-insensitively, anchored by the pattern only; RE2
-            # keeps this linear on any logged path. A pattern RE2 refuses may have sent anything here.
-            if self._compiled is None:
-                try:
-                    self._compiled = compile_re2(self.path, ignore_case=True)
-                except RegexError as error:
-                    if not regex_available():
-                        raise InputError("Ingress", self.ingress, "path", str(error))
-                    self._compiled = False
-            return self._compiled is False or self._compiled.match(path) is not None
-        if self.path_type == "Exact":
-            return path == self.path
-        if self.path_type == "Prefix":
-            prefix = self.path.rstrip("/")
-            return not prefix or path == prefix or path.startswith(prefix + "/")
-        literal = self.path.rstrip("*").rstrip(".") if self.path.endswith("*") else self.path
-        return path.startswith(literal or "/")
+        """Whether ingress-nginx could have sent `path` here: a loose test that picks candidate hosts
+        (a regex path is tried on its own, as if its host were in regex mode)."""
+        try:
+            return self.location.matches(path)
+        except RegexError as error:
+            # A pattern RE2 refuses may have sent anything here; without RE2 nothing can be judged.
+            if not regex_available():
+                raise InputError("Ingress", self.ingress, "path", str(error))
+            return True
 
 
 _BACKEND_FIELDS = (("host", (str, type(None))), ("path", (str, type(None))), ("path_type", (str, type(None))),
@@ -165,13 +162,8 @@ class Estate:
         backends = self.by_host.get(host) or []
         if any(b.regex for b in backends):
             return None
-        exact = [b for b in backends if b.path_type == "Exact" and b.path == path]
-        if exact:
-            return exact[0].upstream
-        matching = [b for b in backends if b.path_type != "Exact" and b.could_match(path)]
-        if not matching:
-            return None
-        return max(matching, key=lambda b: len(b.path.rstrip("/"))).upstream
+        chosen = choose([b.location for b in backends], path)
+        return None if chosen is None else next(b.upstream for b in backends if b.location is chosen)
 
     def concrete_host(self, pattern):
         """A host to ask the gateway for, standing for an Ingress rule's host (wildcards, no host)."""

@@ -3,7 +3,7 @@
 Hypothesis draws 2,000 Ingress sets (class nginx with regexes, rewrites, TLS redirects, canaries,
 app-root and default backends; class istio with every path form Istio's Ingress support reads) and
 a sample of requests for each. Every request must be judged the same way by:
-- the in-repo evaluator on the Istio objects (tests/unit/.../route_evaluator.py), and
+- the in-repo evaluator (plugins/module_utils/gateway_routing.py) on the Istio objects, and
 - Envoy's matching on the RouteConfiguration istiod generates from those objects, and from the
   Gateway API objects of the same translation;
 and for class istio, the translation must route as istiod's own Ingress support routes the source.
