@@ -1,25 +1,30 @@
 # -*- coding: utf-8 -*-
 # Copyright: adoptmesh.istio contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one path to a cluster: bulk reads that fail closed and server-side applies.
+"""The one path to a cluster: bulk reads that fail closed, and writes that say what they did.
 
 The modules read whole namespaces (or the whole cluster) with one LIST per kind, never one GET
-per object, and write in two ways only:
+per object. They write in these ways:
 - objects we own entirely (PeerAuthentication, Gateway...) by server-side apply with our field
   manager, always sent, so a field dropped from the desired object is removed from the live one;
-  `changed` compares the API server's answer with the live object;
-- fixes to objects users own (a probe handler swapped) by a minimal strategic merge patch that
-  carries the resourceVersion read, so a concurrent change fails instead of being overwritten.
+  `changed` compares the API server's answer with the live object (`apply`);
+- fixes to objects users own (a probe handler swapped, a restart stamp) by a minimal strategic
+  merge patch that carries the resourceVersion read, so a concurrent change fails instead of
+  being overwritten (`patch`, `send_patch`);
+- a whole object put back as it was, guarded by its resourceVersion (`replace`: restores);
+- deletes guarded by the uid (and the resourceVersion, when asked) read (`delete`: prunes,
+  retired Ingresses);
+- creates of review requests and server-side dry runs, which store nothing (`create`).
 In check mode every write is a server-side dry run: the API server validates it (schemas,
 admission webhooks) and stores nothing.
 
 Fail closed: a request that fails for any reason but NotFound raises a ClusterError naming the
 cluster, the resource and the API server's reason; it never turns into an empty answer. Every
-write that went through is kept in `written`, so a module that fails half way can say what it
-changed.
+request carries the client's per-request timeout (`request_timeout`). Every write that went
+through is kept in `written`, so a module that fails half way can say what it changed.
 
 No Ansible imports: the client is a kubernetes.dynamic.DynamicClient (kubernetes.core's
-get_api_client(module).client in the modules).
+get_api_client(module).client, opened by connection.open_cluster).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -119,8 +124,10 @@ def _where(namespace):
 class Cluster:
     """One API client, used for every object of a module run."""
 
-    def __init__(self, client, field_manager=FIELD_MANAGER, dry_run=False, name=None):
+    def __init__(self, client, field_manager=FIELD_MANAGER, dry_run=False, name=None, request_timeout=None):
         self.client = client
+        # (connect, read) seconds on every request, the client's own `_request_timeout`.
+        self.timeout = {"_request_timeout": request_timeout} if request_timeout else {}
         self.field_manager = field_manager
         self.dry_run = dry_run
         self.name = name or getattr(getattr(client, "configuration", None), "host", None) or "(unnamed)"
@@ -133,7 +140,7 @@ class Cluster:
                             _status(error))
 
     def _params(self):
-        params = {"field_manager": self.field_manager}
+        params = dict(self.timeout, field_manager=self.field_manager)
         if self.dry_run:
             params["dry_run"] = "All"
         return params
@@ -173,7 +180,7 @@ class Cluster:
                 try:
                     # The raw JSON: the client's object wrappers cost more than the request itself.
                     extra = {"header_params": {"Accept": METADATA_LIST}} if metadata_only else {}
-                    answer = resource.get(namespace=namespace, label_selector=selector, serialize=False, **extra)
+                    answer = resource.get(namespace=namespace, label_selector=selector, serialize=False, **dict(extra, **self.timeout))
                     listed = json.loads(answer.data)
                 except Exception as error:
                     raise self.error("list", "{0} {1} in {2}".format(api_version, kind, _where(namespace)), error)
@@ -193,7 +200,7 @@ class Cluster:
         """The API server's gitVersion (GET /version)."""
         self.requests += 1
         try:
-            answer = self.client.request("get", "/version", serialize=False)
+            answer = self.client.request("get", "/version", serialize=False, **self.timeout)
             return json.loads(answer.data).get("gitVersion")
         except Exception as error:
             raise self.error("read", "the server version", error)
@@ -203,7 +210,8 @@ class Cluster:
         resource = self.resource(api_version, kind)
         self.requests += 1
         try:
-            return strip_server_fields(json.loads(resource.get(name=name, namespace=namespace, serialize=False).data))
+            return strip_server_fields(json.loads(resource.get(name=name, namespace=namespace, serialize=False,
+                                                               **self.timeout).data))
         except Exception as error:
             if _status(error) == 404:
                 return None
@@ -216,7 +224,8 @@ class Cluster:
         resource = self.resource(api_version, kind)
         self.requests += 1
         try:
-            resource.get(name=name, namespace=namespace, serialize=False, header_params={"Accept": METADATA_ONLY})
+            resource.get(name=name, namespace=namespace, serialize=False, header_params={"Accept": METADATA_ONLY},
+                         **self.timeout)
         except Exception as error:
             if _status(error) == 404:
                 return False
@@ -229,7 +238,7 @@ class Cluster:
         (dry_run=True whatever the mode, to ask admission what it would do)."""
         resource = self.resource(obj["apiVersion"], obj["kind"])
         self.requests += 1
-        params = {}
+        params = dict(self.timeout)
         if self.dry_run if dry_run is None else dry_run:
             params["dry_run"] = "All"
         try:
@@ -269,7 +278,7 @@ class Cluster:
         metadata = obj["metadata"]
         resource = self.resource(obj["apiVersion"], obj["kind"])
         self.requests += 1
-        params = {"dry_run": "All"} if self.dry_run else {}
+        params = dict(self.timeout, dry_run="All") if self.dry_run else dict(self.timeout)
         try:
             result = resource.replace(body=obj, name=metadata["name"], namespace=metadata.get("namespace"),
                                       field_manager=self.field_manager, **params)
@@ -293,7 +302,7 @@ class Cluster:
         if self.dry_run:
             body["dryRun"] = ["All"]
         try:
-            resource.delete(name=metadata["name"], namespace=metadata.get("namespace"), body=body)
+            resource.delete(name=metadata["name"], namespace=metadata.get("namespace"), body=body, **self.timeout)
         except Exception as error:
             if _status(error) == 404:
                 return False

@@ -22,6 +22,7 @@ ISTIO_NETWORKING = "networking.istio.io/v1"
 ISTIO_SECURITY = "security.istio.io/v1"
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 GATEWAY_API_BETA = "gateway.networking.k8s.io/v1beta1"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io/"
 HTTP_PORT, HTTPS_PORT = 80, 443
 
 
@@ -64,6 +65,18 @@ def emit(options, gateway, routes, tls_servers, policies, passthrough, result):
             if source in result.by_ingress:
                 result.by_ingress[source].setdefault("produced", []).append(
                     "{0}/{1}/{2}".format(resource["kind"], resource["metadata"]["namespace"], resource["metadata"]["name"]))
+
+
+def serving_deployments(options, release, resources):
+    """The Deployments that serve the objects: for the Istio output, Istio's gateway chart release
+    (its Deployment has the release's name); for the Gateway API, the one istiod deploys for each
+    Gateway, named `<Gateway>-<gatewayClassName>`."""
+    namespace = options.gateway_namespace
+    if options.output_api != "gateway-api":
+        return [{"name": release, "namespace": namespace}]
+    return [{"name": "{0}-{1}".format(r["metadata"]["name"], r["spec"].get("gatewayClassName") or "istio"),
+             "namespace": r["metadata"]["namespace"]}
+            for r in resources if r["kind"] == "Gateway" and r["apiVersion"].startswith(GATEWAY_API_GROUP)]
 
 
 def _without_passthrough(tls_servers, passthrough, result):

@@ -122,3 +122,17 @@ def plan(desired, owned, prune=True):
     stale = [obj for key, obj in sorted(live_by_id.items(), key=lambda item: tuple(str(p) for p in item[0]))
              if key not in wanted] if prune else []
     return Plan(write, current, stale)
+
+
+def claims(ingress_refs, owner):
+    """{Ingress: owner} for the Ingresses one gateway's translation takes."""
+    return dict((ref, owner) for ref in ingress_refs)
+
+
+def taken_elsewhere(ingress_refs, owner, claimed):
+    """[(Ingress, [owners])] for the Ingresses of this translation that another gateway took earlier
+    in the run (`claimed`, the union of their `claims`): a cutover would retire them for both."""
+    if not isinstance(claimed, dict):
+        raise ValueError("claimed must be a mapping of Ingress (namespace/name) to the gateway that took it")
+    return [(ref, [str(claimed[ref]), owner]) for ref in sorted(ingress_refs)
+            if ref in claimed and claimed[ref] != owner]

@@ -29,6 +29,7 @@ import time
 from .cluster import ClusterError
 from .mesh import (POD_INJECT_LABEL, RESTARTED_AT, REVISION_LABEL, SIDECAR_STATUS, pod_owner, rollout_state,
                    workloads_to_restart)
+from .waiter import Waiter
 
 API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "ReplicaSet": "apps/v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "Pod": "v1"}
@@ -56,10 +57,11 @@ def restart_patch(now=None):
     return {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
 
 
-def run_batches(cluster, batches, send, timeout, wait=True, progress=None):
+def run_batches(cluster, batches, send, timeout, wait=True, progress=None, write=None):
     """For each batch: send(ref) for each workload (True when a change went out), then wait for
     the batch's rollouts. Returns the refs changed. Raises RolloutFailed at the first batch that
-    fails or times out, with what was done so far."""
+    fails or times out, with what was done so far. `progress(batch, batches, sent, elapsed)` is
+    called after each batch; `write` gets the wait's progress lines."""
     done = []
     started = time.monotonic()
     for number, batch in enumerate(batches, 1):
@@ -67,7 +69,7 @@ def run_batches(cluster, batches, send, timeout, wait=True, progress=None):
         done.extend(sent)
         if not wait or not sent:
             continue
-        pending, failed = wait_for_batch(cluster, sent, timeout)
+        pending, failed = wait_for_batch(cluster, sent, timeout, write)
         if progress is not None:
             progress(number, len(batches), len(sent), time.monotonic() - started)
         if failed or pending:
@@ -100,14 +102,13 @@ def read_batch(cluster, refs):
     return current
 
 
-def wait_for_batch(cluster, batch, timeout):
+def wait_for_batch(cluster, batch, timeout, write=None):
     """Poll the batch until every rollout completes, one fails, or the time is up.
     Returns (still pending, {ref: failure}). Kinds without a rollout (CronJob) are not waited for."""
-    deadline = time.monotonic() + timeout
     pending = [ref for ref in batch if ref.split("/")[1] in ROLLING_KINDS]
     failed = {}
-    interval = 0.25  # a small batch often rolls out in well under a second; back off to 0.5 s
-    while pending and time.monotonic() < deadline:
+
+    def rolling():
         current = read_batch(cluster, pending)
         still = []
         for ref in pending:
@@ -118,12 +119,13 @@ def wait_for_batch(cluster, batch, timeout):
                 failed[ref] = failure
             elif not complete:
                 still.append(ref)
-        pending = still
-        if failed:
-            break
-        if pending:
-            time.sleep(interval)
-            interval = min(0.5, interval * 2)
+        pending[:] = still
+        # A failed rollout ends the wait: the batch has failed, whatever the others do.
+        return {} if failed else dict((ref, "rolling out") for ref in still)
+
+    if pending:
+        # A small batch often rolls out in well under a second: polls start at 0.25 s, back off to 0.5 s.
+        Waiter(timeout, "workloads", progress=write, interval=0.5, first_interval=0.25).wait(rolling, total=len(batch))
     return pending, failed
 
 

@@ -74,7 +74,7 @@ allowed:
   elements: dict
 """
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import FAILURES, cluster_module, open_cluster
 
 
 def main():

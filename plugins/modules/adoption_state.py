@@ -97,7 +97,7 @@ state:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import adoption_state
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
 

@@ -56,7 +56,7 @@ unknown:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.egress import cluster_ranges
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 
 

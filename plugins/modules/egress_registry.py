@@ -111,8 +111,9 @@ blocked:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import egress
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, sync_labelled)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.sync import sync_labelled
 from ansible_collections.adoptmesh.istio.plugins.module_utils.names import object_ref
 
 SERVICE_ENTRY = ("networking.istio.io/v1", "ServiceEntry")

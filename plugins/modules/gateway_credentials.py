@@ -119,6 +119,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
+  - adoptmesh.istio.progress
 requirements:
   - kubernetes >= 24.2.0
   - cryptography
@@ -184,18 +185,18 @@ pruned:
   elements: str
 """
 
-import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import certificates as certs
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.names import object_ref
 from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import is_current, owner_selector
 from ansible_collections.adoptmesh.istio.plugins.module_utils.redaction import holds_private_key
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
+from ansible_collections.adoptmesh.istio.plugins.module_utils.waiter import Waiter, progress_writer
 
 try:
     import cryptography  # noqa: F401 pylint: disable=unused-import
@@ -228,6 +229,7 @@ def argument_spec():
         renew_before=dict(type="str"),
         wait_timeout=dict(type="int", default=300),
         prune=dict(type="bool", default=True),
+        progress_file=dict(type="path"),
     )
 
 
@@ -366,23 +368,23 @@ class Run:
         self._wait_ready(sorted(wanted))
 
     def _wait_ready(self, names):
-        deadline = time.monotonic() + self.params["wait_timeout"]
-        while True:
+        waiter = Waiter(self.params["wait_timeout"], "certificates", progress=progress_writer(self.params["progress_file"]))
+
+        def not_ready():
             current = self._owned(*CERTIFICATE_API)
             waiting = {}
             for name in names:
                 ready, message = certs.ready_condition(current.get(name) or {})
                 if not ready:
                     waiting[name] = message
-            if not waiting:
-                return
-            if time.monotonic() >= deadline:
-                self.module.fail_json(
-                    msg="cert-manager Certificates not Ready after {0}s in {1}: {2}".format(
-                        self.params["wait_timeout"], self.params["namespace"],
-                        "; ".join("Certificate {0}: {1}".format(n, m) for n, m in sorted(waiting.items()))),
-                    changed=bool(self.written), written=self.written, not_ready=sorted(waiting))
-            time.sleep(2)
+            return waiting
+
+        waited = waiter.wait(not_ready, total=len(names))
+        if waited.timed_out:
+            self.module.fail_json(
+                msg="cert-manager Certificates not Ready after {0}s in {1}: {2}".format(
+                    self.params["wait_timeout"], self.params["namespace"], Waiter.describe(waited.waiting, "Certificate")),
+                changed=bool(self.written), written=self.written, not_ready=sorted(waited.waiting))
 
 
 def main():

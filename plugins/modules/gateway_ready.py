@@ -36,10 +36,11 @@ options:
         description: Its namespace.
         type: str
         required: true
-  timeout:
+  wait_timeout:
     description: Seconds to wait for all of them.
     type: int
     default: 300
+    aliases: [timeout]
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
@@ -54,7 +55,7 @@ EXAMPLES = r"""
     gateways:
       - {name: team-a-gateway, namespace: team-a-gateway}
       - {name: team-b-gateway, namespace: team-b-gateway}
-    timeout: 300
+    wait_timeout: 300
 """
 
 RETURN = r"""
@@ -66,17 +67,16 @@ gateways:
     istio-ingress/istio-ingressgateway: {available: true, reason: available (2/2 replicas)}
 """
 
-import time
-
 from ansible_collections.adoptmesh.istio.plugins.module_utils.gateways import readiness
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, elapsed_text, fail_on_cluster_error, open_cluster, progress_spec, progress_writer)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, progress_spec)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.waiter import Waiter, progress_writer
 
 
 def argument_spec():
     return progress_spec(dict(gateways=dict(type="list", elements="dict", required=True, options=dict(
         name=dict(type="str", required=True), namespace=dict(type="str", required=True))),
-        timeout=dict(type="int", default=300)))
+        wait_timeout=dict(type="int", default=300, aliases=["timeout"])))
 
 
 def poll(cluster, gateways):
@@ -96,28 +96,20 @@ def poll(cluster, gateways):
 def main():
     module = cluster_module(argument_spec())
     gateways = module.params["gateways"]
-    cluster = None
+    cluster, states = None, {}
     try:
         cluster = open_cluster(module)
-        started = time.monotonic()
-        deadline = started + module.params["timeout"]
-        write, shown = progress_writer(module.params["progress_file"]), None
-        while True:
-            states = poll(cluster, gateways)
-            waiting = dict((ref, state) for ref, state in states.items() if not state["available"])
-            if not waiting or module.check_mode:
-                break
-            if time.monotonic() >= deadline:
-                module.fail_json(msg="gateways not ready after {0}s: {1}".format(module.params["timeout"], "; ".join(
-                    "gateway {0}: {1}".format(ref, state["reason"]) for ref, state in sorted(waiting.items()))),
-                    gateways=states)
-            # A line when the gateways first wait, then every half-minute: waiting is visible, not noisy.
-            if shown is None or time.monotonic() - shown >= 30:
-                shown = time.monotonic()
-                write("waiting for {0} of {1} gateways, {2} so far: {3}".format(
-                    len(waiting), len(gateways), elapsed_text(shown - started), "; ".join(
-                        "{0} {1}".format(ref, state["reason"]) for ref, state in sorted(waiting.items()))))
-            time.sleep(2)
+        waiter = Waiter.for_check_mode(module.check_mode, module.params["wait_timeout"], "gateways",
+                                       progress=progress_writer(module.params["progress_file"]))
+
+        def waiting():
+            states.update(poll(cluster, gateways))
+            return dict((ref, state["reason"]) for ref, state in states.items() if not state["available"])
+
+        waited = waiter.wait(waiting, total=len(gateways))
+        if waited.timed_out:
+            module.fail_json(msg="gateways not ready after {0}s: {1}".format(
+                module.params["wait_timeout"], Waiter.describe(waited.waiting, "gateway")), gateways=states)
     except FAILURES as error:
         fail_on_cluster_error(module, cluster, error)
     module.exit_json(changed=False, gateways=states)

@@ -70,7 +70,7 @@ adopted:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.helm_ownership import OwnedElsewhere, ownership_metadata
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.names import object_ref
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry

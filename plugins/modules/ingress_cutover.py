@@ -184,8 +184,9 @@ import tempfile
 from ansible_collections.adoptmesh.istio.plugins.module_utils import cutover
 from ansible_collections.adoptmesh.istio.plugins.module_utils.certificates import credentials_of
 from ansible_collections.adoptmesh.istio.plugins.module_utils.names import file_name_problem
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_owned)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.sync import read_owned
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
 
 INGRESS = ("networking.k8s.io/v1", "Ingress")

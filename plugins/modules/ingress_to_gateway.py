@@ -117,6 +117,20 @@ options:
         different owners; O(prune) only ever touches objects with both labels and this owner.
       - Default, the generated Gateway's name.
     type: str
+  gateway_release:
+    description:
+      - The Helm release of Istio's gateway chart that serves the Istio output (the chart names its
+        Deployment after the release), reported in RV(deployments). Default, the generated Gateway's name.
+      - Not used for O(output_api=gateway-api), where istiod deploys each Gateway itself.
+    type: str
+  claimed:
+    description:
+      - The Ingresses other gateways took earlier in the same run, as C(namespace/name) to the
+        gateway (owner) that took it, the union of their RV(claims). An Ingress of this translation
+        among them fails the task before anything is written, naming both gateways, since a cutover
+        would retire it for both.
+    type: dict
+    default: {}
   gateway_annotations:
     description:
       - Annotations for the generated Gateways, for example
@@ -259,6 +273,21 @@ extension_providers:
         port: 4180
         pathPrefix: /oauth2/auth
         includeRequestHeadersInCheck: [authorization, cookie]
+deployments:
+  description:
+    - The Deployments that serve the generated objects, each C(name) and C(namespace) (what
+      M(adoptmesh.istio.gateway_ready) waits for). For the Istio output, the gateway chart's
+      release (O(gateway_release)); for the Gateway API, the C(<Gateway>-istio) Deployment istiod
+      makes for each Gateway of class C(istio).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: shop-gateway, namespace: istio-ingress}]
+claims:
+  description: The Ingresses this gateway takes, C(namespace/name) to its owner; pass their union to the next gateway's O(claimed).
+  returned: always
+  type: dict
+  sample: {shop/web: shop-gateway}
 pruned:
   description: The objects deleted (in check mode, that would be deleted) by O(prune), as C(Kind namespace/name).
   returned: always
@@ -275,8 +304,12 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.certificates impor
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_ingress_sources, sync_owned)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress_output import serving_deployments
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress_reads import read_ingress_sources
+from ansible_collections.adoptmesh.istio.plugins.module_utils.sync import sync_owned
+from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import claims, taken_elsewhere
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import surface_findings
 
 
@@ -301,6 +334,8 @@ def argument_spec():
         certificates=dict(type="str", choices=["ingress-secrets", "issued", "external"], default="ingress-secrets"),
         owner=dict(type="str"),
         gateway_annotations=dict(type="dict", default={}),
+        gateway_release=dict(type="str"),
+        claimed=dict(type="dict", default={}),
         apply=dict(type="bool", default=False),
         prune=dict(type="bool", default=False),
         allow_errors=dict(type="bool", default=False),
@@ -337,6 +372,15 @@ def main():
         translator = Translator(options)
         translation = translator.translate(ingresses, services)
         outcome = translation.as_dict()
+        owner = translator.owner()
+        taken = taken_elsewhere(outcome["ingresses"], owner, params["claimed"])
+        if taken:
+            module.fail_json(msg="nothing applied: {0}narrow their `ingresses` selections: a cutover would retire "
+                             "it for both.".format("".join("Ingress {0} is taken by gateways {1}; ".format(
+                                 ref, " and ".join(owners)) for ref, owners in taken)))
+        outcome["claims"] = claims(outcome["ingresses"], owner)
+        outcome["deployments"] = serving_deployments(options, params["gateway_release"] or translator.gateway_name(),
+                                                     translation.resources)
         changed, diffs, pruned = False, [], []
         if params["apply"]:
             if translation.has_errors and not params["allow_errors"]:
@@ -348,7 +392,7 @@ def main():
                 module.fail_json(msg="nothing applied: the translation has {0} error finding(s), so some traffic would "
                                  "not be routed as before; fix them or set allow_errors: true. {1}{2}".format(
                                      len(errors), listed, more), **outcome)
-            diffs, pruned = sync_owned(cluster, translation.resources, translator.owner(), params["prune"])
+            diffs, pruned = sync_owned(cluster, translation.resources, owner, params["prune"])
             changed = bool(diffs)
     except InputError as error:
         module.fail_json(msg=str(error))

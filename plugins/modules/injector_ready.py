@@ -19,8 +19,10 @@ description:
     their ReplicaSets back off for minutes.
   - This module sends a server-side dry run of a small pod that asks for injection (label
     C(sidecar.istio.io/inject=true), or C(istio.io/rev) for a revision) until the answer carries an
-    C(istio-proxy) container, or O(timeout) passes. A dry run stores nothing and Istio's webhook
+    C(istio-proxy) container, or O(wait_timeout) passes. A dry run stores nothing and Istio's webhook
     declares no side effects, so this changes nothing, in check mode or not.
+  - In check mode it asks once and reports, without waiting or failing (RV(injecting)), since an
+    injector installed by the same run in check mode is not there to wait for.
 options:
   namespace:
     description: Namespace for the dry-run pod; it must not disable injection.
@@ -30,13 +32,15 @@ options:
     description: Revision whose injector to check; empty for the default revision.
     type: str
     default: ''
-  timeout:
+  wait_timeout:
     description: Seconds to wait.
     type: int
     default: 120
+    aliases: [timeout]
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
+  - adoptmesh.istio.progress
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -48,6 +52,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+injecting:
+  description: Whether the injector answered with a sidecar (false only in check mode; otherwise the task fails).
+  returned: always
+  type: bool
 dry_runs:
   description:
     - Dry-run pod creations sent before the injector answered with a sidecar. (Not C(attempts), which
@@ -61,10 +69,10 @@ summary:
   sample: {attempts: 1}
 """
 
-import time
-
 from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import ClusterError
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, open_cluster, progress_spec)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.waiter import Waiter, progress_writer
 
 
 def probe_pod(namespace, revision):
@@ -75,34 +83,38 @@ def probe_pod(namespace, revision):
 
 
 def main():
-    module = cluster_module(dict(namespace=dict(type="str", default="istio-system"),
-                                 revision=dict(type="str", default=""),
-                                 timeout=dict(type="int", default=120)))
+    module = cluster_module(progress_spec(dict(namespace=dict(type="str", default="istio-system"),
+                                               revision=dict(type="str", default=""),
+                                               wait_timeout=dict(type="int", default=120, aliases=["timeout"]))))
     params = module.params
-    attempts, last = 0, "no answer"
+    injector = "the sidecar injector" + (" of revision " + params["revision"] if params["revision"] else "")
+    attempts = []
     try:
         cluster = open_cluster(module)
         cluster.dry_run = True  # never store the probe pod
-        deadline = time.monotonic() + params["timeout"]
-        while True:
-            attempts += 1
+        waiter = Waiter.for_check_mode(module.check_mode, params["wait_timeout"], "injector",
+                                       progress=progress_writer(params["progress_file"]))
+
+        def not_injecting():
+            attempts.append(1)
             try:
                 answer = cluster.create(probe_pod(params["namespace"], params["revision"]))
-                names = [c.get("name") for c in (answer.get("spec") or {}).get("containers") or []]
-                names += [c.get("name") for c in (answer.get("spec") or {}).get("initContainers") or []]
-                if "istio-proxy" in names:
-                    break
-                last = "the pod was admitted without a sidecar (is the namespace excluded from injection?)"
             except ClusterError as error:
-                last = str(error)
-            if time.monotonic() >= deadline:
-                module.fail_json(msg="the sidecar injector{0} did not inject within {1}s: {2}".format(
-                    " of revision " + params["revision"] if params["revision"] else "", params["timeout"], last),
-                    dry_runs=attempts, summary=dict(attempts=attempts))
-            time.sleep(2)
+                return {injector: str(error)}
+            names = [c.get("name") for c in (answer.get("spec") or {}).get("containers") or []]
+            names += [c.get("name") for c in (answer.get("spec") or {}).get("initContainers") or []]
+            if "istio-proxy" in names:
+                return {}
+            return {injector: "the pod was admitted without a sidecar (is the namespace excluded from injection?)"}
+
+        waited = waiter.wait(not_injecting)
+        if waited.timed_out:
+            module.fail_json(msg="{0} did not inject within {1}s: {2}".format(
+                injector, params["wait_timeout"], waited.waiting[injector]),
+                dry_runs=len(attempts), summary=dict(attempts=len(attempts)))
     except FAILURES as error:
         module.fail_json(msg=str(error))
-    module.exit_json(changed=False, dry_runs=attempts, summary=dict(attempts=attempts))
+    module.exit_json(changed=False, injecting=waited.done, dry_runs=len(attempts), summary=dict(attempts=len(attempts)))
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ compatibility:
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.footprint import footprint
 from ansible_collections.adoptmesh.istio.plugins.module_utils.istio_support import compatibility
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 
 

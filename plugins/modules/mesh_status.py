@@ -83,7 +83,7 @@ jobs_that_may_not_finish:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import FAILURES, cluster_module, open_cluster
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import FAILURES, cluster_module, open_cluster
 
 
 def main():

@@ -89,7 +89,7 @@ namespaces:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import LABELS_BEFORE, labelled_metadata, select_namespaces
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, describe, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
 

@@ -53,6 +53,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
+  - adoptmesh.istio.progress
 requirements:
   - kubernetes >= 24.2.0
 """
@@ -84,21 +85,22 @@ kept:
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.egress import outbound_ranges_patch
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import SYSTEM_NAMESPACES
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, progress_spec)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.waiter import progress_writer
 from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
     API_VERSIONS, ROLLING_KINDS, RolloutFailed, run_batches, split_batches)
 
 
 def main():
-    module = cluster_module(dict(
+    module = cluster_module(progress_spec(dict(
         namespaces=dict(type="list", elements="str", default=[]),
         exclude_namespaces=dict(type="list", elements="str", default=[]),
         ranges=dict(type="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         batch_size=dict(type="int", default=10),
         batch_timeout=dict(type="int", default=300),
-    ), required_if=[("state", "present", ("ranges",))])
+    )), required_if=[("state", "present", ("ranges",))])
     params = module.params
     if params["batch_size"] < 1:
         module.fail_json(msg="batch_size must be at least 1, got {0}".format(params["batch_size"]))
@@ -124,7 +126,8 @@ def main():
             return cluster.send_patch(API_VERSIONS[kind], kind, name, namespace, patches[ref], missing_ok=True) is not None
 
         done = run_batches(cluster, split_batches(sorted(patches), params["batch_size"]), send,
-                           params["batch_timeout"], wait=not module.check_mode)
+                           params["batch_timeout"], wait=not module.check_mode,
+                           write=progress_writer(params["progress_file"]))
     except RolloutFailed as error:
         fail_on_cluster_error(module, cluster, str(error), changed_workloads=error.done, kept=kept)
     except FAILURES as error:

@@ -135,6 +135,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
   - adoptmesh.istio.cluster
+  - adoptmesh.istio.progress
 requirements:
   - kubernetes >= 24.2.0
   - PyYAML >= 3.11
@@ -216,11 +217,13 @@ summary:
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import INFO, WARNING, count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import injector_settings
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, apply_in_order, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, progress_spec)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.sync import apply_in_order
 from ansible_collections.adoptmesh.istio.plugins.module_utils.probes import (
     EXEC_FIELDS, ProbeAuditor, STRATEGIES, parse_command_template, process_workloads)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry, surface_findings
+from ansible_collections.adoptmesh.istio.plugins.module_utils.waiter import progress_writer
 from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
     API_VERSIONS, RolloutFailed, run_batches, split_batches)
 
@@ -249,7 +252,7 @@ def argument_spec():
         apply=dict(type="bool", default=False),
         field_manager=dict(type="str", default="adoptmesh-istio"),
     )
-    return spec
+    return progress_spec(spec)
 
 
 def main():
@@ -347,7 +350,7 @@ def write(cluster, results, params, wait):
         return True
 
     batches = split_batches(sorted(fixes), params["batch_size"])
-    run_batches(cluster, batches, send, params["batch_timeout"], wait=wait)
+    run_batches(cluster, batches, send, params["batch_timeout"], wait=wait, write=progress_writer(params["progress_file"]))
     return bool(diffs), diffs
 
 

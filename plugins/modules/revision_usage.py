@@ -67,7 +67,7 @@ in_use:
 """
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import revision_tags, revision_users
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 
 

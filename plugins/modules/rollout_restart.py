@@ -91,8 +91,9 @@ refused:
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import revision_tags, stale_sidecars
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import read_status_and_pods
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, elapsed_text, fail_on_cluster_error, open_cluster, progress_spec, progress_writer)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, progress_spec)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.waiter import elapsed_text, progress_writer
 from ansible_collections.adoptmesh.istio.plugins.module_utils.rollout import (
     API_VERSIONS, RolloutFailed, injection_refusals, restart_candidates, restart_patch, run_batches, split_batches)
 
@@ -140,7 +141,7 @@ def main():
                 number, total, sent, elapsed_text(elapsed)))
 
         restarted = run_batches(cluster, batches, send, params["batch_timeout"], wait=not module.check_mode,
-                                progress=progress)
+                                progress=progress, write=write)
     except RolloutFailed as error:
         fail_on_cluster_error(module, cluster, str(error), restarted=error.done, batches=batches, refused=refused)
     except FAILURES as error:

@@ -144,7 +144,7 @@ written:
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh import strict_peer_authentication
 from ansible_collections.adoptmesh.istio.plugins.module_utils.mesh_cluster import (
     istio_served, read_status_and_pods, strict_gate)
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
     FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.reporting import diff_entry
 

@@ -239,8 +239,10 @@ summary:
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.findings import count_by_severity
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import (
-    FAILURES, cluster_module, fail_on_cluster_error, open_cluster, read_ingress_sources, read_owned)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.connection import (
+    FAILURES, cluster_module, fail_on_cluster_error, open_cluster)
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress_reads import read_ingress_sources
+from ansible_collections.adoptmesh.istio.plugins.module_utils.sync import read_owned
 from ansible_collections.adoptmesh.istio.plugins.module_utils.replay import Replay, from_translation
 
 

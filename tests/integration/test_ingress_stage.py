@@ -365,6 +365,17 @@ def test_an_ingress_taken_by_two_gateways_is_refused_naming_both(stage):
         stage.kubectl.run("delete", "namespace", second["namespace"], "--wait=false", check=False)
 
 
+def test_the_second_gateway_writes_nothing_when_it_would_take_an_ingress_already_taken(stage):
+    stage.apply(ingress("shop", stage.source, ["a.example.test"]))
+    second = dict(stage.gateway(), name=stage.name + "-c", namespace=stage.namespace + "-c")
+    try:
+        stage.run(gateways=[stage.gateway(), second], expect_failure=True)
+        assert stage.kubectl.json("get", "virtualservices,gateways.networking.istio.io", "-n", second["namespace"])[
+            "items"] == []
+    finally:
+        stage.kubectl.run("delete", "namespace", second["namespace"], "--wait=false", check=False)
+
+
 def test_static_certificates_from_files_never_show_the_key(stage, tmp_path):
     pair = pem_pair(["static.example.test"])
     (tmp_path / "tls.crt").write_text(pair[0])

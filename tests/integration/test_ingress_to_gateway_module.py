@@ -154,3 +154,23 @@ def test_bad_options_fail_naming_the_option_not_with_a_traceback(playbook):
         task = {"name": "Translate", "register": "bad", "adoptmesh.istio.ingress_to_gateway": dict(ingresses=[ingress], **options)}
         _results, output = playbook.run([task], expect_failure=True)
         assert "options: {0}:".format(named) in output and "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("output_api,deployments", [("istio", [{"name": "shop-gw", "namespace": "edge"}]),
+                                                    ("gateway-api", [{"name": "shop-gw-istio", "namespace": "edge"}])])
+def test_the_result_names_the_serving_deployments_and_a_claimed_ingress_is_refused(playbook, output_api, deployments):
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"ingressClassName": "nginx", "rules": [{"host": "a.example.com", "http": {"paths": [
+                   {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+    options = {"ingresses": [ingress], "output_api": output_api, "gateway_name": "shop-gw", "gateway_namespace": "edge"}
+    task = {"name": "Translate", "register": "first", "adoptmesh.istio.ingress_to_gateway": options}
+    results = playbook.run([task])[0]
+    assert results["first"]["deployments"] == deployments
+    assert results["first"]["claims"] == {"shop/web": "shop-gw"}
+    # The same gateway again is no conflict; another gateway taking the Ingress is, naming both.
+    again = dict(task, register="again", **{"adoptmesh.istio.ingress_to_gateway": dict(options, claimed={"shop/web": "shop-gw"})})
+    assert playbook.run([again])[0]["again"]["claims"] == {"shop/web": "shop-gw"}
+    other = dict(task, register="other", **{"adoptmesh.istio.ingress_to_gateway": dict(
+        options, gateway_name="edge-b", claimed={"shop/web": "shop-gw"})})
+    output = playbook.run([other], expect_failure=True)[1]
+    assert "Ingress shop/web is taken by gateways shop-gw and edge-b" in output and "Traceback" not in output

@@ -27,10 +27,14 @@ class Answer:
 class Resource:
     namespaced = True
 
-    def __init__(self, store):
+    def __init__(self, store, timeouts):
         self.store = store
+        self.timeouts = timeouts
 
-    def get(self, name=None, namespace=None, label_selector=None, serialize=True, header_params=None):
+    def get(self, name=None, namespace=None, label_selector=None, serialize=True, header_params=None,
+            _request_timeout=None):
+        if _request_timeout is not None:
+            self.timeouts.append(_request_timeout)
         if isinstance(self.store, Exception):
             raise self.store
         if name is None:
@@ -44,16 +48,19 @@ class Client:
     def __init__(self, kinds):
         self.kinds = kinds
         self.applied = []
+        self.timeouts = []  # the `_request_timeout` of each request that carried one
         self.configuration = type("Configuration", (), {"host": "https://127.0.0.1:6443"})()
         self.resources = self
 
     def get(self, api_version, kind):
         if kind not in self.kinds:
             raise ResourceNotFoundError("no " + kind)
-        return Resource(self.kinds[kind])
+        return Resource(self.kinds[kind], self.timeouts)
 
     def server_side_apply(self, resource, body, name, namespace, **params):
         self.applied.append((body, params))
+        if "_request_timeout" in params:
+            self.timeouts.append(params.pop("_request_timeout"))
         if isinstance(resource.store, Exception):
             raise resource.store
         live = dict(resource.store.get((namespace, name)) or {})

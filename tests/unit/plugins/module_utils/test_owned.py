@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator
+from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress as translator, owned
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.owned import (covers, identity, is_current, owner_selector,
                                                                             plan, stamp)
@@ -142,3 +142,12 @@ def test_a_gateway_name_too_long_for_the_owner_label_needs_an_owner():
         translate([SHOP], [service("web")], gateway_name=long_name)
     result = translate([SHOP], [service("web")], gateway_name=long_name, owner="edge")
     assert {r["metadata"]["labels"]["adoptmesh.istio/gateway"] for r in result.resources} == {"edge"}
+
+
+def test_an_ingress_another_gateway_took_is_named_with_both_gateways():
+    assert owned.claims(["shop/web", "shop/api"], "a") == {"shop/web": "a", "shop/api": "a"}
+    assert owned.taken_elsewhere(["shop/web", "shop/api"], "b", {"shop/web": "a", "shop/api": "b"}) == [
+        ("shop/web", ["a", "b"])]
+    assert owned.taken_elsewhere(["shop/web"], "a", {}) == []
+    with pytest.raises(ValueError):
+        owned.taken_elsewhere(["shop/web"], "a", ["shop/web"])

@@ -1,6 +1,6 @@
 """Progress lines are shown whole, once each, however the module's writes are split."""
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils.module_support import elapsed_text, progress_writer
+from ansible_collections.adoptmesh.istio.plugins.module_utils.waiter import elapsed_text, progress_writer
 from ansible_collections.adoptmesh.istio.plugins.plugin_utils.progress import read_new_lines
 
 

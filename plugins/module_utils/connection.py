@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: adoptmesh.istio contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Glue shared by the cluster-facing modules: argument spec with kubernetes.core's auth options,
-one API client per run with a timeout on every request, and errors turned into clear failures.
-The logic lives elsewhere."""
+"""The connection of the cluster-facing modules: their argument spec with kubernetes.core's auth
+options, one API client per run with a timeout on every request, and errors turned into clear
+failures. What is read and written through the client is in `cluster.py` (the service) and
+`sync.py` (apply, sync, prune); waits are in `waiter.py`."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import os
 import traceback
 
@@ -16,10 +18,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from .cluster import Cluster, ClusterError, connect
 from .errors import InputError
-from .names import object_ref
 from .redaction import redact
-from .owned import OWNED_KINDS, owner_selector, plan
-from .reporting import diff_entry
+from .sync import PartialWrite
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
@@ -71,26 +71,6 @@ def cluster_spec(argument_spec):
 def progress_spec(argument_spec):
     """The module's options and progress_file (see plugins/plugin_utils/progress.py)."""
     return dict(argument_spec, progress_file=dict(type="path"))
-
-
-def progress_writer(path):
-    """A function that appends a line to the progress file, or does nothing without one. A line
-    that cannot be written is dropped: progress is for people watching, never a reason to fail."""
-    def write(line):
-        if not path:
-            return
-        try:
-            with open(path, "a") as handle:
-                handle.write(line.replace("\n", " ") + "\n")
-        except OSError:
-            pass
-    return write
-
-
-def elapsed_text(seconds):
-    """12 s, 3 min 04 s."""
-    seconds = int(round(seconds))
-    return "{0} s".format(seconds) if seconds < 60 else "{0} min {1:02d} s".format(seconds // 60, seconds % 60)
 
 
 def _credentials(value, key=None):
@@ -187,29 +167,43 @@ def request_timeouts(seconds):
     return (min(CONNECT_TIMEOUT_MAX, seconds), seconds)
 
 
-def install_request_timeout(seconds):
-    """Give every request of the kubernetes client in this process a connect and read timeout,
-    unless the caller set one, and do not retry a request that timed out.
-
-    The client sends requests before get_api_client returns (the server version, discovery), so
-    the default must be in place before it is created; the module process is ours alone."""
-    if kubernetes_rest is None:
-        return
-    cls = kubernetes_rest.RESTClientObject
-    original = getattr(cls.request, "adoptmesh_original", cls.request)
-    timeouts = request_timeouts(seconds)
-
+def _with_timeouts(send, timeouts):
+    """`send` (a RESTClientObject's request) with `timeouts` where the caller set none, and without
+    urllib3's retries of a read that timed out (three of them would quadruple the wait)."""
     def request(self, method, url, headers=None, body=None, post_params=None, _request_timeout=None):
-        # urllib3 would retry a read that timed out three times, quadrupling the wait.
         retries = getattr(self.pool_manager, "connection_pool_kw", {})
         if "retries" not in retries:
             import urllib3
             retries["retries"] = urllib3.Retry(total=3, connect=3, read=0, redirect=0, status=0)
-        return original(self, method, url, headers=headers, body=body, post_params=post_params,
-                        _request_timeout=_request_timeout or timeouts)
+        return send(self, method, url, headers=headers, body=body, post_params=post_params,
+                    _request_timeout=_request_timeout or timeouts)
+    return request
 
-    request.adoptmesh_original = original
-    cls.request = request
+
+@contextlib.contextmanager
+def _timeouts_while_connecting(timeouts):
+    """kubernetes.core's get_api_client asks the server for its version and API groups before it
+    returns, with no way to pass a timeout: for that call only, the client class defaults to ours."""
+    if kubernetes_rest is None:
+        yield
+        return
+    cls = kubernetes_rest.RESTClientObject
+    original = cls.request
+    cls.request = _with_timeouts(original, timeouts)
+    try:
+        yield
+    finally:
+        cls.request = original
+
+
+def _timeouts_for(dynamic_client, timeouts):
+    """The same default on this one client's later requests that take no timeout of their own
+    (kubernetes.core's lazy discovery of a kind's API); Cluster passes its own on every request."""
+    rest_client = getattr(getattr(dynamic_client, "client", None), "rest_client", None)
+    if rest_client is None:
+        return
+    send = _with_timeouts(type(rest_client).request, timeouts)
+    rest_client.request = lambda *args, **kwargs: send(rest_client, *args, **kwargs)
 
 
 def open_cluster(module, field_manager="adoptmesh-istio"):
@@ -222,87 +216,24 @@ def open_cluster(module, field_manager="adoptmesh-istio"):
         module.fail_json(msg=missing_required_lib("kubernetes", reason="to talk to a cluster") +
                          " (pip install 'kubernetes>=24.2.0', or the collection's requirements.txt)",
                          exception=KUBERNETES_IMPORT_ERROR)
-    install_request_timeout(module.params["request_timeout"])
+    timeouts = request_timeouts(module.params["request_timeout"])
     description = describe(module.params)
     path, source = kubeconfig_source(module.params)
     explicit = source is not None and not source.startswith("the default")
     if explicit and not os.path.isfile(os.path.expanduser(path)):
         module.fail_json(msg="the kubeconfig {0} (from {1}) does not exist or is not a file".format(path, source))
     try:
-        client = connect(lambda: get_api_client(module).client, description)
+        with _timeouts_while_connecting(timeouts):
+            client = connect(lambda: get_api_client(module).client, description)
     except ClusterError as error:
         if path is None:
             raise
         raise ClusterError("{0} (kubeconfig {1}, from {2}{3})".format(
             error, path, source, "" if os.path.isfile(os.path.expanduser(path)) else "; it does not exist"),
             error.status)
-    return Cluster(client, field_manager=field_manager, dry_run=module.check_mode, name=description)
-
-
-# Policies first, then what they guard: if a later write fails, no route is served without the
-# AuthorizationPolicy or DestinationRule written for it, so no intermediate state is more open
-# than before. Kinds not named here come last, in the order given.
-WRITE_ORDER = ("AuthorizationPolicy", "PeerAuthentication", "RequestAuthentication", "DestinationRule",
-               "ServiceEntry", "Sidecar", "Gateway", "VirtualService", "HTTPRoute", "GRPCRoute", "TLSRoute")
-
-
-def in_write_order(resources):
-    """The resources sorted by WRITE_ORDER (stable within a kind)."""
-    rank = dict((kind, index) for index, kind in enumerate(WRITE_ORDER))
-    return sorted(resources, key=lambda resource: rank.get(resource.get("kind"), len(WRITE_ORDER)))
-
-
-def apply_in_order(cluster, resources):
-    """Server-side apply of resources in WRITE_ORDER. Returns the diffs of those that changed.
-    On a failed write raises PartialWrite, which knows what was and was not written."""
-    return _apply_entries(cluster, [(resource, None, False) for resource in resources])
-
-
-def _apply_entries(cluster, entries):
-    diffs = []
-    rank = dict((kind, index) for index, kind in enumerate(WRITE_ORDER))
-    ordered = sorted(entries, key=lambda entry: rank.get(entry[0].get("kind"), len(WRITE_ORDER)))
-    for index, (resource, live, live_known) in enumerate(ordered):
-        try:
-            was_changed, before, after = cluster.apply(resource, live, live_known)
-        except ClusterError as error:
-            raise PartialWrite(error, cluster.written, [entry[0] for entry in ordered[index:]])
-        if was_changed:
-            diffs.append(diff_entry(before, after))
-    return diffs
-
-
-def sync_owned(cluster, resources, owner, prune):
-    """Bring gateway `owner`'s generated objects to `resources` (see sync_labelled)."""
-    return sync_labelled(cluster, resources, OWNED_KINDS, owner_selector(owner), prune)
-
-
-def sync_labelled(cluster, resources, kinds, selector, prune):
-    """Bring the generated objects `selector` finds to `resources`: one labelled LIST per kind,
-    writes for what is missing or differs only, and with `prune` deletes of what is no longer
-    produced (routes before the Gateways and policies they rely on). Returns (diffs, pruned refs)."""
-    owned = []
-    for api_version, kind in kinds:
-        owned.extend(cluster.list(api_version, kind, label_selectors=[selector], missing_ok=True))
-    steps = plan(resources, owned, prune)
-    diffs = _apply_entries(cluster, steps.write)
-    pruned = []
-    for obj in reversed(in_write_order(steps.prune)):
-        if cluster.delete(obj):
-            pruned.append("{0} {1}".format(obj["kind"], object_ref(obj)))
-            diffs.append(diff_entry(obj, None))
-    return diffs, pruned
-
-
-class PartialWrite(ClusterError):
-    """A write failed after others went through: says which did and which did not."""
-
-    def __init__(self, error, written, pending):
-        self.written = list(written)
-        self.not_written = ["{0} {1}".format(r.get("kind"), object_ref(r)) for r in pending]
-        message = "{0}; written before the failure: {1}; not written: {2}".format(
-            error, ", ".join(self.written) or "nothing", ", ".join(self.not_written))
-        super(PartialWrite, self).__init__(message, error.status)
+    _timeouts_for(client, timeouts)
+    return Cluster(client, field_manager=field_manager, dry_run=module.check_mode, name=description,
+                   request_timeout=timeouts)
 
 
 def fail_on_cluster_error(module, cluster, error, **result):
@@ -316,32 +247,3 @@ def fail_on_cluster_error(module, cluster, error, **result):
     elif written:
         error = "{0}; already written: {1}".format(error, ", ".join(written))
     module.fail_json(msg=str(error), **result)
-
-
-def read_ingress_sources(cluster, namespaces, label_selectors, secrets=True):
-    """(Ingresses, their namespaces' Services, {(namespace, name)} of the TLS Secrets they name that
-    exist): what a translation reads. One LIST per kind and namespace."""
-    ingresses = cluster.list("networking.k8s.io/v1", "Ingress", namespaces, label_selectors)
-    ingress_namespaces = sorted(set(i["metadata"]["namespace"] for i in ingresses))
-    services = cluster.list("v1", "Service", ingress_namespaces) if ingress_namespaces else []
-    if not secrets:
-        return ingresses, services, None
-    referenced = set()
-    for item in ingresses:
-        for entry in item.get("spec", {}).get("tls") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("secretName"), str):
-                referenced.add((item["metadata"]["namespace"], entry["secretName"]))
-    # Existence only, asking for metadata: the Secrets' keys never leave the cluster. One LIST per
-    # namespace with a referenced Secret, not one GET per Secret.
-    secret_namespaces = sorted(set(namespace for namespace, _name in referenced))
-    listed = cluster.list("v1", "Secret", secret_namespaces, metadata_only=True) if secret_namespaces else []
-    known = set((s["metadata"]["namespace"], s["metadata"]["name"]) for s in listed) & referenced
-    return ingresses, services, known
-
-
-def read_owned(cluster, owner):
-    """Every object gateway `owner`'s translation runs generated, as they are on the cluster now."""
-    owned = []
-    for api_version, kind in OWNED_KINDS:
-        owned.extend(cluster.list(api_version, kind, label_selectors=[owner_selector(owner)], missing_ok=True))
-    return owned

@@ -1,12 +1,12 @@
-"""module_support.py and reporting.py: credentials hidden and nothing else, timeouts on every
+"""connection.py, sync.py and reporting.py: credentials hidden and nothing else, timeouts on every
 request, writes in an order that never opens more than before, diffs and warnings."""
 
 import pytest
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils import module_support, reporting
+from ansible_collections.adoptmesh.istio.plugins.module_utils import connection, reporting, sync
 from ansible_collections.adoptmesh.istio.plugins.module_utils.cluster import Cluster, ClusterError
 
-from .standin_client import ApiError, Client
+from .standin_client import ApiError, Client, store
 
 
 def test_only_the_credentials_of_a_dict_kubeconfig_are_hidden():
@@ -14,51 +14,81 @@ def test_only_the_credentials_of_a_dict_kubeconfig_are_hidden():
                   "clusters": [{"name": "local", "cluster": {"server": "https://127.0.0.1:6443"}}],
                   "users": [{"name": "admin", "user": {"token": "s3cr3t-token", "client-key-data": "S0VZ"}},
                             {"name": "exec", "user": {"auth-provider": {"config": {"refresh-token": "r3fresh"}}}}]}
-    assert sorted(module_support._credentials(kubeconfig)) == ["S0VZ", "r3fresh", "s3cr3t-token"]
+    assert sorted(connection._credentials(kubeconfig)) == ["S0VZ", "r3fresh", "s3cr3t-token"]
 
 
 def test_the_spec_keeps_kubeconfig_visible_and_adds_the_timeout():
-    spec = module_support.cluster_spec({"namespaces": {"type": "list"}})
+    spec = connection.cluster_spec({"namespaces": {"type": "list"}})
     assert spec["kubeconfig"]["no_log"] is False
     assert spec["api_key"].get("no_log") is True
     assert spec["request_timeout"] == {"type": "float", "default": 30.0}
 
 
 def test_timeouts_connect_is_capped():
-    assert module_support.request_timeouts(30) == (10.0, 30)
-    assert module_support.request_timeouts(2) == (2, 2)
+    assert connection.request_timeouts(30) == (10.0, 30)
+    assert connection.request_timeouts(2) == (2, 2)
 
 
-def test_every_request_gets_the_default_timeout_unless_it_sets_one():
-    rest = pytest.importorskip("kubernetes.client.rest")
-    seen = []
-    original = rest.RESTClientObject.request
-    saved = getattr(original, "adoptmesh_original", original)
-
+def _recording_rest_client(rest, seen):
     class Pool:
         connection_pool_kw = {}
 
     def fake(self, method, url, headers=None, body=None, post_params=None, _request_timeout=None):
         seen.append(_request_timeout)
 
-    fake_client = rest.RESTClientObject.__new__(rest.RESTClientObject)
-    fake_client.pool_manager = Pool()
+    client = rest.RESTClientObject.__new__(rest.RESTClientObject)
+    client.pool_manager = Pool()
+    return client, fake, Pool
+
+
+def test_while_connecting_every_request_gets_the_default_timeout_and_the_client_class_is_left_as_it_was():
+    rest = pytest.importorskip("kubernetes.client.rest")
+    seen = []
+    client, fake, pool = _recording_rest_client(rest, seen)
+    original = rest.RESTClientObject.request
     try:
         rest.RESTClientObject.request = fake
-        module_support.install_request_timeout(5)
-        fake_client.request("GET", "https://x/version")
-        fake_client.request("GET", "https://x/version", _request_timeout=(1, 1))
-        module_support.install_request_timeout(7)  # installing again wraps the original, not the wrapper
-        fake_client.request("GET", "https://x/version")
+        with connection._timeouts_while_connecting((5, 5)):
+            client.request("GET", "https://x/version")
+            client.request("GET", "https://x/version", _request_timeout=(1, 1))
+        client.request("GET", "https://x/apis")  # after connecting, the class is not patched
+        assert rest.RESTClientObject.request is fake
     finally:
-        rest.RESTClientObject.request = saved
-    assert seen == [(5, 5), (1, 1), (7, 7)]
-    assert Pool.connection_pool_kw["retries"].read == 0
+        rest.RESTClientObject.request = original
+    assert seen == [(5, 5), (1, 1), None]
+    assert pool.connection_pool_kw["retries"].read == 0
+
+
+def test_one_clients_later_requests_get_the_default_and_no_other_client_does():
+    rest = pytest.importorskip("kubernetes.client.rest")
+    seen = []
+    ours, fake, _pool = _recording_rest_client(rest, seen)
+    other, _fake, _other_pool = _recording_rest_client(rest, seen)
+    original = rest.RESTClientObject.request
+    try:
+        rest.RESTClientObject.request = fake
+        connection._timeouts_for(type("Dynamic", (), {"client": type("Api", (), {"rest_client": ours})()})(), (7, 7))
+        ours.request("GET", "https://x/apis/networking.istio.io/v1")
+        other.request("GET", "https://x/apis/networking.istio.io/v1")
+    finally:
+        rest.RESTClientObject.request = original
+    assert seen == [(7, 7), None]
+
+
+def test_the_cluster_sends_its_timeout_with_every_request():
+    client = Client({"Gateway": store({"metadata": {"name": "g", "namespace": "gw"}})})
+    cluster = Cluster(client, name="c", request_timeout=(3, 9))
+    cluster.list("networking.istio.io/v1", "Gateway", ["gw"])
+    cluster.get("networking.istio.io/v1", "Gateway", "g", "gw")
+    cluster.exists("networking.istio.io/v1", "Gateway", "g", "gw")
+    cluster.apply({"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "g", "namespace": "gw"}},
+                  None, live_known=True)
+    assert client.timeouts == [(3, 9)] * 4
 
 
 def test_policies_are_written_before_the_routes_they_guard():
     kinds = ["VirtualService", "Gateway", "AuthorizationPolicy", "ConfigMap", "DestinationRule", "HTTPRoute"]
-    ordered = module_support.in_write_order([{"kind": k} for k in kinds])
+    ordered = sync.in_write_order([{"kind": k} for k in kinds])
     assert [r["kind"] for r in ordered] == ["AuthorizationPolicy", "DestinationRule", "Gateway", "VirtualService",
                                             "HTTPRoute", "ConfigMap"]
 
@@ -69,8 +99,8 @@ def test_a_failed_write_says_what_was_written_and_what_was_not():
     resources = [{"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "g", "namespace": "gw"}},
                  {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
                   "metadata": {"name": "p", "namespace": "gw"}, "spec": {}}]
-    with pytest.raises(module_support.PartialWrite) as caught:
-        module_support.apply_in_order(cluster, resources)
+    with pytest.raises(sync.PartialWrite) as caught:
+        sync.apply_in_order(cluster, resources)
     assert caught.value.written == ["AuthorizationPolicy gw/p"]
     assert caught.value.not_written == ["Gateway gw/g"]
     assert "denied by policy" in str(caught.value) and isinstance(caught.value, ClusterError)
@@ -96,9 +126,9 @@ def test_diff_entries_and_capped_warnings():
     ({"kubeconfig": {"clusters": []}}, {}, (None, None)),
 ])
 def test_the_kubeconfig_read_is_named_with_where_it_came_from(params, environ, expected):
-    assert module_support.kubeconfig_source(params, environ) == expected
+    assert connection.kubeconfig_source(params, environ) == expected
 
 
 def test_without_any_kubeconfig_the_default_file_is_named():
-    path, source = module_support.kubeconfig_source({}, {})
+    path, source = connection.kubeconfig_source({}, {})
     assert path.endswith("/.kube/config") and source.startswith("the default")
