@@ -20,8 +20,8 @@ import re
 from .errors import InputError, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
 from .ingress_annotations import NGINX, PARTIAL, number as _number, route_options, truthy as _truthy
-from .ingress_model import (CATCH_ALL, EXACT, LITERAL, OWNER_LABEL, PREFIX, REGEX, FullPathRewrite, RegexRewrite,
-                            Route)
+from .ingress_model import (CATCH_ALL, EVERY_PATH, EXACT, EXACT_PATH, LITERAL, OWNER_LABEL, PREFIX, PREFIX_PATH, REGEX,
+                            REGEX_PATH, Destination, FullPathRewrite, PathMatch, RegexRewrite, Route, redirect)
 from .ingress_output import emit
 from . import nginx_paths
 from .names import is_dns1123_label, is_dns1123_subdomain, is_label_value, stable_name
@@ -108,12 +108,12 @@ def _certificate_hosts(ingresses, annotations_of, refs, options):
 
 
 def _single_backend(route):
-    """(fqdn, port) of a route that proxies to one backend, as an ingress-nginx location's
+    """The Service port of a route that proxies to one backend, as an ingress-nginx location's
     upstream; None for a redirect or a split."""
     if len(route.destinations) != 1 or route.controller != "nginx":
         return None
-    fqdn, port, weight = route.destinations[0]
-    return None if weight not in (None, 100) else (fqdn, port)
+    destination = route.destinations[0]
+    return None if destination.weight not in (None, 100) else destination.upstream
 
 
 def _descending(text):
@@ -234,7 +234,7 @@ def _backend_entry(namespace, path_spec, destination, host, regex):
     given = service["port"]
     upstream = "{0}-{1}-{2}".format(namespace, service["name"], given.get("number") or given.get("name"))
     return {"host": host, "path": path_spec.get("path"), "path_type": path_spec.get("pathType"), "regex": regex,
-            "upstream": upstream, "service": "{0}.{1}".format(service["name"], namespace), "port": destination[1]}
+            "upstream": upstream, "service": "{0}.{1}".format(service["name"], namespace), "port": destination.port}
 
 
 def _server_locations(ingresses, annotations_of, refs, owners, classless_controller):
@@ -346,7 +346,7 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
             findings.append(Finding("ingress", ref, ERROR, "invalid-path", "{0}.path {1!r} must start with /".format(
                 field, path)))
             return None
-        return LITERAL, EXACT, path, [{"uri": {"exact": path}}]
+        return LITERAL, EXACT, path, [PathMatch(EXACT_PATH, path)]
     if ingress_cls == "istio":
         return _istio_class_path(path, path_type)
     if use_regex and path_type == "Exact" and path == "/":
@@ -380,10 +380,10 @@ def _path_routes(ingress_cls, annotations, path_spec, ref, field, findings, host
 
 
 def _uri_matches(location):
-    """Istio uri matches for an nginx location: Istio regexes match whole paths, nginx's only from the start."""
-    kinds = {nginx_paths.EXACT: "exact", nginx_paths.PREFIX: "prefix"}
-    return [{"uri": {"regex": "(?i)" + value + ".*"}} if modifier == nginx_paths.REGEX
-            else {"uri": {kinds[modifier]: value}} for modifier, value in location.forms]
+    """PathMatches for an nginx location: a route regex matches whole paths, nginx's only from the start."""
+    kinds = {nginx_paths.EXACT: EXACT_PATH, nginx_paths.PREFIX: PREFIX_PATH}
+    return [PathMatch(REGEX_PATH, "(?i)" + value + ".*") if modifier == nginx_paths.REGEX
+            else PathMatch(kinds[modifier], value) for modifier, value in location.forms]
 
 
 def _istio_class_annotations(annotations, ref, findings):
@@ -406,17 +406,17 @@ def _istio_class_path(path, path_type):
     equal length, then oldest first; the fifth element is that length.
     """
     if path_type == "Exact":
-        return LITERAL, EXACT, path, [{"uri": {"exact": path}}], len(path)
+        return LITERAL, EXACT, path, [PathMatch(EXACT_PATH, path)], len(path)
     if path_type != "Prefix":
         if path in ("", "*", "/*", ".*"):
-            return CATCH_ALL, PREFIX, "/", [{}], 0
+            return CATCH_ALL, PREFIX, "/", [EVERY_PATH], 0
         if not (path.endswith("/*") or path.endswith(".*")):
-            return LITERAL, EXACT, path, [{"uri": {"exact": path}}], len(path)
+            return LITERAL, EXACT, path, [PathMatch(EXACT_PATH, path)], len(path)
         path = path[:-2]
     if path == "/":
-        return LITERAL, PREFIX, "/", [{"uri": {"prefix": "/"}}], 1
+        return LITERAL, PREFIX, "/", [PathMatch(PREFIX_PATH, "/")], 1
     trimmed = path[:-1] if path.endswith("/") else path
-    return LITERAL, PREFIX, trimmed, [{"uri": {"exact": trimmed}}, {"uri": {"prefix": trimmed + "/"}}], len(path)
+    return LITERAL, PREFIX, trimmed, [PathMatch(EXACT_PATH, trimmed), PathMatch(PREFIX_PATH, trimmed + "/")], len(path)
 
 
 class Translator:
@@ -428,7 +428,7 @@ class Translator:
         self._exact_paths = {}
         self._refs = {}
         self._www_hosts = []
-        self.passthrough = {}  # host -> (fqdn, port, source Ingress): TLS passed through on SNI
+        self.passthrough = {}  # host -> (Destination, source Ingress): TLS passed through on SNI
 
     # services --------------------------------------------------------------------------------
     def _index_services(self, services):
@@ -441,7 +441,7 @@ class Translator:
         return index
 
     def _destination(self, backend, namespace, ref, where, services, findings):
-        """(fqdn, port) of an Ingress backend, or None with a finding."""
+        """The Destination of an Ingress backend, or None with a finding."""
         backend = _as_dict(backend)
         if backend.get("resource") is not None:
             findings.append(Finding("ingress", ref, ERROR, "resource-backend-unsupported",
@@ -482,7 +482,7 @@ class Translator:
             findings.append(Finding("ingress", ref, ERROR, "invalid-backend",
                                     "{0}: backend.service.port.number {1!r} is not a port".format(where, number)))
             return None
-        return "{0}.{1}.svc.{2}".format(name, namespace, self.options.cluster_domain), number
+        return Destination(name, namespace, number, None)
 
     # annotations ------------------------------------------------------------------------------
     # the translation ----------------------------------------------------------------------------
@@ -617,7 +617,7 @@ class Translator:
             bucket = routes.setdefault(host, {})
             if (CATCH_ALL, PREFIX, "/", None, None) not in bucket:
                 # The default location `/` of the host, which any Ingress's path `/` replaces.
-                route = Route(host, CATCH_ALL, PREFIX, "/", [{}], default.destinations, default.source,
+                route = Route(host, CATCH_ALL, PREFIX, "/", [EVERY_PATH], default.destinations, default.source,
                               default.age + len(ages))
                 route.https_redirect = https_redirect
                 bucket[route.key()] = route
@@ -625,7 +625,7 @@ class Translator:
             if self._owner_https.get((owner, host)) and (CATCH_ALL, PREFIX, "/", None, None) not in routes.get(host, {}):
                 # ingress-nginx's default location `/` takes the annotations of the host's oldest
                 # Ingress: over HTTP its unmatched paths are redirected to HTTPS, then answered 404.
-                route = Route(host, CATCH_ALL, PREFIX, "/", [{}], [], owner, len(ages) + 1)
+                route = Route(host, CATCH_ALL, PREFIX, "/", [EVERY_PATH], [], owner, len(ages) + 1)
                 route.https_redirect = True
                 routes.setdefault(host, {})[route.key()] = route
         self._apply_canary_plans(routes, plans, findings)
@@ -675,7 +675,7 @@ class Translator:
                 backends.append(_backend_entry(namespace, path_spec, destination, host,
                                                host in self._regex_hosts))
                 category, kind, path, matches = shape[:4]
-                route = Route(host, category, kind, path, matches, [(destination[0], destination[1], None)], ref, age)
+                route = Route(host, category, kind, path, matches, [destination], ref, age)
                 if len(shape) > 4:
                     route.rank = shape[4]
                 produced.append(route)
@@ -695,8 +695,7 @@ class Translator:
                                     for host in owned)
                 else:
                     backends.append(_backend_entry(namespace, {"backend": default_backend}, destination, None, False))
-                default_route = Route(None, CATCH_ALL, PREFIX, "/", [{}], [(destination[0], destination[1], None)],
-                                      ref, age)
+                default_route = Route(None, CATCH_ALL, PREFIX, "/", [EVERY_PATH], [destination], ref, age)
                 # Per host whether ingress-nginx would redirect its unmatched paths to HTTPS.
                 default_route.has_rules = bool(_as_list(spec.get("rules")))
                 default_route.owned_hosts = dict((h, False) for h in rule_hosts if h != "*")
@@ -757,7 +756,7 @@ class Translator:
         for entry in backends:
             # What ingress-nginx answers itself on this path: the replay tells redirects apart by them.
             entry["https_redirect"] = bool(options["force_https"] or (options["ssl_redirect"] and entry["host"] in has_tls))
-            entry["redirect_code"] = (options.get("redirect") or {}).get("redirectCode")
+            entry["redirect_code"] = options["redirect"].code if options.get("redirect") else None
         if app_root is not None and not _valid_app_root(app_root):
             findings.append(Finding("ingress", ref, WARNING, "app-root-ignored",
                                     "{0}app-root={1!r} is not a path; ingress-nginx ignores it, and so does this "
@@ -790,10 +789,9 @@ class Translator:
             if host in self.passthrough:
                 findings.append(Finding("ingress", ref, WARNING, "ssl-passthrough-conflict",
                                         "ssl-passthrough on {0} is already set by {1}, the older".format(
-                                            host, self.passthrough[host][2]), host=host))
+                                            host, self.passthrough[host][1]), host=host))
                 continue
-            fqdn, port = (root or routed)[0].destinations[0][:2]
-            self.passthrough[host] = (fqdn, port, ref)
+            self.passthrough[host] = ((root or routed)[0].destinations[0], ref)
 
     def _app_root_redirects(self, routes, ages):
         """app-root: `/` of a host is redirected ahead of any location (_app_roots)."""
@@ -802,8 +800,8 @@ class Translator:
             # A canary's header route too: the redirect comes before any location.
             for key in [k for k, r in bucket.items() if r.kind == EXACT and r.path == "/"]:
                 del bucket[key]
-            route = Route(host, LITERAL, EXACT, "/", [{"uri": {"exact": "/"}}], [], source, ages[source])
-            route.redirect = {"uri": app_root, "redirectCode": 302}
+            route = Route(host, LITERAL, EXACT, "/", [PathMatch(EXACT_PATH, "/")], [], source, ages[source])
+            route.redirect = redirect(302, path=app_root)
             bucket[route.key()] = route
 
     def _www_redirects(self, routes, findings):
@@ -818,8 +816,8 @@ class Translator:
                                         "from-to-www-redirect: {0} is served by an Ingress, so it does not redirect to "
                                         "{1}".format(other, host), host=other))
                 continue
-            route = Route(other, CATCH_ALL, PREFIX, "/", [{}], [], ref, age)
-            route.redirect = {"authority": host, "redirectCode": 308}
+            route = Route(other, CATCH_ALL, PREFIX, "/", [EVERY_PATH], [], ref, age)
+            route.redirect = redirect(308, authority=host)
             routes[other] = {route.key(): route}
 
     def _slash_redirects(self, routes):
@@ -845,9 +843,9 @@ class Translator:
                 short = name[:-1]
                 if not name.endswith("/") or not short or short in names:
                     continue
-                redirect = Route(host, LITERAL, EXACT, short, [{"uri": {"exact": short}}], [], route.source, route.age)
-                redirect.redirect = {"uri": name, "redirectCode": 301}
-                bucket.setdefault(redirect.key(), redirect)
+                slash = Route(host, LITERAL, EXACT, short, [PathMatch(EXACT_PATH, short)], [], route.source, route.age)
+                slash.redirect = redirect(301, path=name)
+                bucket.setdefault(slash.key(), slash)
 
     def _duplicate_locations(self, routes, findings):
         """Ingress sets nginx refuses: ingress-nginx renders a location twice (nginx.conf does not
@@ -907,7 +905,7 @@ class Translator:
     def _rewrite(rewrite, route):
         mode, target = rewrite
         if mode == "regex" and route.category == REGEX:
-            pattern = route.matches[0]["uri"]["regex"]
+            pattern = route.matches[0].value
             flags = "(?i)" if pattern.startswith("(?i)") else ""
             anchored = flags + "^" + pattern[len(flags):] + "$"
             try:
@@ -1082,7 +1080,7 @@ class Translator:
                                         "host {0} path {1!r} proxies to {2}:{3}, which the older canary {4} already "
                                         "takes: ingress-nginx uses only the first canary of a Service port, so this "
                                         "one got no traffic there, nor does it after the translation".format(
-                                            stable.host, stable.path, upstream[0].split(".")[0], upstream[1], plan[0]),
+                                            stable.host, stable.path, upstream[0], upstream[2], plan[0]),
                                         host=stable.host, path=stable.path))
 
     def _apply_canary_plans(self, routes, plans, findings):
@@ -1099,7 +1097,7 @@ class Translator:
                         stable.extra_sources.append(ref)
                     message = ("ingress-nginx gives a canary to every location of its stable Service port {0}:{1}, so it "
                                "also takes traffic of host {2} path {3!r} ({4}); the translation keeps that".format(
-                                   upstream[0].split(".")[0], upstream[1], stable.host, stable.path, stable.source))
+                                   upstream[0], upstream[2], stable.host, stable.path, stable.source))
                     findings.append(Finding("ingress", ref, INFO, "canary-shared-backend", message,
                                             host=stable.host, path=stable.path))
                 self._canary_routes(routes, stable, ref, header, header_value, weight, total, destinations)
@@ -1122,10 +1120,10 @@ class Translator:
                 routes[stable.host][route.key()] = route
         if weight is not None:
             canary_share = min(weight, total)
-            base = [(fqdn, port, None) for fqdn, port, _w in stable.destinations if _w is None or _w > 0]
+            base = [d for d in stable.destinations if d.weight is None or d.weight > 0]
             percent_canary = int(round(100.0 * canary_share / total))
-            stable.destinations = ([(base[0][0], base[0][1], 100 - percent_canary)] if base else []) + [
-                (destinations[0][0], destinations[0][1], percent_canary)]
+            stable.destinations = ([base[0]._replace(weight=100 - percent_canary)] if base else []) + [
+                destinations[0]._replace(weight=percent_canary)]
 
     @staticmethod
     def _canary_number(annotations, key, ref, findings):

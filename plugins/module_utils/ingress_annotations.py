@@ -18,6 +18,7 @@ import re
 
 from .findings import ERROR, INFO, WARNING, Finding
 from .names import is_dns1123_label, short_hash
+from .ingress_model import Cors, Redirect
 
 NGINX = "nginx.ingress.kubernetes.io/"
 
@@ -117,18 +118,13 @@ def source_ranges(value):
 
 
 def parse_redirect(url, code, default_code):
-    """A VirtualService redirect for a redirect annotation's URL or path, or None."""
+    """The Redirect a redirect annotation's URL or path asks for, or None."""
     match = re.match(r"(?:(https?)://([^/\s]+))?(/\S*)?\Z", url)
     if not match or not (match.group(2) or match.group(3)):
         return None
     found = number(code)
-    redirect = {"redirectCode": found if found in REDIRECT_CODES else default_code}
-    if match.group(1):
-        redirect["scheme"] = match.group(1)
-    if match.group(2):
-        redirect["authority"] = match.group(2)
-    redirect["uri"] = match.group(3) or "/"
-    return redirect
+    return Redirect(found if found in REDIRECT_CODES else default_code, match.group(1) or None, match.group(2) or None,
+                    match.group(3) or "/")
 
 
 def in_cluster_url(url, cluster_domain):
@@ -156,8 +152,9 @@ class Annotations:
         self.annotations = annotations
         self.ref = ref
         self.findings = findings
-        self.policies = policies  # ("dr", fqdn) / ("ap", ref) / ("ext", ref) -> entries, for the output
-        self.destinations = destinations  # (fqdn, port) of the Ingress's backends
+        # ("dr", service, namespace) / ("ap", ref) / ("ext", ref) -> entries, for the output
+        self.policies = policies
+        self.destinations = destinations  # the Destinations of the Ingress's backends
         self.hosts = hosts
         self.cluster_domain = cluster_domain
         self.options = {}  # per-route behaviour, applied by ingress.py
@@ -275,18 +272,13 @@ def cors(context):
         found = context.get(key)
         return str(found if found is not None else CORS_DEFAULTS.get(key, ""))
 
-    origins = [o.strip() for o in value("cors-allow-origin").split(",") if o.strip()]
-    policy = {"allowOrigins": [{"regex": ".*"} if o == "*" else {"exact": o} for o in origins],
-              "allowMethods": [m.strip() for m in value("cors-allow-methods").split(",") if m.strip()],
-              "allowHeaders": [h.strip() for h in value("cors-allow-headers").split(",") if h.strip()],
-              "allowCredentials": context.annotations.get(NGINX + "cors-allow-credentials", "true") != "false"}
-    exposed = [h.strip() for h in value("cors-expose-headers").split(",") if h.strip()]
-    if exposed:
-        policy["exposeHeaders"] = exposed
-    max_age = number(value("cors-max-age"))
-    if max_age is not None:
-        policy["maxAge"] = "{0}s".format(max_age)
-    context.options["cors"] = policy
+    def items(key):
+        return [item.strip() for item in value(key).split(",") if item.strip()]
+
+    context.options["cors"] = Cors(items("cors-allow-origin"), items("cors-allow-methods"), items("cors-allow-headers"),
+                                   items("cors-expose-headers"),
+                                   context.annotations.get(NGINX + "cors-allow-credentials", "true") != "false",
+                                   number(value("cors-max-age")))
 
 
 def request_headers(context):
@@ -300,7 +292,7 @@ def request_headers(context):
         # ingress-nginx sends the annotation's value as X-Forwarded-Prefix to the backend.
         headers["x-forwarded-prefix"] = str(prefix)
     if headers:
-        context.options["request_headers"] = {"set": headers}
+        context.options["request_headers"] = headers
 
 
 def redirects(context):
@@ -320,10 +312,10 @@ def redirects(context):
             context.finding(WARNING, "invalid-annotation",
                             "{0}{1}-code={2!r} is not a redirect code Envoy can send ({3}); {4} is used".format(
                                 NGINX, key, code, ", ".join(str(c) for c in REDIRECT_CODES), default_code))
-        elif key == "temporal-redirect" and code is not None and redirect.get("redirectCode") != default_code:
+        elif key == "temporal-redirect" and code is not None and redirect.code != default_code:
             context.finding(INFO, "temporal-redirect-code-since-1-12",
                             "ingress-nginx reads {0}temporal-redirect-code from 1.12 on (1.11 and older answer 302): "
-                            "the translation answers {1}, as 1.12 and later do".format(NGINX, redirect.get("redirectCode")))
+                            "the translation answers {1}, as 1.12 and later do".format(NGINX, redirect.code))
         context.options["redirect"] = redirect
 
 
@@ -359,7 +351,8 @@ def backend_policy(context):
         traffic["loadBalancer"] = {"consistentHash": {"httpCookie": cookie}}
     if traffic:
         for destination in context.destinations:
-            context.policies.setdefault(("dr", destination[0]), []).append((context.ref, traffic))
+            context.policies.setdefault(("dr", destination.service, destination.namespace), []).append(
+                (context.ref, traffic))
 
 
 def source_range_policy(context):

@@ -1,12 +1,21 @@
 # -*- coding: utf-8 -*-
 # Copyright: adoptmesh.istio contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The route model shared by the Ingress translation (ingress.py) and its outputs (ingress_output.py)."""
+"""The route model between the Ingress sources and the output emitters, in no output's terms.
+
+A Route says, for one host: which paths it takes (PathMatch: exact, prefix, regex or any), an
+optional header condition, where the request goes (Destination: Service, namespace, port,
+weight), and what happens on the way as intents (Redirect, a rewrite, headers to set, Cors, a
+timeout, an HTTPS redirect). The sources (ingress.py, for ingress-nginx and Istio's Ingress class)
+make Routes; the emitters (ingress_output.py and the emitter per output API) turn them into
+objects. No Ansible imports.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import itertools
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "adoptmesh.istio"}
@@ -21,6 +30,50 @@ _MADE = itertools.count()
 # Route categories, in the order a VirtualService must list them (first match wins).
 LITERAL, REGEX, CATCH_ALL = 0, 1, 2
 EXACT, PREFIX = 0, 1
+
+
+EXACT_PATH, PREFIX_PATH, REGEX_PATH, ANY_PATH = "exact", "prefix", "regex", "any"
+
+
+class PathMatch(collections.namedtuple("PathMatch", "kind value")):
+    """One path condition: `exact` and `prefix` compare strings, `regex` is an RE2 pattern that
+    matches the whole path, `any` takes every path."""
+
+    __slots__ = ()
+
+
+EVERY_PATH = PathMatch(ANY_PATH, "")
+
+
+class Destination(collections.namedtuple("Destination", "service namespace port weight")):
+    """A backend: Service name, its namespace, port number, and the weight of a split (None alone)."""
+
+    __slots__ = ()
+
+    def fqdn(self, cluster_domain):
+        return "{0}.{1}.svc.{2}".format(self.service, self.namespace, cluster_domain)
+
+    @property
+    def upstream(self):
+        """The Service port, as an ingress-nginx upstream is one (the weight aside)."""
+        return (self.service, self.namespace, self.port)
+
+
+class Redirect(collections.namedtuple("Redirect", "code scheme authority path")):
+    """Answer with a redirect: the status code; the scheme, authority (host[:port]) and path of
+    the Location, each None to keep the request's."""
+
+    __slots__ = ()
+
+
+def redirect(code, scheme=None, authority=None, path=None):
+    return Redirect(code, scheme, authority, path)
+
+
+class Cors(collections.namedtuple("Cors", "origins methods headers expose credentials max_age")):
+    """A CORS policy: `origins` are exact origins or `*` for any; `max_age` in seconds or None."""
+
+    __slots__ = ()
 
 
 class FullPathRewrite:
@@ -46,17 +99,17 @@ class Route:
         self.category = category
         self.kind = kind  # EXACT / PREFIX within literals
         self.path = path
-        self.matches = matches  # list of Istio uri match dicts ({} = match everything)
-        self.destinations = destinations  # [(fqdn, port, weight or None)]
+        self.matches = matches  # [PathMatch]: any of them takes the request
+        self.destinations = destinations  # [Destination]
         self.source = source
         self.age = age
         self.headers = None  # (name, value) for a canary-by-header route
         self.rewrite = None  # FullPathRewrite or RegexRewrite
-        self.redirect = None
+        self.redirect = None  # Redirect
         self.https_redirect = False
         self.timeout = None
-        self.cors = None
-        self.request_headers = None
+        self.cors = None  # Cors
+        self.request_headers = None  # {lower-case name: value} set on the way to the backend
         self.extra_sources = []
         self.rank = None  # the length routes are ordered by, when it is not the path's (class istio)
         # A defaultBackend (host None): whether its Ingress has rules, and per host it is the oldest

@@ -15,7 +15,8 @@ import copy
 import re
 
 from .findings import ERROR, INFO, WARNING, Finding
-from .ingress_model import CATCH_ALL, EXACT, MANAGED_BY, REGEX, SOURCE_ANNOTATION, FullPathRewrite
+from .ingress_model import (ANY_PATH, CATCH_ALL, EXACT, EXACT_PATH, MANAGED_BY, PREFIX_PATH, REGEX, SOURCE_ANNOTATION,
+                            Destination, FullPathRewrite)
 from .names import host_name_part, short_hash, stable_name
 
 ISTIO_NETWORKING = "networking.istio.io/v1"
@@ -55,7 +56,7 @@ def emit(options, gateway, routes, tls_servers, policies, passthrough, result):
         resources = _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, result)
     else:
         resources = _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
-    resources += _destination_rules(namespace, policies, result)
+    resources += _destination_rules(namespace, policies, result, options.cluster_domain)
     gateways = [r["metadata"]["name"] for r in resources if r["kind"] == "Gateway"]
     policies_out, result.extension_providers = _authorization_policies(options, gateways, namespace, policies)
     resources += policies_out
@@ -86,7 +87,7 @@ def _without_passthrough(tls_servers, passthrough, result):
         entry = tls_servers[credential]
         dropped = sorted(h for h in entry["hosts"] if h in passthrough)
         for host in dropped:
-            result.findings.append(Finding("ingress", passthrough[host][2], WARNING, "ssl-passthrough-over-tls",
+            result.findings.append(Finding("ingress", passthrough[host][1], WARNING, "ssl-passthrough-over-tls",
                                            "{0}: TLS is passed through to the backend, so Secret {1} is not used for "
                                            "it, as with ingress-nginx".format(host, credential), host=host))
         if set(entry["hosts"]) - set(dropped):
@@ -202,21 +203,22 @@ def _istio(gateway, namespace, options, hosts, routes, tls_servers, passthrough)
                           "metadata": _metadata(name, namespace, _sources(group_routes)),
                           "spec": {"selector": dict(sorted(options.gateway_selector.items())), "servers": servers}})
     for host in hosts:
-        http = _deeper_names(host, routes)
+        http = _deeper_names(host, routes, options.cluster_domain)
         for route in _sorted_routes(routes[host]):
-            http.extend(_istio_http_routes(route))
+            http.extend(_istio_http_routes(route, options.cluster_domain))
         name = stable_name(host_name_part(host), exact=host)
         spec = {"hosts": [host], "gateways": ["{0}/{1}".format(namespace, gateway_of[host])], "http": http}
         if host in passthrough:
-            fqdn, port = passthrough[host][:2]
+            destination = passthrough[host][0]
             spec["tls"] = [{"match": [{"port": HTTPS_PORT, "sniHosts": [host]}],
-                            "route": [{"destination": {"host": fqdn, "port": {"number": port}}}]}]
+                            "route": [{"destination": {"host": destination.fqdn(options.cluster_domain),
+                                                       "port": {"number": destination.port}}}]}]
         resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "VirtualService",
                           "metadata": _metadata(name, namespace, _sources(routes[host].values())), "spec": spec})
     return resources
 
 
-def _deeper_names(host, routes):
+def _deeper_names(host, routes, cluster_domain):
     """For an ingress-nginx wildcard host, the entries that keep it to one label: its server_name
     `*.example.com` matches `a.example.com` but not `a.b.example.com`, which reaches the catch-all
     server (the host-less rules and defaultBackend, else a 404). Istio's wildcard takes any depth."""
@@ -225,7 +227,7 @@ def _deeper_names(host, routes):
     deeper = {"regex": "(?i)([^.:]+[.]){{2,}}{0}(:[0-9]+)?".format(re.escape(host[2:]))}
     entries = []
     for route in _sorted_routes(routes.get("*", {})):
-        for entry in _istio_http_routes(route):
+        for entry in _istio_http_routes(route, cluster_domain):
             entry = copy.deepcopy(entry)
             entry["match"] = [dict(m, authority=deeper) for m in entry.get("match") or [{}]]
             entries.append(entry)
@@ -242,8 +244,8 @@ def _istio_rewrite(rewrite):
 
 def _matches(route, port=None):
     matches = []
-    for uri in route.matches:
-        match = dict(uri)
+    for path_match in route.matches:
+        match = {} if path_match.kind == ANY_PATH else {"uri": {path_match.kind: path_match.value}}
         if route.headers:
             match["headers"] = {route.headers[0]: {"exact": route.headers[1]}}
         if port:
@@ -252,7 +254,26 @@ def _matches(route, port=None):
     return [m for m in matches if m] or None
 
 
-def _istio_http_routes(route):
+def _istio_redirect(redirect):
+    entry = {"redirectCode": redirect.code}
+    for key, value in (("scheme", redirect.scheme), ("authority", redirect.authority), ("uri", redirect.path)):
+        if value is not None:
+            entry[key] = value
+    return entry
+
+
+def _istio_cors(cors):
+    policy = {"allowOrigins": [{"regex": ".*"} if origin == "*" else {"exact": origin} for origin in cors.origins],
+              "allowMethods": list(cors.methods), "allowHeaders": list(cors.headers),
+              "allowCredentials": cors.credentials}
+    if cors.expose:
+        policy["exposeHeaders"] = list(cors.expose)
+    if cors.max_age is not None:
+        policy["maxAge"] = "{0}s".format(cors.max_age)
+    return policy
+
+
+def _istio_http_routes(route, cluster_domain):
     entries = []
     if route.https_redirect:
         # Only plain HTTP is redirected; the same VirtualService also serves the HTTPS server.
@@ -264,30 +285,30 @@ def _istio_http_routes(route):
     if match:
         entry["match"] = match
     if route.redirect:
-        entry["redirect"] = dict(route.redirect)
+        entry["redirect"] = _istio_redirect(route.redirect)
     else:
-        weighted = any(destination[2] is not None for destination in route.destinations)
-        entry["route"] = [dict({"destination": {"host": fqdn, "port": {"number": port}}},
-                               **({"weight": weight} if weighted else {}))
-                          for fqdn, port, weight in route.destinations]
+        weighted = any(destination.weight is not None for destination in route.destinations)
+        entry["route"] = [dict({"destination": {"host": d.fqdn(cluster_domain), "port": {"number": d.port}}},
+                               **({"weight": d.weight} if weighted else {}))
+                          for d in route.destinations]
         if route.rewrite:
             entry["rewrite"] = {"uriRegexRewrite": _istio_rewrite(route.rewrite)}
         if route.timeout is not None:
             entry["timeout"] = "{0}s".format(route.timeout)
         if route.request_headers:
-            entry["headers"] = {"request": route.request_headers}
+            entry["headers"] = {"request": {"set": dict(route.request_headers)}}
     if route.cors:
-        entry["corsPolicy"] = route.cors
+        entry["corsPolicy"] = _istio_cors(route.cors)
     entries.append(entry)
     return entries
 
 
 # --- policies shared by both outputs --------------------------------------------------------------------------
 
-def _destination_rules(namespace, policies, result):
+def _destination_rules(namespace, policies, result, cluster_domain):
     resources = []
-    for key in sorted(k for k in policies if k[0] == "dr"):
-        fqdn = key[1]
+    backends = [(Destination(k[1], k[2], None, None).fqdn(cluster_domain), k) for k in policies if k[0] == "dr"]
+    for fqdn, key in sorted(backends):
         entries = policies[key]
         source, traffic = entries[0]
         for other, other_traffic in entries[1:]:
@@ -430,9 +451,9 @@ def _gateway_api(gateway, namespace, hosts, routes, tls_servers, passthrough, re
     backend_namespaces = {}  # namespace -> the Ingresses whose backends are there
     tls_backend_namespaces = {}
     for host in sorted(passthrough):
-        fqdn, port, source = passthrough[host]
-        service, backend_namespace = fqdn.split(".")[:2]
-        ref = {"name": service, "port": port}
+        destination, source = passthrough[host]
+        backend_namespace = destination.namespace
+        ref = {"name": destination.service, "port": destination.port}
         if backend_namespace != namespace:
             ref["namespace"] = backend_namespace
             tls_backend_namespaces.setdefault(backend_namespace, set()).add(source)
@@ -502,8 +523,8 @@ def _http_route(name, namespace, parents, host, rules, sources):
 def _literal_covers(route, path):
     """True when `route`, a literal or catch-all, takes every request for exactly `path`."""
     for match in route.matches:
-        uri = match.get("uri")
-        if uri is None or uri.get("exact") == path or ("prefix" in uri and path.startswith(uri["prefix"])):
+        if match.kind == ANY_PATH or (match.kind == EXACT_PATH and match.value == path) or (
+                match.kind == PREFIX_PATH and path.startswith(match.value)):
             return True
     return False
 
@@ -531,7 +552,7 @@ def _gateway_regex(route, regex_host):
         # A PathPrefix `/` would outrank every RegularExpression rule; as a regex it stays last.
         return "/.*"
     if route.category == REGEX:
-        return route.matches[0]["uri"]["regex"]
+        return route.matches[0].value
     return None
 
 
@@ -586,17 +607,17 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
         # 308, as ingress-nginx answers; HTTPRoute v1 accepts 301, 302, 303, 307 and 308.
         filters.append({"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 308}})
     elif route.redirect:
-        code = route.redirect.get("redirectCode")
+        code = route.redirect.code
         redirect = {"statusCode": code if code in (301, 302, 303, 307, 308) else 302}
-        if route.redirect.get("scheme"):
-            redirect["scheme"] = route.redirect["scheme"]
-        if route.redirect.get("authority"):
-            hostname, _colon, port = route.redirect["authority"].partition(":")
+        if route.redirect.scheme:
+            redirect["scheme"] = route.redirect.scheme
+        if route.redirect.authority:
+            hostname, _colon, port = route.redirect.authority.partition(":")
             redirect["hostname"] = hostname
             if port:
                 redirect["port"] = int(port)  # a non-default port stays in the Location
-        if "uri" in route.redirect:
-            redirect["path"] = {"type": "ReplaceFullPath", "replaceFullPath": route.redirect["uri"]}
+        if route.redirect.path is not None:
+            redirect["path"] = {"type": "ReplaceFullPath", "replaceFullPath": route.redirect.path}
         filters.append({"type": "RequestRedirect", "requestRedirect": redirect})
     else:
         if route.rewrite:
@@ -611,18 +632,17 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
             names = {"host": "Host", "x-forwarded-prefix": "X-Forwarded-Prefix"}
             filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": {
                 "set": [{"name": names.get(name, name), "value": value}
-                        for name, value in sorted(route.request_headers["set"].items())]}})
+                        for name, value in sorted(route.request_headers.items())]}})
         refs = []
-        for fqdn, port, weight in route.destinations:
-            service, backend_namespace = fqdn.split(".")[:2]
-            ref = {"name": service, "port": port}
-            if backend_namespace != namespace:
-                ref["namespace"] = backend_namespace
-                users = backend_namespaces.setdefault(backend_namespace, set())
+        for destination in route.destinations:
+            ref = {"name": destination.service, "port": destination.port}
+            if destination.namespace != namespace:
+                ref["namespace"] = destination.namespace
+                users = backend_namespaces.setdefault(destination.namespace, set())
                 users.add(route.source)
                 users.update(route.extra_sources)
-            if weight is not None:
-                ref["weight"] = weight
+            if destination.weight is not None:
+                ref["weight"] = destination.weight
             refs.append(ref)
         rule["backendRefs"] = refs
         if route.timeout is not None:

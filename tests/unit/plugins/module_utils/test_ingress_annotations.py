@@ -7,6 +7,7 @@ tests/integration/test_route_oracle.py; here each handler's reading of its annot
 import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress_annotations as handlers
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress_model import Destination, redirect
 
 N = handlers.NGINX
 
@@ -84,8 +85,8 @@ def test_timeouts(annotations, timeout, found):
 def test_cors_takes_ingress_nginx_defaults():
     ctx = context({"enable-cors": "true", "cors-allow-origin": "https://a.com, https://b.com", "cors-max-age": "60"})
     handlers.cors(ctx)
-    assert ctx.options["cors"]["allowOrigins"] == [{"exact": "https://a.com"}, {"exact": "https://b.com"}]
-    assert "PATCH" in ctx.options["cors"]["allowMethods"] and ctx.options["cors"]["maxAge"] == "60s"
+    assert ctx.options["cors"].origins == ["https://a.com", "https://b.com"]
+    assert "PATCH" in ctx.options["cors"].methods and ctx.options["cors"].max_age == 60
     off = context({"cors-allow-origin": "https://a.com"})
     handlers.cors(off)
     assert "cors" not in off.options
@@ -94,16 +95,16 @@ def test_cors_takes_ingress_nginx_defaults():
 def test_request_headers():
     ctx = context({"upstream-vhost": "internal.local", "x-forwarded-prefix": "/shop"})
     handlers.request_headers(ctx)
-    assert ctx.options["request_headers"] == {"set": {"host": "internal.local", "x-forwarded-prefix": "/shop"}}
+    assert ctx.options["request_headers"] == {"host": "internal.local", "x-forwarded-prefix": "/shop"}
 
 
 @pytest.mark.parametrize("annotations,redirect,found", [
     ({"permanent-redirect": "https://new.com:8443/x"},
-     {"redirectCode": 301, "scheme": "https", "authority": "new.com:8443", "uri": "/x"}, []),
+     redirect(301, "https", "new.com:8443", "/x"), []),
     # ingress-nginx reads the code from 1.12 on (the 1.11 oracle answers 302): said, as info.
-    ({"temporal-redirect": "/elsewhere", "temporal-redirect-code": "307"}, {"redirectCode": 307, "uri": "/elsewhere"},
+    ({"temporal-redirect": "/elsewhere", "temporal-redirect-code": "307"}, redirect(307, path="/elsewhere"),
      [("info", "temporal-redirect-code-since-1-12")]),
-    ({"permanent-redirect": "/x", "permanent-redirect-code": "399"}, {"redirectCode": 301, "uri": "/x"},
+    ({"permanent-redirect": "/x", "permanent-redirect-code": "399"}, redirect(301, path="/x"),
      [("warning", "invalid-annotation")]),
     ({"permanent-redirect": "not a url"}, None, [("error", "invalid-annotation")])])
 def test_redirects(annotations, redirect, found):
@@ -114,10 +115,10 @@ def test_redirects(annotations, redirect, found):
 
 def test_backend_policy_goes_to_every_backend_of_the_ingress():
     ctx = context({"proxy-connect-timeout": "3", "backend-protocol": "HTTPS", "affinity": "cookie"},
-                  destinations=[("a.shop.svc.cluster.local", 80), ("b.shop.svc.cluster.local", 80)])
+                  destinations=[Destination("a", "shop", 80, None), Destination("b", "shop", 80, None)])
     handlers.backend_policy(ctx)
-    assert sorted(k[1] for k in ctx.policies) == ["a.shop.svc.cluster.local", "b.shop.svc.cluster.local"]
-    traffic = ctx.policies[("dr", "a.shop.svc.cluster.local")][0][1]
+    assert sorted(k[1:] for k in ctx.policies) == [("a", "shop"), ("b", "shop")]
+    traffic = ctx.policies[("dr", "a", "shop")][0][1]
     assert traffic["connectionPool"] == {"tcp": {"connectTimeout": "3s"}} and traffic["tls"] == {"mode": "SIMPLE"}
     assert traffic["loadBalancer"]["consistentHash"]["httpCookie"]["name"] == "INGRESSCOOKIE"
     fcgi = context({"backend-protocol": "FCGI"})
