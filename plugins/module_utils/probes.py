@@ -582,8 +582,9 @@ def _valid_probe_host(host):
         return is_dns1123_subdomain(host.lower())
 
 
-class ProbeAuditor:
-    """Audits and converts workloads. One instance serves a whole cluster's worth of objects."""
+class ProbeAnalysis:
+    """How each probe and hook of a workload fares under STRICT mTLS and Istio's probe rewrite: the
+    verdicts and findings that ProbeAuditor reports and acts on."""
 
     def __init__(self, status_port=DEFAULT_STATUS_PORT, rewrite_default=True, exec_http_command=DEFAULT_EXEC_HTTP,
                  exec_tcp_command=DEFAULT_EXEC_TCP, exec_grpc_command=DEFAULT_EXEC_GRPC, templates_without_rewrite=None):
@@ -595,7 +596,6 @@ class ProbeAuditor:
         self.exec_tcp_command = parse_command_template("exec_tcp_command", exec_tcp_command)
         self.exec_grpc_command = parse_command_template("exec_grpc_command", exec_grpc_command)
 
-    # analysis ---------------------------------------------------------------------------------
     def _classify(self, handler_type, action, port, is_hook, container, capture, rewrite, injected):
         """(breaks under STRICT, reason, finding code) of one probe or hook, from its parts (this runs
         for every probe of a cluster-sized audit, before any ProbeSite exists)."""
@@ -679,44 +679,6 @@ class ProbeAuditor:
                 if row["handler"] in ("httpGet", "tcpSocket", "grpc") and not row["probe"].startswith("lifecycle."):
                     row.update(breaks_under_strict=True, reason="pod injected before the rewrite applied")
 
-    def audit(self, workload):
-        return self.process(workload, "audit")
-
-    # conversion ------------------------------------------------------------------------------
-    def process(self, workload, strategy):
-        try:
-            return self._process(workload, strategy)
-        except RecursionError:
-            raise too_deep(workload.get("kind") if isinstance(workload, dict) else "", object_ref(workload))
-
-    def _process(self, workload, strategy):
-        if strategy not in STRATEGIES:
-            raise InputError(workload.get("kind", "object"), workload_ref(workload), "strategy",
-                             "unknown strategy {0!r}; use one of {1}".format(strategy, ", ".join(STRATEGIES)))
-        template, path = pod_template(workload)
-        result = WorkloadResult(workload, strategy)
-        annotations = _template_annotations(template)
-        if annotations:
-            rewrite = _rewrite_enabled(annotations, self.rewrite_default, self.templates_without_rewrite)
-            capture = InboundCapture(annotations)
-            _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
-        else:
-            rewrite, capture = self.rewrite_default, CAPTURE_ALL
-        injected = _injected(template)
-        self._annotation_findings(result, workload, template, annotations)
-        verdicts = None if strategy == "audit" else []
-        self._scan(result, template, path, annotations, capture, rewrite, injected, verdicts)
-        self._stale_injection(result, workload, template, rewrite)
-        if strategy == "rewrite":
-            self._apply_rewrite(result, workload, path, verdicts, annotations, capture, rewrite, injected)
-        elif strategy == "exec":
-            self._apply_exec(result, workload, path, verdicts, annotations)
-        elif strategy == "health_port":
-            self._apply_health_port(result, workload, verdicts, annotations)
-        if len(result.findings) > 1:
-            result.findings = sorted_findings(result.findings)
-        return result
-
     def _scan(self, result, template, path, annotations, capture, rewrite, injected, verdicts):
         """One row per probe and hook into result.probes. Auditing (verdicts is None), findings are
         added at once; otherwise (site, row, code) go to verdicts for the strategy to act on.
@@ -781,6 +743,48 @@ class ProbeAuditor:
             fields = (("lifecycle",) if slot[3] else ()) + (slot[0],) + ((handler_type,) if handler_type else ())
         return InputError(kind, object_ref(result.workload), field_path(*(path + ("spec", key, index) + fields)),
                           "must be a mapping")
+
+
+class ProbeAuditor(ProbeAnalysis):
+    """Audits and converts workloads. One instance serves a whole cluster's worth of objects."""
+
+    def audit(self, workload):
+        return self.process(workload, "audit")
+
+    # conversion ------------------------------------------------------------------------------
+    def process(self, workload, strategy):
+        try:
+            return self._process(workload, strategy)
+        except RecursionError:
+            raise too_deep(workload.get("kind") if isinstance(workload, dict) else "", object_ref(workload))
+
+    def _process(self, workload, strategy):
+        if strategy not in STRATEGIES:
+            raise InputError(workload.get("kind", "object"), workload_ref(workload), "strategy",
+                             "unknown strategy {0!r}; use one of {1}".format(strategy, ", ".join(STRATEGIES)))
+        template, path = pod_template(workload)
+        result = WorkloadResult(workload, strategy)
+        annotations = _template_annotations(template)
+        if annotations:
+            rewrite = _rewrite_enabled(annotations, self.rewrite_default, self.templates_without_rewrite)
+            capture = InboundCapture(annotations)
+            _status_port(annotations, self.status_port, result.ref, workload.get("kind"), result.findings)
+        else:
+            rewrite, capture = self.rewrite_default, CAPTURE_ALL
+        injected = _injected(template)
+        self._annotation_findings(result, workload, template, annotations)
+        verdicts = None if strategy == "audit" else []
+        self._scan(result, template, path, annotations, capture, rewrite, injected, verdicts)
+        self._stale_injection(result, workload, template, rewrite)
+        if strategy == "rewrite":
+            self._apply_rewrite(result, workload, path, verdicts, annotations, capture, rewrite, injected)
+        elif strategy == "exec":
+            self._apply_exec(result, workload, path, verdicts, annotations)
+        elif strategy == "health_port":
+            self._apply_health_port(result, workload, verdicts, annotations)
+        if len(result.findings) > 1:
+            result.findings = sorted_findings(result.findings)
+        return result
 
     def _copy_template(self, result, workload, path):
         if result.changed_workload is None:

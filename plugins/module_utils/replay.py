@@ -437,6 +437,10 @@ class Replay:
             shape.examples.append("{0}:{1}: {2}".format(file_path, number, line.rstrip("\n")[:500]))
 
     # --- the summary -----------------------------------------------------------------------------------------
+    def _found(self, mismatches, ambiguous):
+        self.found = replay_findings(mismatches, ambiguous)
+        return self.found
+
     def result(self):
         mismatches, ambiguous = [], []
         for shape in sorted(self.shapes.values(), key=lambda s: (-s.requests, s.key[1:4])):
@@ -470,29 +474,30 @@ class Replay:
         return {"totals": totals, "files": self.files, "mismatches": mismatches, "ambiguous": ambiguous,
                 "ingresses": per_ingress, "skipped_samples": self.samples,
                 "unknown_upstreams": dict(sorted(self.unknown_upstreams.items(), key=lambda i: -i[1])[:50]),
-                "findings": [f.as_dict() for f in self.findings(mismatches, ambiguous)]}
+                "findings": [f.as_dict() for f in self._found(mismatches, ambiguous)]}
 
-    def findings(self, mismatches, ambiguous):
-        found = []
-        for owner, entries, requests in _by_ingress(mismatches):
-            worst = entries[0]
-            severity = ERROR if any(e["error"] for e in entries) else WARNING
-            where = worst.get("host") or "/".join(worst.get("candidate_hosts") or []) or "?"
-            found.append(Finding("ingress", owner, severity, "replay-mismatch",
-                                 "{0} logged request(s) in {1} shape(s) would go elsewhere after the cutover; the "
-                                 "most frequent, {2} x {3} {4}{5}: ingress-nginx {6}, the translation {7}".format(
-                                     requests, len(entries), worst["requests"], worst["method"], where,
-                                     worst["path_pattern"], worst["source"], worst["translation"]),
-                                 host=worst.get("host"), path=worst["path_pattern"], requests=requests))
-        for owner, entries, requests in _by_ingress(ambiguous):
-            worst = entries[0]
-            found.append(Finding("ingress", owner, WARNING, "replay-ambiguous",
-                                 "{0} logged request(s) route the same on some candidate hosts only (the log has no "
-                                 "host; log $host to decide): {1} {2}, same on {3}, different on {4}".format(
-                                     requests, worst["method"], worst["path_pattern"], worst["same_on"],
-                                     sorted(worst["differs_on"])), path=worst["path_pattern"], requests=requests))
-        self.found = sorted_findings(found)
-        return self.found
+
+def replay_findings(mismatches, ambiguous):
+    """A finding per Ingress with requests that would go elsewhere, and per Ingress with ambiguous ones."""
+    found = []
+    for owner, entries, requests in _by_ingress(mismatches):
+        worst = entries[0]
+        severity = ERROR if any(e["error"] for e in entries) else WARNING
+        where = worst.get("host") or "/".join(worst.get("candidate_hosts") or []) or "?"
+        found.append(Finding("ingress", owner, severity, "replay-mismatch",
+                             "{0} logged request(s) in {1} shape(s) would go elsewhere after the cutover; the "
+                             "most frequent, {2} x {3} {4}{5}: ingress-nginx {6}, the translation {7}".format(
+                                 requests, len(entries), worst["requests"], worst["method"], where,
+                                 worst["path_pattern"], worst["source"], worst["translation"]),
+                             host=worst.get("host"), path=worst["path_pattern"], requests=requests))
+    for owner, entries, requests in _by_ingress(ambiguous):
+        worst = entries[0]
+        found.append(Finding("ingress", owner, WARNING, "replay-ambiguous",
+                             "{0} logged request(s) route the same on some candidate hosts only (the log has no "
+                             "host; log $host to decide): {1} {2}, same on {3}, different on {4}".format(
+                                 requests, worst["method"], worst["path_pattern"], worst["same_on"],
+                                 sorted(worst["differs_on"])), path=worst["path_pattern"], requests=requests))
+    return sorted_findings(found)
 
 
 @depth_guarded("translation")
