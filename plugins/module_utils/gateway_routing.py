@@ -50,8 +50,8 @@ class Outcome:
 
     `destinations` are `(service, namespace, port, weight)`; a weight-0 destination is left out,
     as istiod leaves it out of Envoy's weighted clusters. `path` is the path the backend receives
-    (after a rewrite) and `rule` the VirtualService `http` entry or HTTPRoute rule that decided;
-    both are details, not part of the outcome's identity.
+    where the route rewrites it (None: the request's own) and `rule` the VirtualService `http`
+    entry or HTTPRoute rule that decided; both are details, not part of the outcome's identity.
     """
 
     __slots__ = ("kind", "destinations", "code", "location", "path", "rule")
@@ -307,6 +307,10 @@ def _istio_action(entry, namespace, where):
         if weight > 0:
             destinations.append((service, service_namespace, port, weight))
     rewrite = _istio_rewrite(entry.get("rewrite"), where)
+    if rewrite is None:
+        # The same answer for every request: one object, not one per request (the replay's pace).
+        result = Outcome("route", destinations, rule=entry)
+        return lambda request, full_path, condition: result
 
     def act(request, full_path, condition):
         return Outcome("route", destinations, path=rewrite(full_path, condition), rule=entry)
@@ -316,7 +320,7 @@ def _istio_action(entry, namespace, where):
 def _istio_rewrite(rewrite, where):
     """The path the backend receives: `uriRegexRewrite` substitutes every match of its pattern in
     the path (Envoy's regex_rewrite, `\\1` for a group); `uri` replaces the matched prefix, or the
-    whole path where the match was not a prefix. The query string is kept."""
+    whole path where the match was not a prefix. The query string is kept. None: no rewrite."""
     rewrite = rewrite or {}
     regex = rewrite.get("uriRegexRewrite")
     if regex:
@@ -327,7 +331,7 @@ def _istio_rewrite(rewrite, where):
     uri = rewrite.get("uri")
     if uri:
         return lambda full_path, condition: _with_query(full_path, _prefix_replaced(full_path, condition, uri))
-    return lambda full_path, condition: full_path
+    return None
 
 
 def _prefix_replaced(full_path, condition, replacement):
@@ -490,6 +494,9 @@ def _gateway_action(rule, namespace, where):
         # As shares of 100, the figure the Istio output and the source controller state.
         destinations = [d[:3] + (int(round(100.0 * d[3] / total)),) for d in destinations]
     rewrite = _gateway_rewrite(rule)
+    if rewrite is None:
+        result = Outcome("route", destinations, rule=rule)
+        return lambda request, full_path, condition: result
 
     def act(request, full_path, condition):
         return Outcome("route", destinations, path=rewrite(full_path, condition), rule=rule)
@@ -497,7 +504,7 @@ def _gateway_action(rule, namespace, where):
 
 
 def _gateway_rewrite(rule):
-    """URLRewrite's path: ReplaceFullPath, or ReplacePrefixMatch in place of the PathPrefix matched."""
+    """URLRewrite's path: ReplaceFullPath, or ReplacePrefixMatch in place of the PathPrefix matched; None: no rewrite."""
     for rule_filter in rule.get("filters") or []:
         if rule_filter.get("type") != "URLRewrite":
             continue
@@ -508,7 +515,7 @@ def _gateway_rewrite(rule):
         if replace.get("type") == "ReplacePrefixMatch":
             value = replace.get("replacePrefixMatch") or "/"
             return lambda full_path, condition: _with_query(full_path, _replaced_segments(full_path, condition, value))
-    return lambda full_path, condition: full_path
+    return None
 
 
 def _replaced_segments(full_path, condition, replacement):

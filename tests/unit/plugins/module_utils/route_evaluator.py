@@ -11,13 +11,13 @@ from ansible_collections.adoptmesh.istio.plugins.module_utils.gateway_routing im
 
 
 class Outcome:
-    def __init__(self, routed):
+    def __init__(self, routed, path):
         self.routed = routed
         self.kind = "none" if routed.kind == "direct" and routed.code == 404 else routed.kind
         self.destinations = [("{0}.{1}.svc.cluster.local".format(s, n), p, w) for s, n, p, w in routed.destinations]
         self.location = routed.location
         self.code = routed.code
-        self.path = routed.path
+        self.path = routed.path if routed.path is not None else path
         self.entry = routed.rule
 
     @property
@@ -33,4 +33,4 @@ class Outcome:
 
 
 def evaluate(resources, host, path, headers=None, scheme="http"):
-    return Outcome(Router(resources).route(Request(host, path, scheme, headers=dict(headers or {}))))
+    return Outcome(Router(resources).route(Request(host, path, scheme, headers=dict(headers or {}))), path)
