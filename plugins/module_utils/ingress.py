@@ -31,7 +31,7 @@ from .ingress_backends import index_services
 from .ingress_input import CLASS_ANNOTATION, as_dict as _as_dict, ingress_class, re2_problem, ref_of as _ref
 from .ingress_model import CATCH_ALL, EVERY_PATH, OWNER_LABEL, PREFIX, REGEX, Route
 from .ingress_output import emit
-from .ingress_routes import RouteReader, source_of
+from .ingress_routes import RouteReader, source_of, sources
 from .names import is_dns1123_label, is_dns1123_subdomain, is_label_value, stable_name
 from .owned import stamp
 
@@ -150,6 +150,10 @@ class Run:
         self.owner_https = {}  # (Ingress, host) -> whether ingress-nginx redirects the host to HTTPS
         self.certificate_hosts = set()
         self.ingress_routes = None  # the routes of one Ingress: (ingress, ref, annotations, age, ...)
+        # For the server passes (SERVER_PASSES of each source), once every Ingress is read:
+        self.ages = {}  # Ingress -> its place, oldest first
+        self.findings = []
+        self.tls_servers = {}
 
     def age_order(self, ingress):
         metadata = _as_dict(ingress["metadata"])
@@ -201,11 +205,10 @@ class Translator:
         # proxy to its stable upstream (a defaultBackend).
         self._place_defaults(run, routes, defaults, ages)
         ingress_canary.apply_canary_plans(run, routes, plans, result.findings)
-        ingress_nginx.app_root_redirects(run, routes, ages)
-        ingress_nginx.www_redirects(run, routes, result.findings)
-        ingress_nginx.slash_redirects(run, routes)
-        ingress_nginx.duplicate_locations(run, routes, result.findings)
-        ingress_nginx.hosts_without_certificate(run, tls_servers, result.findings, routes)
+        run.ages, run.findings, run.tls_servers = ages, result.findings, tls_servers
+        for source in sources():
+            for server_pass in source.SERVER_PASSES:
+                server_pass(run, routes)
         self.passthrough = run.passthrough
         self._emit(routes, tls_servers, policies, result)
         result.secrets_to_copy.sort(key=lambda c: (c["source_namespace"], c["source_name"], c["target_name"]))

@@ -16,6 +16,7 @@ from .ingress_annotations import NGINX
 from .ingress_model import CATCH_ALL, EVERY_PATH, EXACT, EXACT_PATH, LITERAL, PREFIX, PREFIX_PATH, PathMatch
 
 NAME = "istio"
+SERVER_PASSES = ()  # istiod adds no routes of its own to what the Ingresses say
 EMPTY_PATH = ""  # istiod matches everything with an empty path
 READS_DEFAULT_BACKEND = False
 REDIRECTS_TO_HTTPS = False  # Istio's Ingress support serves plain HTTP beside HTTPS

@@ -183,8 +183,9 @@ def passthrough_hosts(run, produced, rule_hosts, ref, findings):
         run.passthrough[host] = ((root or routed)[0].destinations[0], ref)
 
 
-def app_root_redirects(run, routes, ages):
+def app_root_redirects(run, routes):
     """app-root: `/` of a host is redirected ahead of any location (_app_roots)."""
+    ages = run.ages
     for host, (app_root, source) in sorted(run.app_roots.items()):
         bucket = routes.setdefault(host, {})
         # A canary's header route too: the redirect comes before any location.
@@ -195,11 +196,12 @@ def app_root_redirects(run, routes, ages):
         bucket[route.key()] = route
 
 
-def www_redirects(run, routes, findings):
+def www_redirects(run, routes):
     """from-to-www-redirect: the other name (www. added or removed) answers 308 to the Ingress's host.
 
     As ingress-nginx does, only when no Ingress serves the other name itself.
     """
+    findings = run.findings
     for host, ref, age in run.www_hosts:
         other = host[4:] if host.startswith("www.") else "www." + host
         if other in routes:
@@ -240,7 +242,7 @@ def slash_redirects(run, routes):
             bucket.setdefault(slash.key(), slash)
 
 
-def duplicate_locations(run, routes, findings):
+def duplicate_locations(run, routes):
     """Ingress sets nginx refuses: ingress-nginx renders a location twice (nginx.conf does not
     load, so ingress-nginx keeps its previous configuration and its admission webhook refuses
     the Ingress that would cause it).
@@ -251,6 +253,7 @@ def duplicate_locations(run, routes, findings):
     (updateServerLocations). So Prefix /a beside Prefix /a/, or one path twice after the same
     path of another type (Exact / twice: the default `/` comes first), is refused.
     """
+    findings = run.findings
     for host in sorted(run.locations):
         if host in run.regex_hosts:
             continue
@@ -313,9 +316,10 @@ def has_certificate(run, host):
     return "." in host and "*." + host.split(".", 1)[1] in run.certificate_hosts
 
 
-def hosts_without_certificate(run, tls_servers, findings, routes):
+def hosts_without_certificate(run, routes):
     """ingress-nginx answers HTTPS for every host, with its default certificate where no tls
     entry names one; the gateway serves such a host over plain HTTP only."""
+    tls_servers, findings = run.tls_servers, run.findings
     if run.options.certificates == "external":
         return  # the load balancer ends TLS for every host, as before
     covered = set()
@@ -342,3 +346,9 @@ def hosts_without_certificate(run, tls_servers, findings, routes):
                                 "clients that skip verification were served); the gateway serves it over plain "
                                 "HTTP only: add a tls entry with a secretName to keep HTTPS".format(", ".join(hosts)),
                                 hosts=hosts))
+
+
+# What ingress-nginx adds to its servers once every Ingress is read, in the order it applies:
+# each step takes the run's context and the routes by host, and adds, replaces or refuses routes.
+# A feature of this kind is one function here and its place in this list.
+SERVER_PASSES = (app_root_redirects, www_redirects, slash_redirects, duplicate_locations, hosts_without_certificate)

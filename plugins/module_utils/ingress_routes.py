@@ -19,6 +19,11 @@ from .ingress_input import as_dict as _as_dict, as_list as _as_list, ingress_cla
 from .ingress_model import CATCH_ALL, EVERY_PATH, EXACT, EXACT_PATH, LITERAL, PREFIX, PathMatch, Route
 
 
+def sources():
+    """Every source, in the order their server passes run."""
+    return (ingress_nginx, ingress_istio_class)
+
+
 def source_of(cls):
     """The source whose semantics an Ingress of class `cls` has: Istio's for istio, else ingress-nginx's."""
     return ingress_istio_class if cls == ingress_istio_class.NAME else ingress_nginx
