@@ -306,15 +306,26 @@ def _istio_action(entry, namespace, where):
         weight = 100 if weight is None and len(routes) == 1 else (weight or 0)
         if weight > 0:
             destinations.append((service, service_namespace, port, weight))
-    rewrite = _istio_rewrite(entry.get("rewrite"), where)
+    return _route_action(destinations, _istio_rewrite(entry.get("rewrite"), where), entry)
+
+
+def _route_action(destinations, rewrite, rule):
+    """The action of a rule that routes: its outcome, with the path a rewrite gives the backend."""
     if rewrite is None:
         # The same answer for every request: one object, not one per request (the replay's pace).
-        result = Outcome("route", destinations, rule=entry)
+        result = Outcome("route", destinations, rule=rule)
         return lambda request, full_path, condition: result
 
     def act(request, full_path, condition):
-        return Outcome("route", destinations, path=rewrite(full_path, condition), rule=entry)
+        return Outcome("route", destinations, path=rewrite(full_path, condition), rule=rule)
     return act
+
+
+def _text(value, where):
+    """A path or pattern field of a rewrite: a string, else the object and field are named."""
+    if not isinstance(value, str):
+        raise RoutingError("{0} is {1}, not a string".format(where, type(value).__name__))
+    return value
 
 
 def _istio_rewrite(rewrite, where):
@@ -322,14 +333,18 @@ def _istio_rewrite(rewrite, where):
     the path (Envoy's regex_rewrite, `\\1` for a group); `uri` replaces the matched prefix, or the
     whole path where the match was not a prefix. The query string is kept. None: no rewrite."""
     rewrite = rewrite or {}
+    if not isinstance(rewrite, dict):
+        raise RoutingError("{0}.rewrite is {1}, not a mapping".format(where, type(rewrite).__name__))
     regex = rewrite.get("uriRegexRewrite")
     if regex:
         if not isinstance(regex, dict) or not isinstance(regex.get("match"), str):
             raise RoutingError("{0}.rewrite.uriRegexRewrite.match is missing".format(where))
-        compiled, replacement = _regex(regex["match"]), str(regex.get("rewrite") or "")
+        compiled = _regex(regex["match"])
+        replacement = _text(regex.get("rewrite") or "", where + ".rewrite.uriRegexRewrite.rewrite")
         return lambda full_path, condition: _with_query(full_path, compiled.sub(replacement, full_path.partition("?")[0]))
     uri = rewrite.get("uri")
     if uri:
+        uri = _text(uri, where + ".rewrite.uri")
         return lambda full_path, condition: _with_query(full_path, _prefix_replaced(full_path, condition, uri))
     return None
 
@@ -493,27 +508,25 @@ def _gateway_action(rule, namespace, where):
     else:
         # As shares of 100, the figure the Istio output and the source controller state.
         destinations = [d[:3] + (int(round(100.0 * d[3] / total)),) for d in destinations]
-    rewrite = _gateway_rewrite(rule)
-    if rewrite is None:
-        result = Outcome("route", destinations, rule=rule)
-        return lambda request, full_path, condition: result
-
-    def act(request, full_path, condition):
-        return Outcome("route", destinations, path=rewrite(full_path, condition), rule=rule)
-    return act
+    return _route_action(destinations, _gateway_rewrite(rule, where), rule)
 
 
-def _gateway_rewrite(rule):
+def _gateway_rewrite(rule, where):
     """URLRewrite's path: ReplaceFullPath, or ReplacePrefixMatch in place of the PathPrefix matched; None: no rewrite."""
     for rule_filter in rule.get("filters") or []:
         if rule_filter.get("type") != "URLRewrite":
             continue
-        replace = (rule_filter.get("urlRewrite") or {}).get("path") or {}
+        url_rewrite = rule_filter.get("urlRewrite") or {}
+        if not isinstance(url_rewrite, dict):
+            raise RoutingError("{0}.filters.urlRewrite is {1}, not a mapping".format(where, type(url_rewrite).__name__))
+        replace = url_rewrite.get("path") or {}
+        if not isinstance(replace, dict):
+            raise RoutingError("{0}.filters.urlRewrite.path is {1}, not a mapping".format(where, type(replace).__name__))
         if replace.get("type") == "ReplaceFullPath":
-            value = replace.get("replaceFullPath") or "/"
+            value = _text(replace.get("replaceFullPath") or "/", where + ".filters.urlRewrite.path.replaceFullPath")
             return lambda full_path, condition: _with_query(full_path, value)
         if replace.get("type") == "ReplacePrefixMatch":
-            value = replace.get("replacePrefixMatch") or "/"
+            value = _text(replace.get("replacePrefixMatch") or "/", where + ".filters.urlRewrite.path.replacePrefixMatch")
             return lambda full_path, condition: _with_query(full_path, _replaced_segments(full_path, condition, value))
     return None
 

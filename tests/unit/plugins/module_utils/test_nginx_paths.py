@@ -6,7 +6,8 @@ tests check the translation built on these forms against both)."""
 import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import nginx_paths
-from ansible_collections.adoptmesh.istio.plugins.module_utils.gateway_routing import Request, Router
+from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
+from ansible_collections.adoptmesh.istio.plugins.module_utils.gateway_routing import Request, Router, RoutingError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.regex import RegexError
 
 
@@ -77,6 +78,17 @@ def test_the_istio_rewrite_reaches_the_backend(rewrite, match, request_path, rec
     assert outcome.targets() == ("s.n:80",) and outcome.path == received
 
 
+def _http_route(url_rewrite):
+    return [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "g", "namespace": "n"},
+         "spec": {"listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r", "namespace": "n"},
+         "spec": {"parentRefs": [{"name": "g"}], "rules": [{
+             "matches": [{"path": {"type": "PathPrefix", "value": "/old"}}],
+             "filters": [{"type": "URLRewrite", "urlRewrite": url_rewrite}],
+             "backendRefs": [{"name": "s", "port": 80}]}]}}]
+
+
 @pytest.mark.parametrize("replace,request_path,received", [
     ({"type": "ReplaceFullPath", "replaceFullPath": "/x"}, "/old/page", "/x"),
     ({"type": "ReplacePrefixMatch", "replacePrefixMatch": "/new"}, "/old/page", "/new/page"),
@@ -84,13 +96,24 @@ def test_the_istio_rewrite_reaches_the_backend(rewrite, match, request_path, rec
     ({"type": "ReplacePrefixMatch", "replacePrefixMatch": "/new"}, "/old", "/new"),
 ])
 def test_the_gateway_api_url_rewrite_reaches_the_backend(replace, request_path, received):
-    resources = [
-        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "g", "namespace": "n"},
-         "spec": {"listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}},
-        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r", "namespace": "n"},
-         "spec": {"parentRefs": [{"name": "g"}], "rules": [{
-             "matches": [{"path": {"type": "PathPrefix", "value": "/old"}}],
-             "filters": [{"type": "URLRewrite", "urlRewrite": {"path": replace}}],
-             "backendRefs": [{"name": "s", "port": 80}]}]}}]
+    resources = _http_route({"path": replace})
     outcome = Router(resources).route(Request("a.com", request_path))
     assert outcome.targets() == ("s.n:80",) and outcome.path == received
+
+
+@pytest.mark.parametrize("rewrite", [{"uri": {"x": 1}}, {"uri": ["/a"]}, {"uri": float("nan")}, "/a", ["/a"],
+                                     {"uriRegexRewrite": {"match": "^/a", "rewrite": ["/x"]}}])
+def test_a_mutated_istio_rewrite_is_an_error_naming_the_field(rewrite):
+    with pytest.raises(RoutingError) as caught:
+        Router(_virtual_service(rewrite, {"uri": {"prefix": "/a"}})).route(Request("a.com", "/a/b"))
+    assert "rewrite" in str(caught.value) and "VirtualService n/v" in str(caught.value)
+
+
+@pytest.mark.parametrize("url_rewrite", [{"path": "/x"}, {"path": ["/x"]},
+                                         {"path": {"type": "ReplaceFullPath", "replaceFullPath": {"a": 1}}},
+                                         {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": 7}}, "/x"])
+def test_a_mutated_gateway_api_url_rewrite_is_an_error_naming_the_field(url_rewrite):
+    resources = _http_route(url_rewrite)
+    with pytest.raises((RoutingError, InputError)) as caught:
+        Router(resources).route(Request("a.com", "/old/page"))
+    assert "HTTPRoute" in str(caught.value) and "rules" in str(caught.value)
