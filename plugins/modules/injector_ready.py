@@ -56,6 +56,10 @@ injecting:
   description: Whether the injector answered with a sidecar (false only in check mode; otherwise the task fails).
   returned: always
   type: bool
+reason:
+  description: Why the injector did not answer with a sidecar (the API server's words, or a pod admitted without one).
+  returned: when injecting is false
+  type: str
 dry_runs:
   description:
     - Dry-run pod creations sent before the injector answered with a sidecar. (Not C(attempts), which
@@ -114,7 +118,11 @@ def main():
                 dry_runs=len(attempts), summary=dict(attempts=len(attempts)))
     except FAILURES as error:
         module.fail_json(msg=str(error))
-    module.exit_json(changed=False, injecting=waited.done, dry_runs=len(attempts), summary=dict(attempts=len(attempts)))
+    result = dict(changed=False, injecting=waited.done, dry_runs=len(attempts), summary=dict(attempts=len(attempts)))
+    if not waited.done:
+        # Check mode: nothing waited for, but a refusal (403, timeout) is said, never dropped.
+        result["reason"] = waited.waiting[injector]
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
