@@ -293,3 +293,13 @@ def test_mesh_wide_strict_waits_while_pods_outside_the_mesh_run(istio, kubectl, 
     finally:
         for name in (outside, other):
             kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+def test_injector_ready_in_check_mode_reports_why_without_waiting_or_failing(istio, playbook):
+    # No injector serves this revision: the dry-run pod is admitted without a sidecar.
+    results, _output = playbook.run([{"name": "Injector", "register": "injector",
+                                      "adoptmesh.istio.injector_ready": {"revision": "no-such-revision",
+                                                                         "wait_timeout": 300}}], check=True)
+    injector = results["injector"]
+    assert injector["injecting"] is False and injector["dry_runs"] == 1
+    assert "admitted without a sidecar" in injector["reason"]
