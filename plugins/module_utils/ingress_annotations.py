@@ -19,6 +19,7 @@ import re
 from .findings import ERROR, INFO, WARNING, Finding
 from .names import is_dns1123_label, short_hash
 from .ingress_model import Cors, Redirect
+from .ingress_annotation_decisions import ERROR as REFUSED, TRANSLATED, decision_of
 
 NGINX = "nginx.ingress.kubernetes.io/"
 
@@ -28,60 +29,12 @@ OTHER_CONTROLLER_DOMAINS = ("nginx.org", "traefik.ingress.kubernetes.io", "hapro
                             "konghq.com", "alb.ingress.kubernetes.io", "ingress.kubernetes.io",
                             "projectcontour.io", "ingress.gcp.kubernetes.io", "networking.gke.io")
 
-# ingress-nginx annotations this translation keeps (everything else under NGINX is reported).
-HANDLED = frozenset((
-    "ssl-redirect", "force-ssl-redirect", "rewrite-target", "use-regex", "app-root", "canary",
-    "canary-weight", "canary-weight-total", "canary-by-header", "canary-by-header-value",
-    "proxy-read-timeout", "proxy-send-timeout", "proxy-connect-timeout", "enable-cors",
-    "cors-allow-origin", "cors-allow-methods", "cors-allow-headers", "cors-expose-headers",
-    "cors-allow-credentials", "cors-max-age", "backend-protocol", "whitelist-source-range",
-    "allowlist-source-range", "denylist-source-range", "affinity", "session-cookie-name",
-    "session-cookie-path", "session-cookie-max-age", "upstream-vhost", "permanent-redirect",
-    "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code", "x-forwarded-prefix",
-    "from-to-www-redirect", "ssl-passthrough", "preserve-trailing-slash",
-))
-# Handled as a finding naming the lost behaviour, more precise than "unsupported".
-PARTIAL = {
-    "canary-by-cookie": "cookie-based canary routing has no VirtualService equivalent here",
-    "canary-by-header-pattern": "regex header canary routing is not translated",
-}
-# ingress-nginx annotations whose loss would let through requests the Ingress refused (auth,
-# client certificates, source limits, rate limits, a WAF) or stop serving a host or protocol:
-# an error, so `apply` refuses unless the user accepts the loss.
-ACCESS_LOST = (
-    ("auth-", "authentication would be lost: requests it refused would reach the backend"),
-    ("limit-", "a rate or connection limit would be lost"),
-    ("global-rate-limit", "a rate limit would be lost"),
-    ("enable-modsecurity", "the web application firewall would be lost"),
-    ("modsecurity-", "the web application firewall would be lost"),
-    ("enable-owasp-core-rules", "the web application firewall would be lost"),
-    ("satisfy", "the combination of authentication and source limits would be lost"),
-)
 CORS_DEFAULTS = {
     "cors-allow-methods": "GET, PUT, POST, DELETE, PATCH, OPTIONS",
     "cors-allow-headers": "DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,"
                           "Content-Type,Range,Authorization",
     "cors-allow-origin": "*",
     "cors-max-age": "1728000",
-}
-
-
-# auth-* annotations beside a translated auth-url: None when kept, else what is lost (not access).
-EXTERNAL_AUTH = {
-    "auth-url": None,
-    "auth-response-headers": None,
-    "auth-signin": "the redirect to the sign-in page is lost: a refused request gets the auth service's answer "
-                   "(401) instead",
-    "auth-signin-redirect-param": "goes with auth-signin, which is not translated",
-    "auth-method": "Envoy's ext_authz sends the request's own method to the auth service",
-    "auth-cache-key": "ext_authz answers are not cached", "auth-cache-duration": "ext_authz answers are not cached",
-    "auth-always-set-cookie": "cookies from the auth service reach the client only on a refusal",
-    "auth-request-redirect": "X-Auth-Request-Redirect is not sent to the auth service",
-    "auth-proxy-set-headers": "headers sent to the auth service are Authorization and Cookie (extension provider)",
-    "auth-keepalive": "connection reuse to the auth service is Envoy's own",
-    "auth-keepalive-requests": "connection reuse to the auth service is Envoy's own",
-    "auth-keepalive-timeout": "connection reuse to the auth service is Envoy's own",
-    "auth-keepalive-share-vars": "connection reuse to the auth service is Envoy's own",
 }
 
 
@@ -206,24 +159,26 @@ def external_auth(context):
 
 
 def unhandled(context):
-    """A finding for every annotation no handler keeps: nothing is dropped silently."""
+    """A finding for every annotation no handler keeps, from its decision
+    (ingress_annotation_decisions): nothing is dropped silently."""
     for key in sorted(context.annotations):
         if key.startswith(NGINX):
             short = key[len(NGINX):]
-            if short in PARTIAL:
-                context.finding(WARNING, "annotation-not-translated", "{0}: {1}".format(key, PARTIAL[short]))
-            elif short == "auth-url" and context.auth is False:
-                continue  # reported by external_auth, with the reason
-            elif short in EXTERNAL_AUTH and context.auth:
-                if EXTERNAL_AUTH[short]:
-                    context.finding(WARNING, "annotation-not-translated", "{0}: {1}".format(key, EXTERNAL_AUTH[short]))
-            elif short not in HANDLED:
-                lost = next((why for prefix, why in ACCESS_LOST if short.startswith(prefix)), None)
-                if lost:
-                    context.finding(ERROR, "access-control-lost", "{0} is not translated: {1}".format(key, lost))
-                else:
-                    context.finding(WARNING, "unsupported-annotation",
-                                    "{0} is not translated; its behaviour is lost".format(key))
+            decision = decision_of(short)
+            if decision is None:
+                context.finding(WARNING, "unknown-annotation",
+                                "{0}: ingress-nginx reads no annotation of this name, so it had no effect there "
+                                "either (a typo?)".format(key))
+            elif decision.istio == TRANSLATED or (short == "auth-url" and context.auth is False):
+                continue  # its handler keeps it, or reports why not (auth-url)
+            elif decision.needs and context.get(decision.needs) is None:
+                context.finding(WARNING, "annotation-without-effect",
+                                "{0} is not translated: ingress-nginx ignores it without {1}{2}, and so does this "
+                                "translation".format(key, NGINX, decision.needs))
+            elif decision.istio == REFUSED:
+                context.finding(ERROR, decision.code, "{0} is not translated: {1}".format(key, decision.why))
+            else:
+                context.finding(WARNING, decision.code, "{0} is not translated: {1}".format(key, decision.why))
         elif "/" in key and key.split("/", 1)[0].endswith(OTHER_CONTROLLER_DOMAINS):
             context.finding(WARNING, "other-controller-annotation",
                             "{0} belongs to another Ingress controller; it is not translated".format(key))

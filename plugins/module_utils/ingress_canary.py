@@ -9,10 +9,104 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+from collections import namedtuple
+
 from .findings import ERROR, INFO, WARNING, Finding
-from .ingress_annotations import NGINX, PARTIAL, number as _number
-from .ingress_input import as_dict, ref_of
+from .ingress_annotations import NGINX, number as _number
+from .ingress_input import as_dict, re2_problem, ref_of
 from .ingress_model import Route
+
+# What balancer.lua's route_to_alternative_balancer reads of a canary (trafficShapingPolicy).
+Steering = namedtuple("Steering", "header value pattern cookie weight total")
+
+# The characters ingress-nginx's canary validators accept (parser.BasicCharsRegex for the header,
+# its value and the cookie, spaces removed first; parser.IsValidRegex for the pattern). A value
+# with any other character is ignored by ingress-nginx, as if unset.
+_BASIC_CHARS = re.compile(r"[/\-._~a-zA-Z0-9:]*\Z")
+_REGEX_CHARS = re.compile(r"[/\-._~a-zA-Z0-9:^$\[\](){}*+?|&=\\]*\Z")
+# Istio refuses longer regexes (pkg/config/validation: validateStringRegexp).
+ISTIO_REGEX_LIMIT = 1024
+
+
+def cookie_regex(name, value):
+    """An RE2 full match of a Cookie header in which nginx's $cookie_<name> is `value`.
+
+    nginx (ngx_http_parse_multi_header_lines) scans the header's items, split at `;` or `,` and
+    with leading spaces skipped, for the first that starts with the name (ASCII case-insensitive)
+    followed by spaces and `=`; that item decides: its value is what follows `=` and spaces, up to
+    the next `;`. So every item before the deciding one must not be such an item: for each prefix
+    of the name, either the item ends there or goes on with another character.
+    """
+    def letter(char):
+        return "[{0}{1}]".format(re.escape(char.lower()), re.escape(char.upper())) if char.isalpha() \
+            else re.escape(char)
+
+    def other_than(char, first):
+        # An item never starts with a space: nginx skips the spaces after a separator.
+        excluded = set([char.lower(), char.upper()]) | (set(" ") if first else set())
+        return "[^;,{0}]".format("".join(re.escape(c) for c in sorted(excluded)))
+
+    spelled = "".join(letter(char) for char in name)
+    others = ["{0}(?:{1}[^;,]*)?".format("".join(letter(c) for c in name[:index]), other_than(name[index], index == 0))
+              for index in range(len(name))]
+    others.append("{0} *(?:[^ =;,][^;,]*)?".format(spelled))
+    item = "(?:{0})".format("|".join(others))
+    return "(?:{0}[;,] *)*{1} *= *{2}(?:;.*)?".format(item, spelled, re.escape(value))
+
+
+def header_pattern_regex(pattern):
+    """An RE2 full match of a header value that balancer.lua's unanchored ngx.re.match finds
+    `pattern` in."""
+    return ".*(?:{0}).*".format(pattern)
+
+
+def _checked(annotations, key, allowed, ref, findings):
+    """The annotation's value as ingress-nginx's canary parser reads it: None when unset, empty, or
+    refused by its validator (then a warning, as ingress-nginx ignores it)."""
+    raw = annotations.get(NGINX + key)
+    if raw is None or raw == "":
+        return None
+    value = str(raw)
+    if not allowed.match(value.replace(" ", "") if allowed is _BASIC_CHARS else value):
+        findings.append(Finding("ingress", ref, WARNING, "invalid-annotation",
+                                "{0}{1}={2!r} has characters ingress-nginx's validator refuses: it ignores the "
+                                "annotation, and so does this translation".format(NGINX, key, value[:80])))
+        return None
+    return value
+
+
+def steering_of(annotations, ref, findings):
+    """The Steering of a canary Ingress, or None when one of its rules cannot be kept (an error)."""
+    header = _checked(annotations, "canary-by-header", _BASIC_CHARS, ref, findings)
+    value = _checked(annotations, "canary-by-header-value", _BASIC_CHARS, ref, findings)
+    pattern = _checked(annotations, "canary-by-header-pattern", _REGEX_CHARS, ref, findings)
+    cookie = _checked(annotations, "canary-by-cookie", _BASIC_CHARS, ref, findings)
+    if value:
+        pattern = None  # balancer.lua reads the pattern only without a value
+    problems = []
+    if pattern and header:
+        problem = re2_problem(header_pattern_regex(pattern))
+        if problem is None and len(header_pattern_regex(pattern)) > ISTIO_REGEX_LIMIT:
+            problem = "longer than the {0} characters Istio accepts in a regex".format(ISTIO_REGEX_LIMIT)
+        if problem:
+            problems.append(("canary-by-header-pattern", problem))
+    if cookie and " " in cookie:
+        problems.append(("canary-by-cookie", "nginx looks the cookie up under a name with a space, which no Cookie "
+                                             "item can carry"))
+    elif cookie and len(cookie_regex(cookie, "always")) > ISTIO_REGEX_LIMIT:
+        problems.append(("canary-by-cookie", "the cookie match would be longer than the {0} characters Istio "
+                                             "accepts in a regex".format(ISTIO_REGEX_LIMIT)))
+    for key, problem in problems:
+        findings.append(Finding("ingress", ref, ERROR, "canary-not-translated",
+                                "{0}{1}: {2}; requests it sent to the canary would reach the stable backend".format(
+                                    NGINX, key, problem)))
+    if problems:
+        return None
+    weight = canary_number(annotations, "canary-weight", ref, findings)
+    # balancer.lua draws out of weightTotal only when it is above 100, else out of 100.
+    total = max(100, canary_number(annotations, "canary-weight-total", ref, findings) or 100)
+    return Steering(header, value, pattern, cookie, weight, total)
 
 
 def single_backend(route):
@@ -27,12 +121,6 @@ def single_backend(route):
 def apply_canary(run, ingress, routes, services, findings, result, ages, plans):
     ref = ref_of(ingress)
     annotations = as_dict(as_dict(ingress["metadata"]).get("annotations"))
-    for key in ("canary-by-cookie", "canary-by-header-pattern"):
-        if annotations.get(NGINX + key):
-            # The requests it steered would reach the stable backend instead: an error (the spec).
-            findings.append(Finding("ingress", ref, ERROR, "canary-not-translated",
-                                    "{0}{1}: {2}; requests it sent to the canary would reach the stable "
-                                    "backend".format(NGINX, key, PARTIAL[key])))
     scratch = []
     made = run.ingress_routes(ingress, ref, annotations, len(ages) + 1, services, scratch, {}, {}, result)
     # ingress-nginx merges a canary into the stable location: the canary's own TLS, redirects and
@@ -40,9 +128,10 @@ def apply_canary(run, ingress, routes, services, findings, result, ages, plans):
     findings.extend(f for f in scratch if f.code not in ("unsupported-annotation", "annotation-not-translated",
                                                          "tls-without-hosts", "tls-without-secret",
                                                          "https-redirect-keeps-trailing-slash"))
-    weight = canary_number(annotations, "canary-weight", ref, findings)
-    # balancer.lua draws out of weightTotal only when it is above 100, else out of 100.
-    total = max(100, canary_number(annotations, "canary-weight-total", ref, findings) or 100)
+    steering = steering_of(annotations, ref, findings)
+    if steering is None:
+        return
+    weight, total = steering.weight, steering.total
     if weight is not None and 100.0 * min(weight, total) / total != int(round(100.0 * min(weight, total) / total)):
         findings.append(Finding("ingress", ref, INFO, "canary-weight-rounded", "canary weight {0}/{1} rounded to "
                                 "{2}%".format(weight, total, int(round(100.0 * min(weight, total) / total)))))
@@ -50,11 +139,10 @@ def apply_canary(run, ingress, routes, services, findings, result, ages, plans):
         findings.append(Finding("ingress", ref, WARNING, "canary-weight-invalid",
                                 "canary-weight {0} is above canary-weight-total {1}: every request goes to the "
                                 "canary, as ingress-nginx does".format(weight, total)))
-    header = annotations.get(NGINX + "canary-by-header")
-    header_value = annotations.get(NGINX + "canary-by-header-value")
-    if weight is None and not header:
+    if weight is None and not steering.header and not steering.cookie:
         findings.append(Finding("ingress", ref, WARNING, "canary-without-rule",
-                                "canary Ingress without canary-weight or canary-by-header sends no traffic"))
+                                "canary Ingress without canary-weight, canary-by-header or canary-by-cookie sends no "
+                                "traffic"))
         return
     for canary in made:
         stable = routes.get(canary.host or "*", {}).get(canary.key())
@@ -78,9 +166,9 @@ def apply_canary(run, ingress, routes, services, findings, result, ages, plans):
         stable.extra_sources.append(ref)
         # ingress-nginx attaches a canary to the stable location's upstream (the Service port),
         # and balancer.lua consults only its first one: the first canary on an upstream decides.
-        plan = plans.setdefault(upstream, (ref, header, header_value, weight, total, canary.destinations, set()))
+        plan = plans.setdefault(upstream, (ref, steering, canary.destinations, set()))
         if plan[0] == ref:
-            plan[6].add((stable.host, stable.key()))
+            plan[3].add((stable.host, stable.key()))
         else:
             findings.append(Finding("ingress", ref, WARNING, "canary-shadowed",
                                     "host {0} path {1!r} proxies to {2}:{3}, which the older canary {4} already "
@@ -98,7 +186,7 @@ def apply_canary_plans(run, routes, plans, findings):
             upstream = single_backend(stable)
             if upstream is None or stable.headers is not None or upstream not in plans:
                 continue
-            ref, header, header_value, weight, total, destinations, own = plans[upstream]
+            ref, steering, destinations, own = plans[upstream]
             if (stable.host, stable.key()) not in own:
                 if ref not in stable.extra_sources:
                     stable.extra_sources.append(ref)
@@ -107,24 +195,37 @@ def apply_canary_plans(run, routes, plans, findings):
                                upstream[0], upstream[2], stable.host, stable.path, stable.source))
                 findings.append(Finding("ingress", ref, INFO, "canary-shared-backend", message,
                                         host=stable.host, path=stable.path))
-            canary_routes(routes, stable, ref, header, header_value, weight, total, destinations)
+            canary_routes(routes, stable, ref, steering, destinations)
 
 
-def canary_routes(routes, stable, ref, header, header_value, weight, total, destinations):
-    if header:
-        steered = [(str(header_value) if header_value else "always", destinations)]
-        if not header_value and weight is not None:
-            # ingress-nginx: `never` sends to the stable backend, whatever the weight says.
-            steered.append(("never", list(stable.destinations)))
-        for value, targets in steered:
-            route = Route(stable.host, stable.category, stable.kind, stable.path, stable.matches,
-                          targets, ref, stable.age)
-            route.headers = (str(header), value)
-            route.controller = stable.controller
-            for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect", "rank",
-                              "made"):
-                setattr(route, attribute, getattr(stable, attribute))
-            routes[stable.host][route.key()] = route
+def canary_routes(routes, stable, ref, steering, destinations):
+    # balancer.lua's order: the header (its value, else its pattern, else always/never), then the
+    # cookie (always/never), then the weight. A `never` route is needed only where a later rule
+    # could still send the request to the canary.
+    steered = []
+    if steering.header:
+        if steering.value:
+            steered.append(((steering.header, "exact", steering.value), destinations))
+        elif steering.pattern:
+            steered.append(((steering.header, "regex", header_pattern_regex(steering.pattern)), destinations))
+        else:
+            steered.append(((steering.header, "exact", "always"), destinations))
+            if steering.cookie or steering.weight is not None:
+                steered.append(((steering.header, "exact", "never"), list(stable.destinations)))
+    if steering.cookie:
+        steered.append((("cookie", "regex", cookie_regex(steering.cookie, "always")), destinations))
+        if steering.weight is not None:
+            steered.append((("cookie", "regex", cookie_regex(steering.cookie, "never")), list(stable.destinations)))
+    for order, (match, targets) in enumerate(steered):
+        route = Route(stable.host, stable.category, stable.kind, stable.path, stable.matches, targets, ref, stable.age)
+        route.headers = match
+        route.steer = order
+        route.controller = stable.controller
+        for attribute in ("rewrite", "timeout", "cors", "request_headers", "redirect", "https_redirect", "rank",
+                          "made"):
+            setattr(route, attribute, getattr(stable, attribute))
+        routes[stable.host][route.key()] = route
+    weight, total = steering.weight, steering.total
     if weight is not None:
         canary_share = min(weight, total)
         base = [d for d in stable.destinations if d.weight is None or d.weight > 0]

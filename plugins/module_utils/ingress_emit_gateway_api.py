@@ -287,7 +287,8 @@ def _gateway_match(route, regex_host, pad=0):
         path = {"type": "PathPrefix", "value": route.path}  # already per path segment
     match = {"path": path}
     if route.headers:
-        match["headers"] = [{"type": "Exact", "name": route.headers[0], "value": route.headers[1]}]
+        match["headers"] = [{"type": "Exact" if route.headers[1] == "exact" else "RegularExpression",
+                             "name": route.headers[0], "value": route.headers[2]}]
     return match
 
 
@@ -340,7 +341,8 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
             rule["timeouts"] = {"request": "{0}s".format(route.timeout)}
     if route.cors:
         note(result, route, WARNING, "cors-not-translated",
-             "CORS on {0}{1} is not in Gateway API's standard channel; use output_api istio to keep it".format(
+             "CORS (nginx.ingress.kubernetes.io/enable-cors and cors-*) on {0}{1} is not in Gateway API's standard channel; "
+             "use output_api istio to keep it".format(
                  route.host, route.path))
     if filters:
         rule["filters"] = filters

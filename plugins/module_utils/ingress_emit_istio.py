@@ -122,7 +122,7 @@ def _matches(route, port=None):
     for path_match in route.matches:
         match = {} if path_match.kind == ANY_PATH else {"uri": {path_match.kind: path_match.value}}
         if route.headers:
-            match["headers"] = {route.headers[0]: {"exact": route.headers[1]}}
+            match["headers"] = {route.headers[0]: {route.headers[1]: route.headers[2]}}
         if port:
             match["port"] = port
         matches.append(match)

@@ -103,7 +103,8 @@ class Route:
         self.destinations = destinations  # [Destination]
         self.source = source
         self.age = age
-        self.headers = None  # (name, value) for a canary-by-header route
+        self.headers = None  # (name, "exact" or "regex", value) of a canary's steering route
+        self.steer = 0  # the order of a canary's steering routes on one stable route
         self.rewrite = None  # FullPathRewrite or RegexRewrite
         self.redirect = None  # Redirect
         self.https_redirect = False
@@ -131,5 +132,5 @@ class Route:
         # their type, then as they were added; a canary's header route just before its stable one.
         if self.category == REGEX:
             return (self.category, -rank, tuple(-ord(c) for c in self.path or ""), self.age, self.made,
-                    0 if self.headers else 1)
-        return (self.category, -rank, self.kind, 0 if self.headers else 1, (), self.age)
+                    (0, self.steer) if self.headers else (1, 0))
+        return (self.category, -rank, self.kind, (0, self.steer) if self.headers else (1, 0), (), self.age)

@@ -215,10 +215,22 @@ def requests_for(ingresses):
         header = annotations.get(N + "canary-by-header")
         if header:
             values = ["always", "never", annotations.get(N + "canary-by-header-value") or "other"]
+            # A pattern's words, as they are and inside other text (ngx.re.match is unanchored).
+            words = re.findall(r"[A-Za-z0-9]+", annotations.get(N + "canary-by-header-pattern") or "")
+            values += words + ["x{0}x".format(w) for w in words] + [w.upper() for w in words]
             variants += [{header: v} for v in values]
         cookie = annotations.get(N + "canary-by-cookie")
         if cookie:
-            variants += [{"Cookie": "{0}={1}".format(cookie, v)} for v in ("always", "never")]
+            # How nginx finds $cookie_<name>: the first item of that name (ASCII case-insensitive,
+            # spaces around `=`) decides, and its value runs to the next `;`.
+            variants += [{"Cookie": value.format(cookie)} for value in (
+                "{0}=always", "{0}=never", "a=1; {0}=always", "{0}=never; {0}=always", "{0}=always; {0}=never",
+                "x{0}=always", "{0}x=always", "{0}=alwaysx", "{0} = always", "{0}=always, a=1", "a=1, {0}=always",
+                "{0}=always;a=1")]
+            variants.append({"Cookie": "{0}=always".format(cookie.upper())})
+            if header:
+                variants += [{header: "never", "Cookie": "{0}=always".format(cookie)},
+                             {header: "always", "Cookie": "{0}=never".format(cookie)}]
         for rule in (ingress.get("spec") or {}).get("rules") or []:
             host = rule.get("host") or ""
             if host.startswith("*."):
@@ -313,6 +325,10 @@ def _canary_maps(alternative, policy, variable):
         directives.append(Directive("map", ['""', header_var], block=[Directive("default", ['""'])]))
     cookie = policy.get("cookie") or ""
     if cookie:
+        # Lua reads ngx.var["cookie_" .. name] whatever the name holds; nginx.conf can name only
+        # [A-Za-z0-9_] after $cookie_, so other cookie names cannot be run here.
+        if not re.match(r"[A-Za-z0-9_]+\Z", cookie):
+            raise OracleError("canary-by-cookie {0!r}: nginx.conf cannot name this cookie (Lua can)".format(cookie))
         directives.append(Directive("map", ["$cookie_" + cookie, cookie_var], block=[
             Directive("default", ['""']), Directive("always", ["canary"]), Directive("never", ["primary"])]))
     else:

@@ -7,6 +7,7 @@ tests/integration/test_route_oracle.py; here each handler's reading of its annot
 import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress_annotations as handlers
+from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress_annotation_decisions as decisions
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress_model import Destination, redirect
 
 N = handlers.NGINX
@@ -45,8 +46,21 @@ def test_unhandled_names_every_annotation_it_cannot_keep():
                    "ssl-redirect": "false"})
     ctx.annotations["nginx.org/client-max-body-size"] = "1m"
     handlers.unhandled(ctx)
-    assert codes(ctx) == [("error", "access-control-lost"), ("warning", "annotation-not-translated"),
-                          ("warning", "other-controller-annotation"), ("warning", "unsupported-annotation")]
+    # canary-by-cookie and ssl-redirect are translated by their handlers.
+    assert codes(ctx) == [("error", "access-control-lost"), ("error", "access-control-lost"),
+                          ("warning", "other-controller-annotation")]
+
+
+@pytest.mark.parametrize("annotation,needs", [("auth-secret", "auth-type"), ("auth-tls-verify-client", "auth-tls-secret"),
+                                              ("global-rate-limit-key", "global-rate-limit"),
+                                              ("session-cookie-secure", "affinity")])
+def test_unhandled_an_annotation_ingress_nginx_ignores_without_another_is_a_warning(annotation, needs):
+    alone = context({annotation: "x"})
+    handlers.unhandled(alone)
+    assert codes(alone) == [("warning", "annotation-without-effect")] and needs in alone.findings[0].message
+    both = context({annotation: "x", needs: "y"})
+    handlers.unhandled(both)
+    assert all(finding.code != "annotation-without-effect" for finding in both.findings)
 
 
 def test_unhandled_after_a_translated_auth_url_warns_on_what_differs_only():
@@ -54,7 +68,7 @@ def test_unhandled_after_a_translated_auth_url_warns_on_what_differs_only():
                    "auth-response-headers": "X-User"})
     handlers.external_auth(ctx)
     handlers.unhandled(ctx)
-    assert codes(ctx) == [("warning", "annotation-not-translated"), ("warning", "extension-provider-required")]
+    assert codes(ctx) == [("warning", "extension-provider-required"), ("warning", "unsupported-annotation")]
 
 
 @pytest.mark.parametrize("annotations,force,redirect", [
@@ -136,13 +150,16 @@ def test_source_range_policy_refuses_a_list_with_anything_but_cidrs():
     assert not bad.policies and codes(bad) == [("error", "invalid-annotation")]
 
 
-def test_every_handled_annotation_has_a_handler_that_reads_it():
-    """HANDLED is the list `unhandled` trusts: each name in it must be read somewhere."""
+def test_every_translated_annotation_has_code_that_reads_it():
+    """`unhandled` trusts the decision table: an annotation marked translated must be read somewhere."""
     import inspect
     source = "".join(inspect.getsource(h) for h in handlers.HANDLERS) + inspect.getsource(handlers.parse_redirect)
     # The translation's own modules read the annotations that add routes (canary, app-root...).
     ingress_source = "".join(inspect.getsource(__import__(
         "ansible_collections.adoptmesh.istio.plugins.module_utils." + name, fromlist=["x"]))
         for name in ("ingress", "ingress_routes", "ingress_nginx", "ingress_canary", "ingress_tls"))
-    unread = sorted(name for name in handlers.HANDLED if '"{0}"'.format(name) not in source + ingress_source)
-    assert not unread
+    translated = [name for name, decision in decisions.DECISIONS.items()
+                  if decision.istio == decisions.TRANSLATED and name not in decisions.ALIASES]
+    # service-upstream needs no code: Envoy balances over the Service's endpoints either way.
+    unread = sorted(name for name in translated if '"{0}"'.format(name) not in source + ingress_source)
+    assert unread == ["service-upstream"]

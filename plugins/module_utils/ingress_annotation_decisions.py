@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright: adoptmesh.istio contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decision on every ingress-nginx annotation, per output API: the one home of that table.
+
+Every annotation ingress-nginx's annotation parsers read (`internal/ingress/annotations/`, the
+pinned controller's own list; tests/integration/test_annotation_decisions.py compares the two) has
+one `Decision` per output API:
+
+- `translated`: kept (how, and which test proves it, are in `how` and `proof`);
+- `error`: not kept, and access or serving would change (a request the Ingress refused would get
+  through, or one it served would not be served as before): `apply` refuses unless the loss is
+  accepted;
+- `warning`: not kept, a tuning knob without a routing or access effect; `why` says what is lost.
+
+`needs` names the annotation without which ingress-nginx ignores this one (its parser returns
+"missing annotation" for the group): then the decision does not apply and the annotation gets a
+warning saying it had no effect. docs/ingress-translation.md's annotation table is rendered from
+this module (`decision_table`, checked by a unit test). Pure data and logic, no Ansible imports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+TRANSLATED, ERROR, WARNING = "translated", "error", "warning"
+
+# code: the finding's code when not translated (access-control-lost, serving-would-change,
+# unsupported-annotation); needs: see the module docstring.
+Decision = namedtuple("Decision", "istio gateway_api code why how proof needs")
+
+ISTIOD = "istiod output"
+NGINX_DIFFERENTIAL = "routing: nginx differential"
+ACCESS = "access-control-lost"
+SERVING = "serving-would-change"
+TUNING = "unsupported-annotation"
+
+# Annotations later ingress-nginx releases read that the pinned controller (1.11) does not, with
+# the release that added them: decided here all the same, as clusters run those releases.
+LATER_RELEASES = {"temporal-redirect-code": "1.12", "proxy-busy-buffers-size": "1.13", "relative-redirects": "1.14"}
+# Names ingress-nginx reads as another annotation of the same meaning (AnnotationAliases).
+ALIASES = {"whitelist-source-range": "allowlist-source-range", "limit-whitelist": "limit-allowlist"}
+
+
+def _translated(how, proof, gateway_api=TRANSLATED, why=""):
+    return Decision(TRANSLATED, gateway_api, TUNING if gateway_api == WARNING else ACCESS, why, how, proof, None)
+
+
+def _refused(code, why, needs=None):
+    severity = WARNING if code == TUNING else ERROR
+    return Decision(severity, severity, code, why, "", "", needs)
+
+
+def _tuning(why, needs=None):
+    return _refused(TUNING, why, needs)
+
+
+_ROUTING = NGINX_DIFFERENTIAL
+_AUTH = "authentication would be lost: requests it refused would reach the backend"
+_BASIC = "basic or digest authentication would be lost: requests it refused would reach the backend"
+_CLIENT_CERT = "client-certificate authentication would be lost: clients without a valid certificate would get through"
+_RATE = "a rate or connection limit would be lost: requests it refused would reach the backend"
+_WAF = "the web application firewall would be lost: requests it blocked would reach the backend"
+_AFFINITY_TUNING = "a detail of the session cookie ingress-nginx sets; Envoy's cookie has only name, path and TTL"
+_BUFFERING = "buffering between nginx and the backend; Envoy streams and buffers by its own limits"
+_AUTH_TUNING = "a detail of the request to the auth service (Istio's extension provider sends its own)"
+
+DECISIONS = {
+    # --- routing: kept, and proven against real nginx running ingress-nginx's own configuration
+    "ssl-redirect": _translated("per-route 308 redirect to https on port 80 (default on with TLS)", _ROUTING),
+    "force-ssl-redirect": _translated("per-route 308 redirect to https on port 80", _ROUTING),
+    "preserve-trailing-slash": _translated("the https redirect keeps a trailing slash", _ROUTING),
+    "rewrite-target": _translated("rewrite.uriRegexRewrite replacing the whole path (Gateway API: URLRewrite; a "
+                                  "target with capture groups is an error there)", _ROUTING),
+    "use-regex": _translated("every path of the host becomes a regex, as nginx orders them", _ROUTING),
+    "app-root": _translated("302 redirect of exact /", _ROUTING),
+    "canary": _translated("marks the Ingress as a canary of the stable one", _ROUTING),
+    "canary-weight": _translated("weighted destinations", _ROUTING),
+    "canary-weight-total": _translated("the weights' total, as balancer.lua draws", _ROUTING),
+    "canary-by-header": _translated("header-match routes before the stable one", _ROUTING),
+    "canary-by-header-value": _translated("the exact value of the canary header", _ROUTING),
+    "canary-by-header-pattern": _translated("a regex match of the canary header's value", _ROUTING),
+    "canary-by-cookie": _translated("a match of the cookie's value always/never in the Cookie header", _ROUTING),
+    "permanent-redirect": _translated("redirect (301 or the given code)", _ROUTING),
+    "permanent-redirect-code": _translated("the redirect's code", _ROUTING),
+    "temporal-redirect": _translated("redirect (302 or the given code)", _ROUTING),
+    "temporal-redirect-code": _translated("the redirect's code (ingress-nginx 1.12 and later)", _ROUTING),
+    "from-to-www-redirect": _translated("308 from the other name (www. added or removed)", _ROUTING),
+    "ssl-passthrough": _translated("a TLS server in PASSTHROUGH mode routed on SNI", ISTIOD),
+    "default-backend": _tuning("the Service that answers when the backend has no endpoints, or for "
+                               "custom-http-errors: the gateway answers 503 itself instead"),
+    "server-alias": _refused(SERVING, "the extra host names it serves would no longer be served"),
+    # --- backend and request
+    "upstream-vhost": _translated("the Host header set for the backend", ISTIOD),
+    "x-forwarded-prefix": _translated("the X-Forwarded-Prefix header set for the backend", ISTIOD),
+    "proxy-read-timeout": _translated("route timeout (the larger of read and send)", ISTIOD),
+    "proxy-send-timeout": _translated("route timeout (the larger of read and send)", ISTIOD),
+    "proxy-connect-timeout": _translated("DestinationRule connectionPool.tcp.connectTimeout", ISTIOD),
+    "backend-protocol": _translated("DestinationRule tls SIMPLE for HTTPS/GRPCS; FCGI is an error", ISTIOD),
+    "service-upstream": _translated("nothing to write: Envoy balances over the Service's endpoints either way",
+                                    ISTIOD),
+    "enable-cors": _translated("corsPolicy with ingress-nginx's defaults", ISTIOD, WARNING,
+                               "the Gateway API standard channel has no CORS filter"),
+    "cors-allow-origin": _translated("corsPolicy.allowOrigins", ISTIOD, WARNING, "see enable-cors"),
+    "cors-allow-methods": _translated("corsPolicy.allowMethods", ISTIOD, WARNING, "see enable-cors"),
+    "cors-allow-headers": _translated("corsPolicy.allowHeaders", ISTIOD, WARNING, "see enable-cors"),
+    "cors-expose-headers": _translated("corsPolicy.exposeHeaders", ISTIOD, WARNING, "see enable-cors"),
+    "cors-allow-credentials": _translated("corsPolicy.allowCredentials", ISTIOD, WARNING, "see enable-cors"),
+    "cors-max-age": _translated("corsPolicy.maxAge", ISTIOD, WARNING, "see enable-cors"),
+    "affinity": _translated("DestinationRule consistentHash.httpCookie", ISTIOD),
+    "session-cookie-name": _translated("the hash cookie's name", ISTIOD),
+    "session-cookie-path": _translated("the hash cookie's path", ISTIOD),
+    "session-cookie-max-age": _translated("the hash cookie's TTL", ISTIOD),
+    "session-cookie-expires": _tuning(_AFFINITY_TUNING, needs="affinity"),
+    "session-cookie-domain": _tuning(_AFFINITY_TUNING, needs="affinity"),
+    "session-cookie-secure": _tuning(_AFFINITY_TUNING, needs="affinity"),
+    "session-cookie-samesite": _tuning(_AFFINITY_TUNING, needs="affinity"),
+    "session-cookie-conditional-samesite-none": _tuning(_AFFINITY_TUNING, needs="affinity"),
+    "session-cookie-change-on-failure": _tuning("a new cookie when the sticky backend fails; Envoy rehashes",
+                                                needs="affinity"),
+    "affinity-mode": _tuning("balanced or persistent stickiness when backends scale; Envoy's ring hash moves some "
+                             "sessions when they do"),
+    "affinity-canary-behavior": _tuning("whether a sticky session stays on the canary"),
+    "upstream-hash-by": _tuning("the hash key that pins clients to backends; requests are balanced instead"),
+    "upstream-hash-by-subset": _tuning("hash subsets"),
+    "upstream-hash-by-subset-size": _tuning("hash subsets"),
+    "load-balance": _tuning("the balancing algorithm (round_robin or ewma); Envoy balances by its default"),
+    "proxy-next-upstream": _tuning("which failures nginx retries on another backend; Istio's default retry policy "
+                                   "applies"),
+    "proxy-next-upstream-timeout": _tuning("the time budget of nginx's retries"),
+    "proxy-next-upstream-tries": _tuning("how many backends nginx tries"),
+    "proxy-body-size": _tuning("the request body limit: bodies above it that nginx answered 413 reach the "
+                               "backend"),
+    "client-body-buffer-size": _tuning(_BUFFERING),
+    "proxy-buffer-size": _tuning(_BUFFERING),
+    "proxy-buffering": _tuning(_BUFFERING),
+    "proxy-buffers-number": _tuning(_BUFFERING),
+    "proxy-busy-buffers-size": _tuning(_BUFFERING),
+    "proxy-max-temp-file-size": _tuning(_BUFFERING),
+    "proxy-request-buffering": _tuning(_BUFFERING),
+    "proxy-http-version": _tuning("the HTTP version nginx speaks to the backend; Envoy picks it from the port's "
+                                  "protocol"),
+    "connection-proxy-header": _tuning("the Connection header sent to the backend"),
+    "proxy-cookie-domain": _refused(SERVING, "Set-Cookie domains the backend sends would reach clients unrewritten"),
+    "proxy-cookie-path": _refused(SERVING, "Set-Cookie paths the backend sends would reach clients unrewritten"),
+    "proxy-redirect-from": _refused(SERVING, "Location headers the backend sends would reach clients unrewritten"),
+    "proxy-redirect-to": _refused(SERVING, "Location headers the backend sends would reach clients unrewritten"),
+    "relative-redirects": _tuning("whether nginx's own redirects are relative (ingress-nginx 1.14 and later)"),
+    "use-port-in-redirects": _tuning("the port in the Location of nginx's own redirects"),
+    "custom-headers": _tuning("response headers from a ConfigMap are not added"),
+    "custom-http-errors": _tuning("the backend's error responses reach clients instead of the default backend's "
+                                  "pages"),
+    "disable-proxy-intercept-errors": _tuning("see custom-http-errors"),
+    "fastcgi-index": _refused(SERVING, "FastCGI backends cannot be spoken to by Envoy"),
+    "fastcgi-params-configmap": _refused(SERVING, "FastCGI backends cannot be spoken to by Envoy"),
+    "mirror-target": _tuning("the mirror stops receiving copies of requests; clients' answers do not change"),
+    "mirror-host": _tuning("see mirror-target"),
+    "mirror-request-body": _tuning("see mirror-target"),
+    # --- backend TLS
+    "proxy-ssl-secret": _refused(SERVING, "the client certificate nginx presents to the backend would not be sent; "
+                                          "a backend that requires it refuses the connection"),
+    "proxy-ssl-verify": _refused(ACCESS, "the backend's certificate would no longer be verified"),
+    "proxy-ssl-name": _refused(SERVING, "the name verified and sent as SNI to the backend would change"),
+    "proxy-ssl-server-name": _refused(SERVING, "whether SNI is sent to the backend would change"),
+    "proxy-ssl-verify-depth": _tuning("the verification depth of the backend's certificate", needs="proxy-ssl-secret"),
+    "proxy-ssl-ciphers": _tuning("the ciphers offered to the backend", needs="proxy-ssl-secret"),
+    "proxy-ssl-protocols": _tuning("the TLS versions offered to the backend", needs="proxy-ssl-secret"),
+    "ssl-ciphers": _tuning("the ciphers the gateway offers clients are Istio's defaults"),
+    "ssl-prefer-server-ciphers": _tuning("the cipher preference of the gateway is Istio's default"),
+    # --- access: sources, authentication, limits, firewall
+    "allowlist-source-range": _translated("AuthorizationPolicy DENY with notRemoteIpBlocks", ISTIOD),
+    "denylist-source-range": _translated("AuthorizationPolicy DENY with remoteIpBlocks", ISTIOD),
+    "auth-url": _translated("AuthorizationPolicy CUSTOM with an ext_authz extension provider (an in-cluster "
+                            "Service; any other URL is an error)", ISTIOD),
+    "auth-response-headers": _translated("the provider's headersToUpstreamOnAllow", ISTIOD),
+    "auth-signin": _tuning("the redirect to the sign-in page: a refused request gets the auth service's answer "
+                           "(401) instead", needs="auth-url"),
+    "auth-signin-redirect-param": _tuning("goes with auth-signin", needs="auth-url"),
+    "auth-method": _tuning("Envoy's ext_authz sends the request's own method to the auth service", needs="auth-url"),
+    "auth-cache-key": _tuning("ext_authz answers are not cached", needs="auth-url"),
+    "auth-cache-duration": _tuning("ext_authz answers are not cached", needs="auth-url"),
+    "auth-always-set-cookie": _tuning("cookies from the auth service reach the client only on a refusal",
+                                      needs="auth-url"),
+    "auth-request-redirect": _tuning("X-Auth-Request-Redirect is not sent to the auth service", needs="auth-url"),
+    "auth-proxy-set-headers": _tuning("headers sent to the auth service are Authorization and Cookie (extension "
+                                      "provider)", needs="auth-url"),
+    "auth-keepalive": _tuning(_AUTH_TUNING, needs="auth-url"),
+    "auth-keepalive-requests": _tuning(_AUTH_TUNING, needs="auth-url"),
+    "auth-keepalive-timeout": _tuning(_AUTH_TUNING, needs="auth-url"),
+    "auth-keepalive-share-vars": _tuning(_AUTH_TUNING, needs="auth-url"),
+    "auth-snippet": _refused(ACCESS, "nginx directives in the auth request would be lost", needs="auth-url"),
+    "enable-global-auth": _tuning("opts the Ingress out of the ConfigMap's global-auth-url, which is not carried over"),
+    "auth-type": _refused(ACCESS, _BASIC),
+    "auth-secret": _refused(ACCESS, _BASIC, needs="auth-type"),
+    "auth-secret-type": _refused(ACCESS, _BASIC, needs="auth-type"),
+    "auth-realm": _refused(ACCESS, _BASIC, needs="auth-type"),
+    "auth-tls-secret": _refused(ACCESS, _CLIENT_CERT),
+    "auth-tls-verify-client": _refused(ACCESS, _CLIENT_CERT, needs="auth-tls-secret"),
+    "auth-tls-verify-depth": _refused(ACCESS, _CLIENT_CERT, needs="auth-tls-secret"),
+    "auth-tls-error-page": _refused(ACCESS, _CLIENT_CERT, needs="auth-tls-secret"),
+    "auth-tls-pass-certificate-to-upstream": _refused(ACCESS, _CLIENT_CERT, needs="auth-tls-secret"),
+    "auth-tls-match-cn": _refused(ACCESS, _CLIENT_CERT, needs="auth-tls-secret"),
+    "satisfy": _refused(ACCESS, "whether authentication or the source allow-list suffices would be lost"),
+    "limit-connections": _refused(ACCESS, _RATE),
+    "limit-rps": _refused(ACCESS, _RATE),
+    "limit-rpm": _refused(ACCESS, _RATE),
+    "limit-burst-multiplier": _tuning("the burst of limit-rps/-rpm"),
+    "limit-allowlist": _tuning("addresses exempt from the limits"),
+    "limit-rate": _tuning("the response bandwidth per connection"),
+    "limit-rate-after": _tuning("the unthrottled start of a response"),
+    "global-rate-limit": _refused(ACCESS, _RATE),
+    "global-rate-limit-window": _refused(ACCESS, _RATE, needs="global-rate-limit"),
+    "global-rate-limit-key": _refused(ACCESS, _RATE, needs="global-rate-limit"),
+    "global-rate-limit-ignored-cidrs": _refused(ACCESS, _RATE, needs="global-rate-limit"),
+    "enable-modsecurity": _refused(ACCESS, _WAF),
+    "enable-owasp-core-rules": _refused(ACCESS, _WAF),
+    "modsecurity-snippet": _refused(ACCESS, _WAF),
+    "modsecurity-transaction-id": _tuning("the firewall's transaction id"),
+    # --- raw nginx configuration
+    "configuration-snippet": _refused(ACCESS, "raw nginx directives for the location are not read: any of them may "
+                                              "refuse, allow or redirect requests"),
+    "server-snippet": _refused(ACCESS, "raw nginx directives for the server are not read: any of them may refuse, "
+                                       "allow or redirect requests"),
+    "stream-snippet": _refused(SERVING, "the TCP/UDP servers it configures would not be served"),
+    # --- observability
+    "enable-access-log": _tuning("access logs are Envoy's (meshConfig.accessLogFile)"),
+    "enable-rewrite-log": _tuning("nginx's rewrite log"),
+    "enable-opentelemetry": _tuning("tracing is Istio's (meshConfig extension providers)"),
+    "opentelemetry-operation-name": _tuning("tracing is Istio's"),
+    "opentelemetry-trust-incoming-span": _tuning("tracing is Istio's"),
+    "http2-push-preload": _tuning("HTTP/2 server push; browsers no longer use it"),
+}
+DECISIONS.update((alias, DECISIONS[name]) for alias, name in ALIASES.items())
+
+
+def decision_of(short):
+    """The Decision on annotation `short` (without the prefix), or None when ingress-nginx reads no
+    such annotation."""
+    return DECISIONS.get(short)
+
+
+def outcome(short, output_api):
+    decision = DECISIONS.get(short)
+    if decision is None:
+        return None
+    return decision.gateway_api if output_api == "gateway-api" else decision.istio
+
+
+def _cell(text):
+    return text.replace("|", "\\|")
+
+
+def decision_table():
+    """The Markdown table of every decision, as docs/ingress-translation.md shows it."""
+    lines = ["| Annotation | Istio output | Gateway API output | What happens | Proven by |", "|---|---|---|---|---|"]
+    for short in sorted(DECISIONS):
+        decision = DECISIONS[short]
+        name = "`{0}`".format(short)
+        if short in ALIASES:
+            name += " (alias of `{0}`)".format(ALIASES[short])
+        elif short in LATER_RELEASES:
+            name += " ({0}+)".format(LATER_RELEASES[short])
+        outcomes = []
+        for api_outcome in (decision.istio, decision.gateway_api):
+            outcomes.append(api_outcome if api_outcome == TRANSLATED else "{0} `{1}`".format(api_outcome, decision.code))
+        what = decision.how if decision.istio == TRANSLATED else decision.why
+        if decision.istio == TRANSLATED and decision.gateway_api != TRANSLATED:
+            what += "; Gateway API: " + decision.why
+        if decision.needs:
+            what += " (only with `{0}`; without it ingress-nginx ignores it too: warning)".format(decision.needs)
+        cells = (name, outcomes[0], outcomes[1], _cell(what), decision.proof or "-")
+        lines.append("| {0} | {1} | {2} | {3} | {4} |".format(*cells))
+    return "\n".join(lines) + "\n"
