@@ -63,7 +63,6 @@ _BASIC = "basic or digest authentication would be lost: requests it refused woul
 _CLIENT_CERT = "client-certificate authentication would be lost: clients without a valid certificate would get through"
 _RATE = "a rate or connection limit would be lost: requests it refused would reach the backend"
 _WAF = "the web application firewall would be lost: requests it blocked would reach the backend"
-_AFFINITY_TUNING = "a detail of the session cookie ingress-nginx sets; Envoy's cookie has only name, path and TTL"
 _BUFFERING = "buffering between nginx and the backend; Envoy streams and buffers by its own limits"
 _AUTH_TUNING = "a detail of the request to the auth service (Istio's extension provider sends its own)"
 
@@ -113,24 +112,31 @@ DECISIONS = {
     "session-cookie-name": _translated("the hash cookie's name", ISTIOD),
     "session-cookie-path": _translated("the hash cookie's path", ISTIOD),
     "session-cookie-max-age": _translated("the hash cookie's TTL", ISTIOD),
-    "session-cookie-expires": _tuning(_AFFINITY_TUNING, needs="affinity"),
-    "session-cookie-domain": _tuning(_AFFINITY_TUNING, needs="affinity"),
-    "session-cookie-secure": _tuning(_AFFINITY_TUNING, needs="affinity"),
-    "session-cookie-samesite": _tuning(_AFFINITY_TUNING, needs="affinity"),
-    "session-cookie-conditional-samesite-none": _tuning(_AFFINITY_TUNING, needs="affinity"),
+    "session-cookie-expires": _translated("the hash cookie's TTL when session-cookie-max-age is unset", ISTIOD),
+    "session-cookie-domain": _translated("the hash cookie's Domain attribute", ISTIOD),
+    "session-cookie-secure": _translated("the hash cookie's Secure attribute", ISTIOD),
+    "session-cookie-samesite": _translated("the hash cookie's SameSite attribute", ISTIOD),
+    "session-cookie-conditional-samesite-none": _tuning("SameSite=None only for browsers that take it (nginx reads "
+                                                        "the User-Agent); Envoy sets the same attributes for every "
+                                                        "client", needs="affinity"),
     "session-cookie-change-on-failure": _tuning("a new cookie when the sticky backend fails; Envoy rehashes",
                                                 needs="affinity"),
     "affinity-mode": _tuning("balanced or persistent stickiness when backends scale; Envoy's ring hash moves some "
                              "sessions when they do"),
     "affinity-canary-behavior": _tuning("whether a sticky session stays on the canary"),
-    "upstream-hash-by": _tuning("the hash key that pins clients to backends; requests are balanced instead"),
+    "upstream-hash-by": _translated("DestinationRule consistentHash on the client address ($remote_addr), a header "
+                                    "($http_*), a cookie ($cookie_*) or a query argument ($arg_*); any other "
+                                    "expression is a warning (hash-key-not-translated)", ISTIOD),
     "upstream-hash-by-subset": _tuning("hash subsets"),
     "upstream-hash-by-subset-size": _tuning("hash subsets"),
-    "load-balance": _tuning("the balancing algorithm (round_robin or ewma); Envoy balances by its default"),
-    "proxy-next-upstream": _tuning("which failures nginx retries on another backend; Istio's default retry policy "
-                                   "applies"),
+    "load-balance": _translated("DestinationRule simple ROUND_ROBIN, or LEAST_REQUEST for ewma (info); the chash "
+                                "and sticky values are a warning", ISTIOD),
+    "proxy-next-upstream": _translated("route retries on connection failures (error), and on the statuses "
+                                       "(http_5xx...) with non_idempotent; off: no retries", ISTIOD, WARNING,
+                                       "HTTPRoute retries are not in Gateway API's standard channel"),
     "proxy-next-upstream-timeout": _tuning("the time budget of nginx's retries"),
-    "proxy-next-upstream-tries": _tuning("how many backends nginx tries"),
+    "proxy-next-upstream-tries": _translated("the retries' attempts (tries less the first)", ISTIOD, WARNING,
+                                             "see proxy-next-upstream"),
     "proxy-body-size": _tuning("the request body limit: bodies above it that nginx answered 413 reach the "
                                "backend"),
     "client-body-buffer-size": _tuning(_BUFFERING),

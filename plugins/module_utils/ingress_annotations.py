@@ -18,7 +18,7 @@ import re
 
 from .findings import ERROR, INFO, WARNING, Finding
 from .names import is_dns1123_label, short_hash
-from .ingress_model import Cors, Redirect
+from .ingress_model import Cors, Redirect, Retries
 from .ingress_annotation_decisions import ERROR as REFUSED, TRANSLATED, decision_of
 
 NGINX = "nginx.ingress.kubernetes.io/"
@@ -219,6 +219,55 @@ def timeouts(context):
                         "request".format(context.options["timeout"]))
 
 
+# ingress-nginx's defaults (the ConfigMap's proxy-next-upstream and proxy-next-upstream-tries).
+NEXT_UPSTREAM_DEFAULT, NEXT_UPSTREAM_TRIES_DEFAULT = "error timeout", 3
+_NEXT_UPSTREAM_STATUS = re.compile(r"http_([0-9]{3})\Z")
+
+
+def retries(context):
+    """proxy-next-upstream and -tries: when nginx tries the next backend, as route retries.
+
+    `error` (no connection, or it broke before the answer) keeps the retries that cannot repeat a
+    request the backend received: connection failures. Status codes (`http_502`...) and broken
+    connections are retried by nginx only for idempotent methods unless `non_idempotent` is set;
+    Envoy's retry policy cannot tell methods apart, so they are kept only with `non_idempotent`.
+    """
+    value, tries = context.get("proxy-next-upstream"), context.get("proxy-next-upstream-tries")
+    if value is None and tries is None:
+        return
+    tokens = str(value if value is not None else NEXT_UPSTREAM_DEFAULT).split()
+    count = number(tries) if tries is not None else NEXT_UPSTREAM_TRIES_DEFAULT
+    if count is None:
+        context.finding(WARNING, "invalid-annotation",
+                        "{0}proxy-next-upstream-tries={1!r} is not a whole number; ingress-nginx ignores it and "
+                        "keeps its default ({2}), and so does this translation".format(
+                            NGINX, str(tries)[:40], NEXT_UPSTREAM_TRIES_DEFAULT))
+        count = NEXT_UPSTREAM_TRIES_DEFAULT
+    if "off" in tokens:
+        context.options["retries"] = Retries(0, False, ())
+        return
+    non_idempotent = "non_idempotent" in tokens
+    statuses = sorted(int(found.group(1)) for found in (_NEXT_UPSTREAM_STATUS.match(t) for t in tokens) if found)
+    lost = [t for t in tokens if t in ("timeout", "invalid_header")]
+    if statuses and not non_idempotent:
+        lost.extend("http_{0}".format(status) for status in statuses)
+        statuses = []
+    unknown = [t for t in tokens if t not in ("error", "timeout", "invalid_header", "non_idempotent")
+               and not _NEXT_UPSTREAM_STATUS.match(t)]
+    if unknown:
+        context.finding(WARNING, "invalid-annotation", "{0}proxy-next-upstream: {1} not a condition nginx knows; "
+                        "left out".format(NGINX, ", ".join(repr(t[:20]) for t in unknown[:5])))
+    if lost:
+        context.finding(INFO, "retries-approximated",
+                        "{0}proxy-next-upstream: {1} not kept: Envoy cannot retry on a timed-out read or an invalid "
+                        "header, and would retry non-idempotent requests (POST...) on a status, which nginx does not "
+                        "without non_idempotent; the route retries connection failures{2}".format(
+                            NGINX, ", ".join(lost), " and " + ", ".join(str(s) for s in statuses) if statuses else ""))
+    # nginx counts the first try among the tries; 0 means as many as there are backends.
+    attempts = count - 1 if count else NEXT_UPSTREAM_TRIES_DEFAULT - 1
+    context.options["retries"] = Retries(attempts, "error" in tokens, tuple(statuses))
+
+
 def cors(context):
     if not truthy(context.get("enable-cors")):
         return
@@ -297,17 +346,83 @@ def backend_policy(context):
         context.finding(ERROR, "fcgi-unsupported",
                         "backend-protocol FCGI cannot be spoken by Envoy; this Ingress's traffic is not routed as "
                         "before")
-    if str(context.get("affinity") or "").lower() == "cookie":
-        cookie = {"name": str(context.get("session-cookie-name") or "INGRESSCOOKIE")}
-        if context.get("session-cookie-path"):
-            cookie["path"] = str(context.get("session-cookie-path"))
-        max_age = number(context.get("session-cookie-max-age"))
-        cookie["ttl"] = "{0}s".format(max_age or 0)
-        traffic["loadBalancer"] = {"consistentHash": {"httpCookie": cookie}}
+    balancer = load_balancer(context)
+    if balancer:
+        traffic["loadBalancer"] = balancer
     if traffic:
         for destination in context.destinations:
             context.policies.setdefault(("dr", destination.service, destination.namespace), []).append(
                 (context.ref, traffic))
+
+
+# upstream-hash-by values with an Envoy hash key: the client address, a header, a cookie, a query
+# argument. nginx hashes any other expression ($request_uri, $host$uri...), which Envoy cannot.
+_HASH_KEYS = (
+    (re.compile(r"\$(?:binary_)?remote_addr\Z"), lambda found: {"useSourceIp": True}),
+    (re.compile(r"\$http_([A-Za-z0-9_]+)\Z"), lambda found: {"httpHeaderName": found.group(1).lower().replace("_", "-")}),
+    (re.compile(r"\$cookie_([A-Za-z0-9_]+)\Z"), lambda found: {"httpCookie": {"name": found.group(1)}}),
+    (re.compile(r"\$arg_([A-Za-z0-9_]+)\Z"), lambda found: {"httpQueryParameterName": found.group(1)}),
+)
+# The SameSite values ingress-nginx accepts (session-cookie-samesite).
+_SAMESITE = ("None", "Lax", "Strict")
+
+
+def _affinity_cookie(context):
+    """The cookie of affinity: cookie, as balancer/sticky.lua sets it: its name, path, lifetime
+    (max-age, else expires, else a session cookie) and the attributes Envoy can add."""
+    cookie = {"name": str(context.get("session-cookie-name") or "INGRESSCOOKIE")}
+    if context.get("session-cookie-path"):
+        cookie["path"] = str(context.get("session-cookie-path"))
+    lifetime = number(context.get("session-cookie-max-age"))
+    if lifetime is None:
+        lifetime = number(context.get("session-cookie-expires"))
+    cookie["ttl"] = "{0}s".format(lifetime or 0)
+    attributes = []
+    if truthy(context.get("session-cookie-secure")):
+        attributes.append({"name": "Secure"})
+    samesite = str(context.get("session-cookie-samesite") or "")
+    if samesite in _SAMESITE:
+        attributes.append({"name": "SameSite", "value": samesite})
+    elif samesite:
+        context.finding(WARNING, "invalid-annotation",
+                        "{0}session-cookie-samesite={1!r} is not None, Lax or Strict; ingress-nginx ignores it, and "
+                        "so does this translation".format(NGINX, samesite[:40]))
+    if context.get("session-cookie-domain"):
+        attributes.append({"name": "Domain", "value": str(context.get("session-cookie-domain"))})
+    if attributes:
+        cookie["attributes"] = attributes
+    return cookie
+
+
+def load_balancer(context):
+    """DestinationRule loadBalancer in balancer.lua's order: affinity: cookie, else
+    upstream-hash-by, else load-balance. None when Istio's default stays."""
+    if str(context.get("affinity") or "").lower() == "cookie":
+        return {"consistentHash": {"httpCookie": _affinity_cookie(context)}}
+    hash_by = context.get("upstream-hash-by")
+    if hash_by:
+        text = str(hash_by).strip()
+        key = next((make(found) for pattern, make in _HASH_KEYS for found in [pattern.match(text)] if found), None)
+        if key is not None:
+            return {"consistentHash": key}
+        context.finding(WARNING, "hash-key-not-translated",
+                        "{0}upstream-hash-by={1!r}: Envoy hashes on the client address, one header, one cookie or "
+                        "one query argument only; requests are balanced without it, so a client is not pinned to "
+                        "one backend".format(NGINX, text[:80]))
+    balance = str(context.get("load-balance") or "").strip()
+    if balance == "round_robin":
+        return {"simple": "ROUND_ROBIN"}
+    if balance == "ewma":
+        context.finding(INFO, "load-balance-approximated",
+                        "{0}load-balance=ewma (latency-weighted) becomes LEAST_REQUEST, the nearest Envoy "
+                        "algorithm".format(NGINX))
+        return {"simple": "LEAST_REQUEST"}
+    if balance:
+        context.finding(WARNING, "invalid-annotation" if balance not in ("chash", "chashsubset", "sticky_balanced",
+                                                                          "sticky_persistent") else "unsupported-annotation",
+                        "{0}load-balance={1!r} is not translated: Istio's default balancing applies".format(
+                            NGINX, balance[:40]))
+    return None
 
 
 def source_range_policy(context):
@@ -330,7 +445,7 @@ def source_range_policy(context):
 
 
 # external_auth first: unhandled reads what it decided about auth-url.
-HANDLERS = (external_auth, unhandled, https_redirect, rewrite, timeouts, cors, request_headers, redirects,
+HANDLERS = (external_auth, unhandled, https_redirect, rewrite, timeouts, retries, cors, request_headers, redirects,
             backend_policy, source_range_policy)
 
 

@@ -339,6 +339,11 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
         rule["backendRefs"] = refs
         if route.timeout is not None:
             rule["timeouts"] = {"request": "{0}s".format(route.timeout)}
+        if route.retries is not None:
+            note(result, route, WARNING, "retries-not-translated",
+                 "retries (nginx.ingress.kubernetes.io/proxy-next-upstream*) on {0}{1} are not in Gateway API's "
+                 "standard channel: the gateway's default retries apply; use output_api istio to keep them".format(
+                     route.host, route.path))
     if route.cors:
         note(result, route, WARNING, "cors-not-translated",
              "CORS (nginx.ingress.kubernetes.io/enable-cors and cors-*) on {0}{1} is not in Gateway API's standard channel; "

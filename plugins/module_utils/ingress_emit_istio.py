@@ -117,6 +117,14 @@ def _istio_rewrite(rewrite):
     return {"match": rewrite.pattern, "rewrite": rewrite.replacement}
 
 
+def _istio_retries(retries):
+    if not retries.attempts or not (retries.connection_failures or retries.statuses):
+        return {"attempts": 0}  # no retry at all, not even Istio's default one
+    conditions = (["connect-failure", "refused-stream"] if retries.connection_failures else []) + [
+        str(status) for status in retries.statuses]
+    return {"attempts": retries.attempts, "retryOn": ",".join(conditions)}
+
+
 def _matches(route, port=None):
     matches = []
     for path_match in route.matches:
@@ -170,6 +178,8 @@ def _istio_http_routes(route, cluster_domain):
             entry["rewrite"] = {"uriRegexRewrite": _istio_rewrite(route.rewrite)}
         if route.timeout is not None:
             entry["timeout"] = "{0}s".format(route.timeout)
+        if route.retries is not None:
+            entry["retries"] = _istio_retries(route.retries)
         if route.request_headers:
             entry["headers"] = {"request": {"set": dict(route.request_headers)}}
     if route.cors:

@@ -76,6 +76,13 @@ class Cors(collections.namedtuple("Cors", "origins methods headers expose creden
     __slots__ = ()
 
 
+class Retries(collections.namedtuple("Retries", "attempts connection_failures statuses")):
+    """Try another backend: up to `attempts` more times (0: never), when no connection could be
+    made (`connection_failures`), or when the backend answered one of `statuses`."""
+
+    __slots__ = ()
+
+
 class FullPathRewrite:
     """The backend sees `path` instead of the request's path (nginx `rewrite-target` without captures)."""
 
@@ -109,6 +116,7 @@ class Route:
         self.redirect = None  # Redirect
         self.https_redirect = False
         self.timeout = None
+        self.retries = None  # Retries; None keeps the gateway's default
         self.cors = None  # Cors
         self.request_headers = None  # {lower-case name: value} set on the way to the backend
         self.extra_sources = []

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from . import ingress_emit_gateway_api, ingress_emit_istio
-from .findings import WARNING, Finding
+from .findings import ERROR, WARNING, Finding
 from .ingress_model import SOURCE_ANNOTATION, Destination
 from .ingress_objects import ISTIO_NETWORKING, ISTIO_SECURITY, metadata
 from .names import stable_name
@@ -38,6 +38,7 @@ def emit(options, gateway, routes, tls_servers, policies, passthrough, result):
     gateways = [r["metadata"]["name"] for r in resources if r["kind"] == "Gateway"]
     policies_out, result.extension_providers = _authorization_policies(
         emitter.policy_target(options, gateways), namespace, policies)
+    result.findings.extend(one_provider_per_gateway(policies))
     resources += policies_out
     result.resources.extend(resources)
     for resource in resources:
@@ -116,6 +117,35 @@ def _with_ports(hosts):
     # A Host header may carry a port (`a.com:80`), which the gateway still routes to a.com: a
     # policy naming only `a.com` would not apply to it. "host:*" keeps those covered.
     return sorted(set(hosts) | set(h + ":*" for h in hosts))
+
+
+def one_provider_per_gateway(policies):
+    """Errors when the CUSTOM policies name more than one extension provider.
+
+    Istio applies one CUSTOM provider per workload: with two, istiod generates no ext_authz filter
+    for either and denies every request both policies cover (tests/integration/test_route_oracle.py
+    shows it in the configuration istiod generates). Every translated Ingress is served by the same
+    gateway workloads (the Istio output's selector, the Gateway API output's targetRefs), so one
+    translation can keep the auth-url of one auth service only.
+    """
+    users = {}
+    for key in sorted(k for k in policies if k[0] == "ext"):
+        for provider, _hosts in policies[key]:
+            users.setdefault(provider["name"], (provider, []))[1].append(key[1])
+    if len(users) < 2:
+        return []
+    described = "; ".join("{0} ({1}:{2}{3}) for {4}".format(
+        name, provider["envoyExtAuthzHttp"]["service"], provider["envoyExtAuthzHttp"]["port"],
+        provider["envoyExtAuthzHttp"].get("pathPrefix", ""), ", ".join(refs))
+        for name, (provider, refs) in sorted(users.items()))
+    message = ("auth-url names {0} different auth services on one gateway: {1}. Istio runs one external "
+               "authorization provider per gateway workload; with more, istiod configures none and denies every "
+               "request to these hosts. Point these Ingresses at one auth service, or translate them onto separate "
+               "gateways: one translation per auth service, its Ingresses chosen by label_selectors or namespaces, "
+               "each with its own gateway_selector (Istio output) or gateway_name (Gateway API output)"
+               .format(len(users), described))
+    return [Finding("ingress", ref, ERROR, "auth-providers-conflict", message)
+            for _name, (_provider, refs) in sorted(users.items()) for ref in refs]
 
 
 def _authorization_policies(applies_to, namespace, policies):

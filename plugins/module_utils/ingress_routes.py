@@ -208,6 +208,7 @@ class RouteReader:
                 route.owned_hosts = dict((h, bool(options["force_https"] or (options["ssl_redirect"] and h in has_tls)))
                                          for h in route.owned_hosts)
             route.timeout = options.get("timeout")
+            route.retries = options.get("retries")
             route.cors = options.get("cors")
             route.request_headers = options.get("request_headers")
             route.redirect = options.get("redirect")

@@ -206,6 +206,96 @@ def test_auth_url_becomes_envoy_ext_authz_once_the_provider_is_registered(regist
         assert any(r.get("rules", {}).get("action", "ALLOW") == "DENY" and r["rules"].get("policies") for r in rbac)
 
 
+def _hash_policies(answer):
+    """{cluster: hashPolicy} of the routes istiod serves the gateway."""
+    found = {}
+    for configuration in answer.route_configurations.values():
+        for host in configuration.get("virtualHosts") or []:
+            for route in host.get("routes") or []:
+                action = route.get("route") or {}
+                if action.get("cluster"):
+                    found[route_oracle.cluster_target(action["cluster"])] = action.get("hashPolicy")
+    return found
+
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_affinity_and_hash_keys_become_envoy_hash_policies(output_api):
+    ingresses = [nginx_ingress("sticky", "sticky.com", {
+        N + "affinity": "cookie", N + "session-cookie-name": "route", N + "session-cookie-expires": "3600",
+        N + "session-cookie-secure": "true", N + "session-cookie-samesite": "Lax", N + "session-cookie-path": "/"}),
+        nginx_ingress("hashed", "hashed.com", {N + "upstream-hash-by": "$http_x_user"}, service="api"),
+        nginx_ingress("client", "client.com", {N + "upstream-hash-by": "$remote_addr"}, service="cart"),
+        nginx_ingress("query", "query.com", {N + "upstream-hash-by": "$arg_tenant"}, service="tenants")]
+    result = translator.translate(ingresses, None, output_api=output_api)
+    assert not [f for f in result.findings if f.code in ("hash-key-not-translated", "invalid-annotation")]
+    requests = [Request(host, "/") for host in ("sticky.com", "hashed.com", "client.com", "query.com")]
+    answer = route_oracle.run([route_oracle.case("hash", result.resources, requests)])[0]
+    policies = _hash_policies(answer)
+    assert policies["web.shop:80"] == [{"cookie": {"name": "route", "ttl": "3600s", "path": "/", "attributes": [
+        {"name": "Secure"}, {"name": "SameSite", "value": "Lax"}]}}]
+    assert policies["api.shop:80"] == [{"header": {"headerName": "x-user"}}]
+    assert policies["cart.shop:80"] == [{"connectionProperties": {"sourceIp": True}}]
+    assert policies["tenants.shop:80"] == [{"queryParameter": {"name": "tenant"}}]
+
+
+def _retry_policies(answer):
+    """{cluster: retryPolicy or None} of the routes istiod serves the gateway."""
+    found = {}
+    for configuration in answer.route_configurations.values():
+        for host in configuration.get("virtualHosts") or []:
+            for route in host.get("routes") or []:
+                action = route.get("route") or {}
+                if action.get("cluster"):
+                    found[route_oracle.cluster_target(action["cluster"])] = action.get("retryPolicy")
+    return found
+
+
+def test_proxy_next_upstream_becomes_envoy_retries():
+    ingresses = [nginx_ingress("plain", "plain.com", {}),
+                 nginx_ingress("tries", "tries.com", {N + "proxy-next-upstream": "error timeout",
+                                                      N + "proxy-next-upstream-tries": "4"}, service="api"),
+                 nginx_ingress("codes", "codes.com", {N + "proxy-next-upstream": "error http_502 http_503 non_idempotent"},
+                               service="cart"),
+                 nginx_ingress("off", "off.com", {N + "proxy-next-upstream": "off"}, service="static")]
+    result = translator.translate(ingresses, None)
+    requests = [Request(host, "/") for host in ("plain.com", "tries.com", "codes.com", "off.com")]
+    policies = _retry_policies(route_oracle.run([route_oracle.case("retries", result.resources, requests)])[0])
+    default = policies["web.shop:80"]  # Istio's own retries, where the Ingress said nothing
+    assert default["numRetries"] == 2 and "retriable-status-codes" in default["retryOn"]
+    assert policies["api.shop:80"]["numRetries"] == 3
+    assert policies["api.shop:80"]["retryOn"] == "connect-failure,refused-stream"
+    assert policies["cart.shop:80"]["retryOn"] == "connect-failure,refused-stream,retriable-status-codes"
+    assert policies["cart.shop:80"]["retriableStatusCodes"] == [502, 503] and policies["cart.shop:80"]["numRetries"] == 2
+    assert policies["static.shop:80"] is None  # off: nginx tries one backend, and so does Envoy
+
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_two_auth_services_on_one_gateway_are_refused_as_istiod_would_deny_both(output_api):
+    """Istio runs one CUSTOM provider per workload. With two registered, istiod configures no
+    ext_authz filter and denies what either policy covers: the translation says so with an error
+    naming both Ingresses, so `apply` refuses."""
+    ingresses = [nginx_ingress("shop", "shop.com", {N + "auth-url": "http://oauth2-proxy.auth.svc:4180/oauth2/auth"}),
+                 nginx_ingress("admin", "admin.com", {N + "auth-url": "http://staff-sso.auth.svc:9000/check"})]
+    result = translator.translate(ingresses, None, output_api=output_api)
+    conflicts = [f for f in result.findings if f.code == "auth-providers-conflict"]
+    assert sorted(f.ref for f in conflicts) == ["shop/admin", "shop/shop"] and result.has_errors
+    assert all(f.severity == "error" and "oauth2-proxy" in f.message and "staff-sso" in f.message for f in conflicts)
+    services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "auth"},
+                 "spec": {"ports": [{"name": "http", "port": port}]}} for name, port in (("oauth2-proxy", 4180),
+                                                                                         ("staff-sso", 9000))]
+    case = route_oracle.case("two-providers", result.resources + services,
+                             [Request("shop.com", "/"), Request("admin.com", "/")])
+    case["mesh_config"] = yaml.safe_dump({"extensionProviders": result.extension_providers})
+    assert len(result.extension_providers) == 2
+    answer = route_oracle.run([case])[0]
+    chains = [key for key in answer.http_filters if "_80" in key or key.startswith("0.0.0.0_80")]
+    assert chains
+    for chain in chains:
+        assert "envoy.filters.http.ext_authz" not in answer.http_filters[chain]
+        rbac = [t for t in answer.typed_filters[chain] if "rbac" in t.get("@type", "")]
+        assert any(r.get("rules", {}).get("action", "ALLOW") == "DENY" and r["rules"].get("policies") for r in rbac)
+
+
 @pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
 def test_redirects_keep_their_code_and_a_non_default_port(output_api):
     ingresses = [nginx_ingress("moved", "old.shop.com", {N + "permanent-redirect": "https://new.shop.com:8443/landing",

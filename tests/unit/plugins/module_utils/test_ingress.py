@@ -1203,3 +1203,17 @@ def test_gateway_api_policies_apply_to_every_gateway_of_a_split_estate():
     policy = [r for r in result.resources if r["kind"] == "AuthorizationPolicy"][0]["spec"]
     assert "selector" not in policy
     assert [ref["name"] for ref in policy["targetRefs"]] == gateways
+
+
+def test_two_auth_services_are_an_error_naming_every_ingress_one_is_not():
+    """Istio runs one CUSTOM provider per gateway workload; with two, istiod denies both hosts
+    (shown through istiod in test_route_oracle)."""
+    def with_auth(name, url):
+        return ingress(name, rule(name + ".com", path("/", "web")), annotations={N + "auth-url": url})
+    result = translate([with_auth("a", "http://sso.auth.svc/check"), with_auth("b", "http://sso.auth.svc/check")])
+    assert not [f for f in result.findings if f.code == "auth-providers-conflict"] and len(result.extension_providers) == 1
+    result = translate([with_auth("a", "http://sso.auth.svc/check"), with_auth("b", "http://other.auth.svc/check"),
+                        ingress("c", rule("c.com", path("/", "web")))])
+    conflicts = [f for f in result.findings if f.code == "auth-providers-conflict"]
+    assert sorted(f.ref for f in conflicts) == ["shop/a", "shop/b"] and result.has_errors
+    assert all("sso.auth" in f.message and "other.auth" in f.message for f in conflicts)

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress_annotations as handlers
 from ansible_collections.adoptmesh.istio.plugins.module_utils import ingress_annotation_decisions as decisions
-from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress_model import Destination, redirect
+from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress_model import Destination, Retries, redirect
 
 N = handlers.NGINX
 
@@ -53,7 +53,7 @@ def test_unhandled_names_every_annotation_it_cannot_keep():
 
 @pytest.mark.parametrize("annotation,needs", [("auth-secret", "auth-type"), ("auth-tls-verify-client", "auth-tls-secret"),
                                               ("global-rate-limit-key", "global-rate-limit"),
-                                              ("session-cookie-secure", "affinity")])
+                                              ("session-cookie-change-on-failure", "affinity")])
 def test_unhandled_an_annotation_ingress_nginx_ignores_without_another_is_a_warning(annotation, needs):
     alone = context({annotation: "x"})
     handlers.unhandled(alone)
@@ -153,7 +153,7 @@ def test_source_range_policy_refuses_a_list_with_anything_but_cidrs():
 def test_every_translated_annotation_has_code_that_reads_it():
     """`unhandled` trusts the decision table: an annotation marked translated must be read somewhere."""
     import inspect
-    source = "".join(inspect.getsource(h) for h in handlers.HANDLERS) + inspect.getsource(handlers.parse_redirect)
+    source = inspect.getsource(handlers)
     # The translation's own modules read the annotations that add routes (canary, app-root...).
     ingress_source = "".join(inspect.getsource(__import__(
         "ansible_collections.adoptmesh.istio.plugins.module_utils." + name, fromlist=["x"]))
@@ -163,3 +163,66 @@ def test_every_translated_annotation_has_code_that_reads_it():
     # service-upstream needs no code: Envoy balances over the Service's endpoints either way.
     unread = sorted(name for name in translated if '"{0}"'.format(name) not in source + ingress_source)
     assert unread == ["service-upstream"]
+
+
+def balancer(annotations):
+    ctx = context(annotations)
+    return handlers.load_balancer(ctx), codes(ctx)
+
+
+def test_affinity_cookie_keeps_its_lifetime_and_attributes():
+    found, problems = balancer({"affinity": "cookie", "session-cookie-name": "route", "session-cookie-expires": "3600",
+                                "session-cookie-secure": "true", "session-cookie-samesite": "Strict",
+                                "session-cookie-domain": "shop.com", "session-cookie-path": "/app"})
+    assert found == {"consistentHash": {"httpCookie": {
+        "name": "route", "path": "/app", "ttl": "3600s",
+        "attributes": [{"name": "Secure"}, {"name": "SameSite", "value": "Strict"}, {"name": "Domain", "value": "shop.com"}]}}}
+    assert problems == []
+    # max-age wins over expires, as ingress-nginx's cookie carries Max-Age, which browsers prefer.
+    found, _ = balancer({"affinity": "cookie", "session-cookie-max-age": "60", "session-cookie-expires": "3600"})
+    assert found["consistentHash"]["httpCookie"]["ttl"] == "60s"
+    found, problems = balancer({"affinity": "cookie", "session-cookie-samesite": "sometimes"})
+    assert "attributes" not in found["consistentHash"]["httpCookie"] and problems == [("warning", "invalid-annotation")]
+
+
+@pytest.mark.parametrize("expression,key", [
+    ("$remote_addr", {"useSourceIp": True}), ("$binary_remote_addr", {"useSourceIp": True}),
+    ("$http_x_user_id", {"httpHeaderName": "x-user-id"}), ("$cookie_session", {"httpCookie": {"name": "session"}}),
+    ("$arg_tenant", {"httpQueryParameterName": "tenant"})])
+def test_upstream_hash_by_with_an_envoy_hash_key(expression, key):
+    assert balancer({"upstream-hash-by": expression, "load-balance": "ewma"}) == ({"consistentHash": key}, [])
+
+
+def test_upstream_hash_by_without_one_is_a_warning_and_load_balance_applies():
+    found, problems = balancer({"upstream-hash-by": "$request_uri", "load-balance": "round_robin"})
+    assert found == {"simple": "ROUND_ROBIN"} and problems == [("warning", "hash-key-not-translated")]
+
+
+def test_affinity_comes_before_the_hash_and_load_balance():
+    found, _ = balancer({"affinity": "cookie", "upstream-hash-by": "$remote_addr", "load-balance": "ewma"})
+    assert list(found["consistentHash"]) == ["httpCookie"]
+
+
+@pytest.mark.parametrize("value,result,problems", [
+    ("ewma", {"simple": "LEAST_REQUEST"}, [("info", "load-balance-approximated")]),
+    ("round_robin", {"simple": "ROUND_ROBIN"}, []), ("chash", None, [("warning", "unsupported-annotation")]),
+    ("fastest", None, [("warning", "invalid-annotation")])])
+def test_load_balance(value, result, problems):
+    assert balancer({"load-balance": value}) == (result, problems)
+
+
+@pytest.mark.parametrize("annotations,expected,problems", [
+    ({}, None, []),
+    ({"proxy-next-upstream-tries": "5"}, Retries(4, True, ()), [("info", "retries-approximated")]),
+    ({"proxy-next-upstream": "error"}, Retries(2, True, ()), []),
+    ({"proxy-next-upstream": "error http_502 http_504 non_idempotent"}, Retries(2, True, (502, 504)), []),
+    # Without non_idempotent nginx retries a status for GET only; Envoy would retry a POST too.
+    ({"proxy-next-upstream": "http_503"}, Retries(2, False, ()), [("info", "retries-approximated")]),
+    ({"proxy-next-upstream": "off", "proxy-next-upstream-tries": "9"}, Retries(0, False, ()), []),
+    ({"proxy-next-upstream": "error", "proxy-next-upstream-tries": "0"}, Retries(2, True, ()), []),
+    ({"proxy-next-upstream": "error sometimes", "proxy-next-upstream-tries": "x"}, Retries(2, True, ()),
+     [("warning", "invalid-annotation"), ("warning", "invalid-annotation")])])
+def test_retries(annotations, expected, problems):
+    ctx = context(annotations)
+    handlers.retries(ctx)
+    assert ctx.options.get("retries") == expected and codes(ctx) == problems
