@@ -418,8 +418,8 @@ def load_balancer(context):
                         "algorithm".format(NGINX))
         return {"simple": "LEAST_REQUEST"}
     if balance:
-        context.finding(WARNING, "invalid-annotation" if balance not in ("chash", "chashsubset", "sticky_balanced",
-                                                                          "sticky_persistent") else "unsupported-annotation",
+        known = balance in ("chash", "chashsubset", "sticky_balanced", "sticky_persistent")
+        context.finding(WARNING, "unsupported-annotation" if known else "invalid-annotation",
                         "{0}load-balance={1!r} is not translated: Istio's default balancing applies".format(
                             NGINX, balance[:40]))
     return None
