@@ -26,6 +26,7 @@ import gc
 from . import ingress_canary, ingress_nginx, ingress_tls
 from .errors import InputError, too_deep
 from .findings import ERROR, INFO, WARNING, Finding, has_errors, sorted_findings
+from .ingress_annotation_decisions import coverage
 from .ingress_annotations import NGINX, truthy as _truthy
 from .ingress_backends import index_services
 from .ingress_input import CLASS_ANNOTATION, as_dict as _as_dict, ingress_class, re2_problem, ref_of as _ref
@@ -80,6 +81,7 @@ class Translation:
         self.secrets_to_copy = []
         self.credential_secrets = {}  # credentialName -> the Ingress Secret it stands for, `namespace/name`
         self.extension_providers = []  # meshConfig.extensionProviders the CUSTOM policies name
+        self.annotations = {}  # ingress-nginx annotation -> how many Ingresses set it, what became of it
         self.noted = set()  # findings attached to routes once each (ingress_output._note)
 
     @property
@@ -89,7 +91,7 @@ class Translation:
     def as_dict(self):
         return {"resources": self.resources, "findings": [f.as_dict() for f in sorted_findings(self.findings)],
                 "not_translated": self.not_translated, "ingresses": self.by_ingress, "secrets_to_copy": self.secrets_to_copy,
-                "extension_providers": self.extension_providers}
+                "extension_providers": self.extension_providers, "annotations": self.annotations}
 
 
 # --- checks of the input and the options ---------------------------------------------------------
@@ -211,6 +213,8 @@ class Translator:
                 server_pass(run, routes)
         self.passthrough = run.passthrough
         self._emit(routes, tls_servers, policies, result)
+        result.annotations = coverage([(run.refs[id(ingress)], _as_dict(_as_dict(ingress["metadata"]).get("annotations")))
+                                       for ingress in selected], result.findings, self.options.output_api)
         result.secrets_to_copy.sort(key=lambda c: (c["source_namespace"], c["source_name"], c["target_name"]))
         return result
 

@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 from collections import namedtuple
 
 TRANSLATED, ERROR, WARNING = "translated", "error", "warning"
@@ -225,8 +226,11 @@ DECISIONS = {
     "modsecurity-snippet": _refused(ACCESS, _WAF),
     "modsecurity-transaction-id": _tuning("the firewall's transaction id"),
     # --- raw nginx configuration
-    "configuration-snippet": _refused(ACCESS, "raw nginx directives for the location are not read: any of them may "
-                                              "refuse, allow or redirect requests"),
+    "configuration-snippet": _translated("its header directives with literal values (more_set_headers, "
+                                         "more_clear_headers, add_header, proxy_set_header, more_set_input_headers) "
+                                         "become route headers; a directive that can refuse, allow, redirect or "
+                                         "answer requests (deny, return, rewrite, if, auth_*...) is an error, any "
+                                         "other a warning naming it", ISTIOD),
     "server-snippet": _refused(ACCESS, "raw nginx directives for the server are not read: any of them may refuse, "
                                        "allow or redirect requests"),
     "stream-snippet": _refused(SERVING, "the TCP/UDP servers it configures would not be served"),
@@ -279,3 +283,49 @@ def decision_table():
         cells = (name, outcomes[0], outcomes[1], _cell(what), decision.proof or "-")
         lines.append("| {0} | {1} | {2} | {3} | {4} |".format(*cells))
     return "\n".join(lines) + "\n"
+
+
+PREFIX = "nginx.ingress.kubernetes.io/"
+# A finding about an annotation names it with its prefix; `name*` names a family (cors-*).
+_NAMED = re.compile(re.escape(PREFIX) + r"([a-z0-9-]+)(\*)?")
+_SEVERITY = {"warning": 1, "error": 2}
+
+
+def coverage(annotated, findings, output_api):
+    """{annotation: {"ingresses", "translated", "warning", "error", "decision"}}: how many Ingresses
+    set each ingress-nginx annotation, and what became of it on each: the worst finding naming it
+    on that Ingress, else its decision (`unknown` for a name ingress-nginx does not read).
+
+    `annotated` is [(Ingress ref, {annotation: value})], `findings` the translation's findings.
+    """
+    named, families = {}, {}  # (ref, annotation) -> worst severity; ref -> [(family prefix, severity)]
+    for finding in findings:
+        rank = _SEVERITY.get(finding.severity)
+        if rank is None:
+            continue
+        for found in _NAMED.finditer(finding.message):
+            if found.group(2):
+                families.setdefault(finding.ref, []).append((found.group(1), rank))
+            else:
+                key = (finding.ref, found.group(1))
+                named[key] = max(named.get(key, 0), rank)
+    table = {}
+    for ref, annotations in annotated:
+        for key in annotations:
+            if not isinstance(key, str) or not key.startswith(PREFIX):
+                continue
+            short = key[len(PREFIX):]
+            rank = max([named.get((ref, short), 0)] + [level for family, level in families.get(ref, ())
+                                                        if short.startswith(family)])
+            decided = outcome(short, output_api) or "unknown"
+            entry = table.setdefault(short, {"ingresses": 0, TRANSLATED: 0, WARNING: 0, ERROR: 0, "decision": decided})
+            entry["ingresses"] += 1
+            if rank == 2:
+                entry[ERROR] += 1
+            elif rank == 1 or decided == "unknown":
+                entry[WARNING] += 1
+            elif decided == TRANSLATED:
+                entry[TRANSLATED] += 1
+            else:
+                entry[decided] += 1
+    return dict(sorted(table.items()))

@@ -20,6 +20,7 @@ from .findings import ERROR, INFO, WARNING, Finding
 from .names import is_dns1123_label, short_hash
 from .ingress_model import Cors, Redirect, Retries
 from .ingress_annotation_decisions import ERROR as REFUSED, TRANSLATED, decision_of
+from .nginx_snippet import SnippetError, read as read_snippet
 
 NGINX = "nginx.ingress.kubernetes.io/"
 
@@ -152,7 +153,7 @@ def external_auth(context):
         provider["envoyExtAuthzHttp"]["headersToUpstreamOnAllow"] = upstream
     context.policies.setdefault(("ext", context.ref), []).append((provider, sorted(context.hosts)))
     context.finding(WARNING, "extension-provider-required",
-                    "auth-url becomes a CUSTOM AuthorizationPolicy with extension provider {0}: register it "
+                    NGINX + "auth-url becomes a CUSTOM AuthorizationPolicy with extension provider {0}: register it "
                     "(adoptmesh_extension_providers, from this module's extension_providers) before applying; until "
                     "then istiod denies every request the policy covers".format(provider["name"]))
     context.auth = provider
@@ -297,6 +298,45 @@ def request_headers(context):
         headers["x-forwarded-prefix"] = str(prefix)
     if headers:
         context.options["request_headers"] = headers
+
+
+def configuration_snippet(context):
+    """configuration-snippet: its header directives with literal values; the rest is reported, as an
+    error where it could refuse, allow, redirect or answer requests (nginx_snippet)."""
+    text = context.get("configuration-snippet")
+    if text is None or not str(text).strip():
+        return
+    key = NGINX + "configuration-snippet"
+    try:
+        snippet = read_snippet(str(text))
+    except SnippetError as error:
+        context.finding(ERROR, "access-control-lost",
+                        "{0} cannot be read as nginx configuration ({1}); ingress-nginx would not load it either, "
+                        "and nothing of it is translated".format(key, error))
+        return
+    for severity, directive, why in snippet.lost:
+        if severity == "error":
+            context.finding(ERROR, "access-control-lost", "{0}: directive {1} is not translated: {2}".format(
+                key, directive, why))
+        elif severity == "warning":
+            context.finding(WARNING, "snippet-directive-not-translated", "{0}: directive {1} is not translated: "
+                                                                        "{2}".format(key, directive, why))
+        else:
+            context.finding(INFO, "snippet-approximated", "{0}: directive {1}: {2}".format(key, directive, why))
+    if snippet.request_set:
+        headers = dict(snippet.request_set)
+        for name, value in sorted((context.options.get("request_headers") or {}).items()):
+            if name in headers and headers[name] != value:
+                context.finding(WARNING, "snippet-directive-not-translated",
+                                "{0}: request header {1} is also set by another annotation, whose value is kept".format(
+                                    key, name))
+            headers[name] = value
+        context.options["request_headers"] = headers
+    if snippet.response_set or snippet.response_remove:
+        context.options["response_headers"] = {"set": dict(snippet.response_set), "remove": list(snippet.response_remove)}
+    context.finding(INFO, "snippet-translated",
+                    "{0}: its header directives are kept as if the controller allowed snippet annotations "
+                    "(allow-snippet-annotations: true); where it did not, nginx never applied them".format(key))
 
 
 def redirects(context):
@@ -445,7 +485,8 @@ def source_range_policy(context):
 
 
 # external_auth first: unhandled reads what it decided about auth-url.
-HANDLERS = (external_auth, unhandled, https_redirect, rewrite, timeouts, retries, cors, request_headers, redirects,
+HANDLERS = (external_auth, unhandled, https_redirect, rewrite, timeouts, retries, cors, request_headers,
+            configuration_snippet, redirects,
             backend_policy, source_range_policy)
 
 

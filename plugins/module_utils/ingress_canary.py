@@ -221,7 +221,7 @@ def canary_routes(routes, stable, ref, steering, destinations):
         route.headers = match
         route.steer = order
         route.controller = stable.controller
-        for attribute in ("rewrite", "timeout", "retries", "cors", "request_headers", "redirect", "https_redirect", "rank",
+        for attribute in ("rewrite", "timeout", "retries", "cors", "request_headers", "response_headers", "redirect", "https_redirect", "rank",
                           "made"):
             setattr(route, attribute, getattr(stable, attribute))
         routes[stable.host][route.key()] = route

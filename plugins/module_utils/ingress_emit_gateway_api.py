@@ -325,6 +325,14 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
             filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": {
                 "set": [{"name": names.get(name, name), "value": value}
                         for name, value in sorted(route.request_headers.items())]}})
+        if route.response_headers:
+            modifier = {}
+            if route.response_headers["set"]:
+                modifier["set"] = [{"name": name, "value": value}
+                                   for name, value in sorted(route.response_headers["set"].items())]
+            if route.response_headers["remove"]:
+                modifier["remove"] = list(route.response_headers["remove"])
+            filters.append({"type": "ResponseHeaderModifier", "responseHeaderModifier": modifier})
         refs = []
         for destination in route.destinations:
             ref = {"name": destination.service, "port": destination.port}

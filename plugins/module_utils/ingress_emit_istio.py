@@ -182,6 +182,10 @@ def _istio_http_routes(route, cluster_domain):
             entry["retries"] = _istio_retries(route.retries)
         if route.request_headers:
             entry["headers"] = {"request": {"set": dict(route.request_headers)}}
+        if route.response_headers:
+            response = dict((k, v) for k, v in (("set", dict(route.response_headers["set"])),
+                                                ("remove", list(route.response_headers["remove"]))) if v)
+            entry.setdefault("headers", {})["response"] = response
     if route.cors:
         entry["corsPolicy"] = _istio_cors(route.cors)
     entries.append(entry)

@@ -119,6 +119,7 @@ class Route:
         self.retries = None  # Retries; None keeps the gateway's default
         self.cors = None  # Cors
         self.request_headers = None  # {lower-case name: value} set on the way to the backend
+        self.response_headers = None  # {"set": {lower-case name: value}, "remove": [name]} on the answer
         self.extra_sources = []
         self.rank = None  # the length routes are ordered by, when it is not the path's (class istio)
         # A defaultBackend (host None): whether its Ingress has rules, and per host it is the oldest

@@ -138,7 +138,7 @@ def one_provider_per_gateway(policies):
         name, provider["envoyExtAuthzHttp"]["service"], provider["envoyExtAuthzHttp"]["port"],
         provider["envoyExtAuthzHttp"].get("pathPrefix", ""), ", ".join(refs))
         for name, (provider, refs) in sorted(users.items()))
-    message = ("auth-url names {0} different auth services on one gateway: {1}. Istio runs one external "
+    message = ("nginx.ingress.kubernetes.io/auth-url names {0} different auth services on one gateway: {1}. Istio runs one external "
                "authorization provider per gateway workload; with more, istiod configures none and denies every "
                "request to these hosts. Point these Ingresses at one auth service, or translate them onto separate "
                "gateways: one translation per auth service, its Ingresses chosen by label_selectors or namespaces, "

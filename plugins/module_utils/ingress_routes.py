@@ -211,6 +211,7 @@ class RouteReader:
             route.retries = options.get("retries")
             route.cors = options.get("cors")
             route.request_headers = options.get("request_headers")
+            route.response_headers = options.get("response_headers")
             route.redirect = options.get("redirect")
             rewrite = options.get("rewrite")
             if rewrite:

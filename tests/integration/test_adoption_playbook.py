@@ -141,9 +141,11 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     # Ingresses, which are untouched; the report has the summary per gateway.
     gateway = adoption.report()["ingress"]["istio-ingressgateway"]
     assert gateway["summary"]["ingresses"] == 5 and gateway["summary"]["error"] == 0
-    # admin, cart-api and catalog serve plain HTTP only, where ingress-nginx also answered HTTPS.
-    assert sorted(f["code"] for f in gateway["findings"]) == ["https-default-certificate"] * 3 + [
-        "unsupported-annotation"]
+    # admin, cart-api and catalog serve plain HTTP only, where ingress-nginx also answered HTTPS;
+    # admin's configuration-snippet (more_set_headers) became a response header.
+    assert sorted(f["code"] for f in gateway["findings"]) == ["https-default-certificate"] * 3
+    assert gateway["annotations"]["configuration-snippet"] == {"ingresses": 1, "translated": 1, "warning": 0,
+                                                               "error": 0, "decision": "translated"}
     services = adoption.kubectl.json("-n", "istio-ingress", "get", "virtualservices")["items"]
     assert sorted(v["spec"]["hosts"][0] for v in services) == [
         "admin.example.test", "api.example.test", "catalog.example.test", "shop.example.test"]
@@ -154,6 +156,7 @@ def test_stages_one_by_one_from_an_empty_cluster_then_the_whole_playbook_changes
     with open(adoption.directory / "reports" / "cluster-a.md") as handle:
         markdown = handle.read()
     assert "5 Ingresses translated into 5 objects" in markdown
+    assert "| `configuration-snippet` | 1 | 1 | 0 | 0 | translated |" in markdown
     assert "Access log replay: 20000 lines" in markdown and ", 0 would go elsewhere" in markdown
     decisions = dict((d["namespace"], d) for d in adoption.report()["strict"])
     assert decisions["shop"]["strict"] and decisions["payments"]["strict"]

@@ -250,6 +250,25 @@ def _retry_policies(answer):
     return found
 
 
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_a_configuration_snippet_of_headers_becomes_envoy_route_headers(output_api):
+    ingresses = [nginx_ingress("web", "shop.com", {N + "configuration-snippet": (
+        "more_set_headers 'X-Frame-Options: DENY';\nmore_clear_headers Server;\nproxy_set_header X-Tenant shop;")})]
+    result = translator.translate(ingresses, None, output_api=output_api)
+    assert not [f for f in result.findings if f.severity == "error"]
+    answer = route_oracle.run([route_oracle.case("snippet", result.resources, [Request("shop.com", "/")])])[0]
+    routes = [route for configuration in answer.route_configurations.values()
+              for host in configuration.get("virtualHosts") or [] for route in host.get("routes") or []
+              if (route.get("route") or {}).get("cluster", "").endswith("web.shop.svc.cluster.local")]
+    assert routes
+    for route in routes:
+        added = dict((h["header"]["key"], h["header"]["value"]) for h in route.get("responseHeadersToAdd") or [])
+        assert added.get("x-frame-options") == "DENY"
+        assert [name.lower() for name in route.get("responseHeadersToRemove") or []] == ["server"]
+        requested = dict((h["header"]["key"].lower(), h["header"]["value"]) for h in route.get("requestHeadersToAdd") or [])
+        assert requested.get("x-tenant") == "shop"
+
+
 def test_proxy_next_upstream_becomes_envoy_retries():
     ingresses = [nginx_ingress("plain", "plain.com", {}),
                  nginx_ingress("tries", "tries.com", {N + "proxy-next-upstream": "error timeout",

@@ -213,3 +213,25 @@ def test_a_canary_value_ingress_nginx_refuses_is_ignored_as_it_does():
         ("warning", "invalid-annotation")]
     service = [r for r in result.resources if r["kind"] == "VirtualService"][0]["spec"]
     assert not [m for route in service["http"] for m in route.get("match") or [] if "headers" in m]
+
+
+def test_coverage_counts_ingresses_per_annotation_and_what_became_of_it():
+    annotations = [("shop/a", {N + "rewrite-target": "/", N + "configuration-snippet": "deny all;",
+                               N + "enable-cors": "true", N + "cors-allow-origin": "https://x.org"}),
+                   ("shop/b", {N + "rewrite-target": "/", N + "no-such-thing": "1", "other.io/x": "y"}),
+                   ("shop/c", {N + "auth-url": "https://$host/auth"})]
+    result = translator.translate([ingress(ref.split("/")[1], "web", dict((k[len(N):], v) for k, v in found.items()
+                                                                         if k.startswith(N)))
+                                   for ref, found in annotations], None, output_api="gateway-api")
+    table = result.as_dict()["annotations"]
+    assert table["rewrite-target"] == {"ingresses": 2, "translated": 2, "warning": 0, "error": 0,
+                                       "decision": "translated"}
+    # Translated in general (its headers), refused here (deny).
+    assert table["configuration-snippet"] == {"ingresses": 1, "translated": 0, "warning": 0, "error": 1,
+                                              "decision": "translated"}
+    # Named as a family by the Gateway API output's warning.
+    assert table["cors-allow-origin"]["warning"] == 1 and table["enable-cors"]["decision"] == "warning"
+    assert table["no-such-thing"] == {"ingresses": 1, "translated": 0, "warning": 1, "error": 0, "decision": "unknown"}
+    # Translated in general, refused for this value: what became of it on this Ingress.
+    assert table["auth-url"] == {"ingresses": 1, "translated": 0, "warning": 0, "error": 1, "decision": "translated"}
+    assert "other.io/x" not in table and "x" not in table

@@ -46,9 +46,8 @@ def test_unhandled_names_every_annotation_it_cannot_keep():
                    "ssl-redirect": "false"})
     ctx.annotations["nginx.org/client-max-body-size"] = "1m"
     handlers.unhandled(ctx)
-    # canary-by-cookie and ssl-redirect are translated by their handlers.
-    assert codes(ctx) == [("error", "access-control-lost"), ("error", "access-control-lost"),
-                          ("warning", "other-controller-annotation")]
+    # configuration-snippet, canary-by-cookie and ssl-redirect are translated by their handlers.
+    assert codes(ctx) == [("error", "access-control-lost"), ("warning", "other-controller-annotation")]
 
 
 @pytest.mark.parametrize("annotation,needs", [("auth-secret", "auth-type"), ("auth-tls-verify-client", "auth-tls-secret"),
@@ -226,3 +225,58 @@ def test_retries(annotations, expected, problems):
     ctx = context(annotations)
     handlers.retries(ctx)
     assert ctx.options.get("retries") == expected and codes(ctx) == problems
+
+
+def snippet(text, **options):
+    ctx = context({"configuration-snippet": text})
+    ctx.options.update(options)
+    handlers.configuration_snippet(ctx)
+    return ctx
+
+
+def test_a_snippet_of_headers_becomes_route_headers():
+    ctx = snippet("""more_set_headers "X-Frame-Options: DENY" 'Cache-Control: no-store';  # security
+                     more_clear_headers Server; add_header X-Served-By gateway always;
+                     proxy_set_header X-Tenant shop; more_set_input_headers "X-Env: prod";""")
+    assert ctx.options["response_headers"] == {"set": {"x-frame-options": "DENY", "cache-control": "no-store",
+                                                       "x-served-by": "gateway"}, "remove": ["server"]}
+    assert ctx.options["request_headers"] == {"x-tenant": "shop", "x-env": "prod"}
+    assert codes(ctx) == [("info", "snippet-translated")]
+
+
+@pytest.mark.parametrize("text,directive", [
+    ("deny all;", "deny"), ("return 403;", "return"), ("if ($http_x_debug) { return 404; }", "if"),
+    ("rewrite ^/old /new permanent;", "rewrite"), ("auth_request /auth;", "auth_request"),
+    ("access_by_lua_block { ngx.exit(403) }", "access_by_lua_block"), ("limit_req zone=one;", "limit_req")])
+def test_a_snippet_directive_that_can_refuse_or_redirect_is_an_error(text, directive):
+    ctx = snippet("more_set_headers 'A: b'; " + text)
+    errors = [f for f in ctx.findings if f.severity == "error"]
+    assert len(errors) == 1 and "directive {0} ".format(directive) in errors[0].message
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("gzip on;", "gzip"), ("more_set_headers -s 404 'A: b';", "options"), ("add_header X-Id $request_id;", "variable"),
+    ("proxy_set_header Host $host;", "variable"), ("more_clear_headers 'X-*';", "wildcard")])
+def test_a_snippet_directive_without_access_effect_is_a_warning_naming_it(text, problem):
+    ctx = snippet(text)
+    warnings = [f for f in ctx.findings if f.severity == "warning"]
+    assert len(warnings) == 1 and problem in warnings[0].message and not ctx.options.get("response_headers")
+
+
+@pytest.mark.parametrize("text", ["more_set_headers 'A: b", "location / { return 200;", "}", "add_header A b"])
+def test_a_snippet_nginx_would_refuse_is_an_error_and_nothing_of_it_is_kept(text):
+    ctx = snippet(text)
+    assert codes(ctx) == [("error", "access-control-lost")] and "cannot be read" in ctx.findings[0].message
+    assert "response_headers" not in ctx.options
+
+
+def test_add_header_without_always_is_kept_with_a_note():
+    ctx = snippet("add_header X-A b;")
+    assert ctx.options["response_headers"]["set"] == {"x-a": "b"}
+    assert ("info", "snippet-approximated") in codes(ctx)
+
+
+def test_a_snippet_header_set_by_another_annotation_keeps_the_annotation():
+    ctx = snippet("proxy_set_header Host other.example.com;", request_headers={"host": "internal.example.com"})
+    assert ctx.options["request_headers"] == {"host": "internal.example.com"}
+    assert ("warning", "snippet-directive-not-translated") in codes(ctx)
