@@ -315,8 +315,8 @@ def coverage(annotated, findings, output_api):
             if not isinstance(key, str) or not key.startswith(PREFIX):
                 continue
             short = key[len(PREFIX):]
-            rank = max([named.get((ref, short), 0)] + [level for family, level in families.get(ref, ())
-                                                        if short.startswith(family)])
+            by_family = [level for family, level in families.get(ref, ()) if short.startswith(family)]
+            rank = max([named.get((ref, short), 0)] + by_family)
             decided = outcome(short, output_api) or "unknown"
             entry = table.setdefault(short, {"ingresses": 0, TRANSLATED: 0, WARNING: 0, ERROR: 0, "decision": decided})
             entry["ingresses"] += 1

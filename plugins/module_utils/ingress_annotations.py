@@ -319,8 +319,8 @@ def configuration_snippet(context):
             context.finding(ERROR, "access-control-lost", "{0}: directive {1} is not translated: {2}".format(
                 key, directive, why))
         elif severity == "warning":
-            context.finding(WARNING, "snippet-directive-not-translated", "{0}: directive {1} is not translated: "
-                                                                        "{2}".format(key, directive, why))
+            context.finding(WARNING, "snippet-directive-not-translated",
+                            "{0}: directive {1} is not translated: {2}".format(key, directive, why))
         else:
             context.finding(INFO, "snippet-approximated", "{0}: directive {1}: {2}".format(key, directive, why))
     if snippet.request_set:

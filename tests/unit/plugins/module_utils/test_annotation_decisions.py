@@ -220,9 +220,9 @@ def test_coverage_counts_ingresses_per_annotation_and_what_became_of_it():
                                N + "enable-cors": "true", N + "cors-allow-origin": "https://x.org"}),
                    ("shop/b", {N + "rewrite-target": "/", N + "no-such-thing": "1", "other.io/x": "y"}),
                    ("shop/c", {N + "auth-url": "https://$host/auth"})]
-    result = translator.translate([ingress(ref.split("/")[1], "web", dict((k[len(N):], v) for k, v in found.items()
-                                                                         if k.startswith(N)))
-                                   for ref, found in annotations], None, output_api="gateway-api")
+    made = [ingress(ref.split("/")[1], "web", dict((k[len(N):], v) for k, v in found.items() if k.startswith(N)))
+            for ref, found in annotations]
+    result = translator.translate(made, None, output_api="gateway-api")
     table = result.as_dict()["annotations"]
     assert table["rewrite-target"] == {"ingresses": 2, "translated": 2, "warning": 0, "error": 0,
                                        "decision": "translated"}
