@@ -206,15 +206,16 @@ def test_auth_url_becomes_envoy_ext_authz_once_the_provider_is_registered(regist
         assert any(r.get("rules", {}).get("action", "ALLOW") == "DENY" and r["rules"].get("policies") for r in rbac)
 
 
-def _hash_policies(answer):
-    """{cluster: hashPolicy} of the routes istiod serves the gateway."""
+def _route_actions(answer, field):
+    """{cluster: the route action's `field` (hashPolicy, retryPolicy...) or None} of the routes
+    istiod serves the gateway."""
     found = {}
     for configuration in answer.route_configurations.values():
         for host in configuration.get("virtualHosts") or []:
             for route in host.get("routes") or []:
                 action = route.get("route") or {}
                 if action.get("cluster"):
-                    found[route_oracle.cluster_target(action["cluster"])] = action.get("hashPolicy")
+                    found[route_oracle.cluster_target(action["cluster"])] = action.get(field)
     return found
 
 
@@ -230,24 +231,12 @@ def test_affinity_and_hash_keys_become_envoy_hash_policies(output_api):
     assert not [f for f in result.findings if f.code in ("hash-key-not-translated", "invalid-annotation")]
     requests = [Request(host, "/") for host in ("sticky.com", "hashed.com", "client.com", "query.com")]
     answer = route_oracle.run([route_oracle.case("hash", result.resources, requests)])[0]
-    policies = _hash_policies(answer)
+    policies = _route_actions(answer, "hashPolicy")
     assert policies["web.shop:80"] == [{"cookie": {"name": "route", "ttl": "3600s", "path": "/", "attributes": [
         {"name": "Secure"}, {"name": "SameSite", "value": "Lax"}]}}]
     assert policies["api.shop:80"] == [{"header": {"headerName": "x-user"}}]
     assert policies["cart.shop:80"] == [{"connectionProperties": {"sourceIp": True}}]
     assert policies["tenants.shop:80"] == [{"queryParameter": {"name": "tenant"}}]
-
-
-def _retry_policies(answer):
-    """{cluster: retryPolicy or None} of the routes istiod serves the gateway."""
-    found = {}
-    for configuration in answer.route_configurations.values():
-        for host in configuration.get("virtualHosts") or []:
-            for route in host.get("routes") or []:
-                action = route.get("route") or {}
-                if action.get("cluster"):
-                    found[route_oracle.cluster_target(action["cluster"])] = action.get("retryPolicy")
-    return found
 
 
 @pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
@@ -278,7 +267,8 @@ def test_proxy_next_upstream_becomes_envoy_retries():
                  nginx_ingress("off", "off.com", {N + "proxy-next-upstream": "off"}, service="static")]
     result = translator.translate(ingresses, None)
     requests = [Request(host, "/") for host in ("plain.com", "tries.com", "codes.com", "off.com")]
-    policies = _retry_policies(route_oracle.run([route_oracle.case("retries", result.resources, requests)])[0])
+    policies = _route_actions(route_oracle.run([route_oracle.case("retries", result.resources, requests)])[0],
+                              "retryPolicy")
     default = policies["web.shop:80"]  # Istio's own retries, where the Ingress said nothing
     assert default["numRetries"] == 2 and "retriable-status-codes" in default["retryOn"]
     assert policies["api.shop:80"]["numRetries"] == 3
