@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render the decision on every ingress-nginx annotation into docs/ingress-translation.md.
 
 The table's one home is plugins/module_utils/ingress_annotation_decisions.py; the docs show it

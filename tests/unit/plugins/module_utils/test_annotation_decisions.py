@@ -120,7 +120,7 @@ def test_the_docs_show_the_table_the_code_decides():
         text = handle.read()
     assert BEGIN in text and END in text, "docs/ingress-translation.md lost its decision table markers"
     shown = text.split(BEGIN, 1)[1].split(END, 1)[0]
-    # tools/annotation_table.py --write renders it again.
+    # `python3 tools/annotation_table.py --write` renders it again.
     assert shown == decisions.decision_table()
 
 
@@ -166,8 +166,8 @@ def test_cookie_regex_matches_where_nginx_reads_the_value(name):
     pieces = [name, name.upper(), "x" + name, name + "x", "always", "never", "=", " ", ";", ",", "a=1", "always;",
               name + "=always", name + " = always", name + "=never", "; "]
     checked = 0
-    for _ in range(3000):
-        header = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))).lstrip(" ")
+    for _sample in range(3000):
+        header = "".join(rng.choice(pieces) for piece in range(rng.randint(1, 7))).lstrip(" ")
         for value in ("always", "never"):
             expected = nginx_cookie(header, name) == value
             assert (re.fullmatch(cookie_regex(name, value), header) is not None) == expected, (header, value)

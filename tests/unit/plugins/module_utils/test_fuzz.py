@@ -22,8 +22,8 @@ import re
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.adoptmesh.istio.plugins.module_utils import (adoption_state, fleet_report, mesh, patches,
-                                                                      probes, replay, report_text, survey)
+from ansible_collections.adoptmesh.istio.plugins.module_utils import (adoption_state, fleet_report, mesh, nginx_snippet,
+                                                                      patches, probes, replay, report_text, survey)
 from ansible_collections.adoptmesh.istio.plugins.module_utils.access_log import UPSTREAMINFO, LogFormat
 from ansible_collections.adoptmesh.istio.plugins.module_utils.errors import InputError
 from ansible_collections.adoptmesh.istio.plugins.module_utils.ingress import Options, Translator, translate
@@ -55,7 +55,11 @@ N = "nginx.ingress.kubernetes.io/"
 HOSTILE = ["", " ", "\n", "a\n", "\u00b2", "\uff11\uff12", "1" * 400, "-1", "0", "99999", "308", "30", "30s", "'",
            '"', "$1", "/$2", "(?=x)", "\\1", "[", "((((", "x -O /etc/passwd", "10.0.0.0/33", "10.0.0.0/8",
            "junk", "::1/129", "2001:db8::/32", "true", "false", "False", "0x10", "\u212a", "a" * 300, "*",
-           "https://other.example.com/x", "/home", "/", "/a/b", "always", "never", "{url}", "%s", "\x00"]
+           "https://other.example.com/x", "/home", "/", "/a/b", "always", "never", "{url}", "%s", "\x00",
+           # configuration-snippet and the hash and retry annotations
+           "more_set_headers 'A: b';", "deny all;", "if ($x) { return 403; }", "'", "{", "}", "a {", "add_header A $b;",
+           "access_by_lua_block { '}' }", "$remote_addr", "$http_x_a", "$cookie_", "ewma", "round_robin",
+           "error http_502 non_idempotent", "off", "http_999", "None", "Strict", "http://auth.sso.svc/x"]
 hostile_text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=12))
 names = st.one_of(st.sampled_from(["web", "api", "a.b", "A", "ns\n", "x" * 70, "-a", "shop"]), hostile_text)
 hosts = st.one_of(st.sampled_from(["shop.example.com", "*.example.com", "example.com", "a-b.com", "a.b.com",
@@ -67,7 +71,10 @@ ANNOTATIONS = [N + key for key in (
     "proxy-send-timeout", "proxy-connect-timeout", "enable-cors", "cors-allow-origin", "cors-max-age",
     "backend-protocol", "whitelist-source-range", "denylist-source-range", "affinity", "upstream-vhost",
     "permanent-redirect", "permanent-redirect-code", "temporal-redirect", "temporal-redirect-code",
-    "configuration-snippet", "canary-by-cookie")] + ["kubernetes.io/ingress.class", "nginx.org/rewrites"]
+    "configuration-snippet", "canary-by-cookie", "canary-by-header-pattern", "session-cookie-name",
+    "session-cookie-expires", "session-cookie-samesite", "session-cookie-secure", "session-cookie-domain",
+    "upstream-hash-by", "load-balance", "proxy-next-upstream", "proxy-next-upstream-tries", "auth-url",
+    "auth-tls-secret", "no-such-annotation")] + ["kubernetes.io/ingress.class", "nginx.org/rewrites"]
 
 
 def nested(depth):
@@ -420,3 +427,15 @@ def test_a_translation_result_of_any_shape_raises_only_input_errors(translation)
     if runner is not None:
         runner.line(LOG_LINE, "access.log", 1)
         runner.result()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab_ ;{}'\"\\#\n$:-*", max_size=60))
+def test_a_snippet_is_read_or_refused_with_a_reason_never_a_traceback(text):
+    try:
+        snippet = nginx_snippet.read(text)
+    except nginx_snippet.SnippetError as error:
+        assert str(error)
+    else:
+        assert all(severity in ("error", "warning", "info") and directive for severity, directive, _why in snippet.lost)
+        assert all(isinstance(value, str) for value in snippet.response_set.values())

@@ -178,7 +178,7 @@ def test_affinity_cookie_keeps_its_lifetime_and_attributes():
         "attributes": [{"name": "Secure"}, {"name": "SameSite", "value": "Strict"}, {"name": "Domain", "value": "shop.com"}]}}}
     assert problems == []
     # max-age wins over expires, as ingress-nginx's cookie carries Max-Age, which browsers prefer.
-    found, _ = balancer({"affinity": "cookie", "session-cookie-max-age": "60", "session-cookie-expires": "3600"})
+    found = balancer({"affinity": "cookie", "session-cookie-max-age": "60", "session-cookie-expires": "3600"})[0]
     assert found["consistentHash"]["httpCookie"]["ttl"] == "60s"
     found, problems = balancer({"affinity": "cookie", "session-cookie-samesite": "sometimes"})
     assert "attributes" not in found["consistentHash"]["httpCookie"] and problems == [("warning", "invalid-annotation")]
@@ -198,7 +198,7 @@ def test_upstream_hash_by_without_one_is_a_warning_and_load_balance_applies():
 
 
 def test_affinity_comes_before_the_hash_and_load_balance():
-    found, _ = balancer({"affinity": "cookie", "upstream-hash-by": "$remote_addr", "load-balance": "ewma"})
+    found = balancer({"affinity": "cookie", "upstream-hash-by": "$remote_addr", "load-balance": "ewma"})[0]
     assert list(found["consistentHash"]) == ["httpCookie"]
 
 
