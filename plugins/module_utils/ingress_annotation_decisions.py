@@ -62,7 +62,14 @@ _ROUTING = NGINX_DIFFERENTIAL
 _AUTH = "authentication would be lost: requests it refused would reach the backend"
 _BASIC = "basic or digest authentication would be lost: requests it refused would reach the backend"
 _CLIENT_CERT = "client-certificate authentication would be lost: clients without a valid certificate would get through"
-_RATE = "a rate or connection limit would be lost: requests it refused would reach the backend"
+# Why the per-client limits are not translated: their meaning is not one Istio can keep.
+_PER_CLIENT = ("ingress-nginx counts {0} per client address ($binary_remote_addr) in each controller replica; Istio has "
+               "no rate-limit API (only EnvoyFilter patches, which this collection does not write), and a "
+               "connectionPool limit in a DestinationRule counts all clients together, so it would refuse clients "
+               "nginx served: requests it refused would reach the backend")
+_GLOBAL = ("ingress-nginx counts requests in a shared memcached per key and window; Istio's global rate limiting "
+           "needs a rate-limit service and EnvoyFilter patches, which this collection does not write: requests it "
+           "refused would reach the backend")
 _WAF = "the web application firewall would be lost: requests it blocked would reach the backend"
 _BUFFERING = "buffering between nginx and the backend; Envoy streams and buffers by its own limits"
 _AUTH_TUNING = "a detail of the request to the auth service (Istio's extension provider sends its own)"
@@ -210,17 +217,17 @@ DECISIONS = {
     "auth-tls-pass-certificate-to-upstream": _refused(ACCESS, _CLIENT_CERT, needs="auth-tls-secret"),
     "auth-tls-match-cn": _refused(ACCESS, _CLIENT_CERT, needs="auth-tls-secret"),
     "satisfy": _refused(ACCESS, "whether authentication or the source allow-list suffices would be lost"),
-    "limit-connections": _refused(ACCESS, _RATE),
-    "limit-rps": _refused(ACCESS, _RATE),
-    "limit-rpm": _refused(ACCESS, _RATE),
+    "limit-connections": _refused(ACCESS, _PER_CLIENT.format("connections")),
+    "limit-rps": _refused(ACCESS, _PER_CLIENT.format("requests a second")),
+    "limit-rpm": _refused(ACCESS, _PER_CLIENT.format("requests a minute")),
     "limit-burst-multiplier": _tuning("the burst of limit-rps/-rpm"),
     "limit-allowlist": _tuning("addresses exempt from the limits"),
     "limit-rate": _tuning("the response bandwidth per connection"),
     "limit-rate-after": _tuning("the unthrottled start of a response"),
-    "global-rate-limit": _refused(ACCESS, _RATE),
-    "global-rate-limit-window": _refused(ACCESS, _RATE, needs="global-rate-limit"),
-    "global-rate-limit-key": _refused(ACCESS, _RATE, needs="global-rate-limit"),
-    "global-rate-limit-ignored-cidrs": _refused(ACCESS, _RATE, needs="global-rate-limit"),
+    "global-rate-limit": _refused(ACCESS, _GLOBAL),
+    "global-rate-limit-window": _refused(ACCESS, _GLOBAL, needs="global-rate-limit"),
+    "global-rate-limit-key": _refused(ACCESS, _GLOBAL, needs="global-rate-limit"),
+    "global-rate-limit-ignored-cidrs": _refused(ACCESS, _GLOBAL, needs="global-rate-limit"),
     "enable-modsecurity": _refused(ACCESS, _WAF),
     "enable-owasp-core-rules": _refused(ACCESS, _WAF),
     "modsecurity-snippet": _refused(ACCESS, _WAF),
