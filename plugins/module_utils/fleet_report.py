@@ -68,7 +68,27 @@ def _empty(name, status, error=""):
             "reached_known": True, "reached_index": 0, "error": error,
             "pods": 0, "meshed": 0, "coverage": None, "namespaces": {}, "mtls": dict((m, 0) for m in MTLS_MODES),
             "probes_fixed": 0, "probes_blocking": 0, "probes_audited": False, "ingresses": 0,
-            "ingress_findings": 0, "ingress_errors": 0, "gateways": [], "istio_sources": istio_sources(None)}
+            "ingress_findings": 0, "ingress_errors": 0, "gateways": [], "annotations": {},
+            "istio_sources": istio_sources(None)}
+
+
+ANNOTATION_OUTCOMES = ("translated", "warning", "error")
+
+
+def _annotations(gateways_section):
+    """{annotation: {ingresses, translated, warning, error, decision}} of one cluster, summed over its
+    gateways (each gateway's `annotations`, as ingress_to_gateway returns them)."""
+    table = {}
+    for gateway in _mapping(gateways_section).values():
+        for name, entry in sorted(_mapping(_mapping(gateway).get("annotations")).items()):
+            entry = _mapping(entry)
+            total = table.setdefault(_text(name)[:120], dict([("ingresses", 0), ("decision", "")] +
+                                                             [(o, 0) for o in ANNOTATION_OUTCOMES]))
+            for key in ("ingresses",) + ANNOTATION_OUTCOMES:
+                total[key] += _number(entry.get(key))
+            total["decision"] = total["decision"] or _text(entry.get("decision"))[:20]
+    table.pop("", None)
+    return table
 
 
 def _json_kind(value):
@@ -136,6 +156,7 @@ def cluster_figures(name, report):
             "probes_audited": bool(probes), "ingresses": sum(g["ingresses"] for g in gateways),
             "ingress_findings": sum(g["findings"] for g in gateways),
             "ingress_errors": sum(g["errors"] for g in gateways), "gateways": gateways,
+            "annotations": _annotations(report.get("ingress")),
             "istio_sources": istio_sources(report.get("istio_sources"))}
 
 
@@ -170,6 +191,18 @@ def summarize(reports):
               "ingresses": sum(c["ingresses"] for c in clusters),
               "ingress_findings": sum(c["ingress_findings"] for c in clusters)}
     totals["reached"] = dict((stage, sum(1 for c in clusters if c["reached"] == stage)) for stage in STAGES)
+    # Per ingress-nginx annotation across the fleet: how many clusters and Ingresses set it, and
+    # what became of it on them.
+    annotations = {}
+    for cluster in clusters:
+        for name, entry in cluster["annotations"].items():
+            total = annotations.setdefault(name, dict([("clusters", 0), ("ingresses", 0), ("decision", "")] +
+                                                      [(o, 0) for o in ANNOTATION_OUTCOMES]))
+            total["clusters"] += 1
+            for key in ("ingresses",) + ANNOTATION_OUTCOMES:
+                total[key] += entry[key]
+            total["decision"] = total["decision"] or entry["decision"]
+    totals["annotations"] = dict(sorted(annotations.items()))
     totals["coverage"] = round(100.0 * totals["meshed"] / totals["pods"], 1) if totals["pods"] else None
     return {"clusters": clusters, "totals": totals}
 

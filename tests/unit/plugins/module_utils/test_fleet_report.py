@@ -112,3 +112,26 @@ def test_what_is_not_a_report_is_shown_as_unreadable_with_the_reason():
     assert c["error"] == "unreadable report: c.json: Expecting value: line 1 column 1"
     assert (d["pods"], d["meshed"]) == (0, 0)
     assert summary["totals"]["unreadable"] == 3
+
+
+def test_annotations_per_cluster_and_across_the_fleet():
+    def gateway(annotations):
+        return {"namespace": "istio-ingress", "summary": {"ingresses": 3}, "findings": [], "annotations": annotations}
+    snippet = {"ingresses": 2, "translated": 1, "warning": 0, "error": 1, "decision": "translated"}
+    a = report(ingress={"public": gateway({"configuration-snippet": snippet}),
+                        "internal": gateway({"configuration-snippet": dict(snippet, ingresses=1, error=0, translated=1),
+                                             "limit-rps": {"ingresses": 1, "error": 1, "decision": "error"}})})
+    b = report(ingress={"public": gateway({"configuration-snippet": dict(snippet, ingresses=4, translated=4, error=0),
+                                           # What a tampered or broken report may hold is read as nothing.
+                                           "": {"ingresses": 9}, "x" * 500: ["not", "a", "mapping"],
+                                           "rewrite-target": {"ingresses": "many", "translated": None}})})
+    summary = fleet_report.summarize({"a": a, "b": b})
+    first = summary["clusters"][0]["annotations"]
+    assert first["configuration-snippet"] == {"ingresses": 3, "translated": 2, "warning": 0, "error": 1,
+                                              "decision": "translated"}
+    assert first["limit-rps"]["error"] == 1
+    fleet = summary["totals"]["annotations"]
+    assert fleet["configuration-snippet"] == {"clusters": 2, "ingresses": 7, "translated": 6, "warning": 0, "error": 1,
+                                              "decision": "translated"}
+    assert fleet["limit-rps"]["clusters"] == 1 and fleet["rewrite-target"]["ingresses"] == 0
+    assert "" not in fleet and all(len(name) <= 120 for name in fleet)
