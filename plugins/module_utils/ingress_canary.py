@@ -27,6 +27,9 @@ _BASIC_CHARS = re.compile(r"[/\-._~a-zA-Z0-9:]*\Z")
 _REGEX_CHARS = re.compile(r"[/\-._~a-zA-Z0-9:^$\[\](){}*+?|&=\\]*\Z")
 # Istio refuses longer regexes (pkg/config/validation: validateStringRegexp).
 ISTIO_REGEX_LIMIT = 1024
+# The request header names nginx keeps (ignore_invalid_headers on, underscores_in_headers off, as
+# ingress-nginx configures it): letters, digits and `-`.
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]+\Z")
 
 
 def cookie_regex(name, value):
@@ -84,6 +87,17 @@ def steering_of(annotations, ref, findings):
     cookie = _checked(annotations, "canary-by-cookie", _BASIC_CHARS, ref, findings)
     if value:
         pattern = None  # balancer.lua reads the pattern only without a value
+    if header:
+        # balancer.lua reads ngx.var["http_" .. name with `-` as `_`], which is the request header
+        # whose name, lower-cased with `-` as `_`, is that: `X_Beta` is the header X-Beta. A name
+        # with other characters is a header nginx drops before Lua looks.
+        header = header.replace("_", "-")
+        if not _HEADER_NAME.match(header):
+            findings.append(Finding("ingress", ref, WARNING, "canary-header-never-seen",
+                                    "{0}canary-by-header={1!r}: nginx drops request headers with such a name "
+                                    "(ignore-invalid-headers), so ingress-nginx never steered by it; neither does "
+                                    "the translation".format(NGINX, header[:80])))
+            header = None
     problems = []
     if pattern and header:
         problem = re2_problem(header_pattern_regex(pattern))

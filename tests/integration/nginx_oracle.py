@@ -219,6 +219,8 @@ def requests_for(ingresses):
             words = re.findall(r"[A-Za-z0-9]+", annotations.get(N + "canary-by-header-pattern") or "")
             values += words + ["x{0}x".format(w) for w in words] + [w.upper() for w in words]
             variants += [{header: v} for v in values]
+            if "_" in header:  # balancer.lua reads X_Beta as the header X-Beta
+                variants += [{header.replace("_", "-"): v} for v in values]
         cookie = annotations.get(N + "canary-by-cookie")
         if cookie:
             # How nginx finds $cookie_<name>: the first item of that name (ASCII case-insensitive,

@@ -140,7 +140,7 @@ def annotation_sets():
                      {"canary": "true", "canary-by-cookie": "Beta_Tester2", "canary-by-header": "X-Beta",
                       "canary-weight": "100"}, created="2024-02-01T00:00:00Z"),
             _ingress("k3", "c.example.com", [("/", "Prefix", "other-v2")],
-                     {"canary": "true", "canary-by-cookie": "c", "canary-by-header": "X-C",
+                     {"canary": "true", "canary-by-cookie": "c", "canary-by-header": "X_C",
                       "canary-by-header-value": "on", "canary-weight": "0"}, created="2024-02-01T00:00:00Z")],
     }
     return [({"ingresses": ingresses, "services": None, "options": {}}, [], name) for name, ingresses in sets.items()]

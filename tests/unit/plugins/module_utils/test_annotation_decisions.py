@@ -235,3 +235,14 @@ def test_coverage_counts_ingresses_per_annotation_and_what_became_of_it():
     # Translated in general, refused for this value: what became of it on this Ingress.
     assert table["auth-url"] == {"ingresses": 1, "translated": 0, "warning": 0, "error": 1, "decision": "translated"}
     assert "other.io/x" not in table and "x" not in table
+
+
+@pytest.mark.parametrize("name,seen", [("X_Beta", "X-Beta"), ("x-beta", "x-beta"), ("X.Beta", None), ("a/b", None),
+                                       ("X Beta", None)])
+def test_the_canary_header_is_the_one_nginx_reads(name, seen):
+    canary = ingress("beta", "web-v2", {"canary": "true", "canary-by-header": name}, "2024-02-01T00:00:00Z")
+    result = translator.translate([ingress("stable", "web", {}), canary], None)
+    service = [r for r in result.resources if r["kind"] == "VirtualService"][0]["spec"]
+    names = set(name for route in service["http"] for m in route.get("match") or [] for name in m.get("headers") or {})
+    assert names == (set([seen]) if seen else set())
+    assert bool([f for f in result.findings if f.code == "canary-header-never-seen"]) == (seen is None)
