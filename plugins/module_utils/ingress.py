@@ -148,6 +148,7 @@ class Run:
         self.app_roots = {}
         self.locations = {}  # host -> the paths in the order ingress-nginx adds their locations
         self.www_hosts = []
+        self.alias_hosts = set()  # server-alias names: the host's server answers them (ingress_nginx.with_server_aliases)
         self.passthrough = {}  # host -> (Destination, source Ingress): TLS passed through on SNI
         self.owner_https = {}  # (Ingress, host) -> whether ingress-nginx redirects the host to HTTPS
         self.certificate_hosts = set()
@@ -193,6 +194,7 @@ class Translator:
         selected = self._select(run, ingresses, result)
         # Oldest first: conflicts are won by the oldest Ingress, as ingress-nginx does.
         selected.sort(key=run.age_order)
+        selected = ingress_nginx.with_server_aliases(run, selected, result.findings)
         ages = dict((run.refs[id(ingress)], age) for age, ingress in enumerate(selected))
         annotations_of = self._annotations(run, selected, result.findings)
         self._learn(run, selected, annotations_of)
@@ -275,7 +277,10 @@ class Translator:
         run.exact_paths = dict((host, set(entry[0] for entry in server if entry[1] == "Exact"))
                                for host, server in servers.items())
         run.app_roots = ingress_nginx.app_roots(servers, annotations_of)
-        run.certificate_hosts = ingress_tls.certificate_hosts(selected, annotations_of, run.refs, self.options)
+        # An alias has the host's certificate only when it covers the alias, which is not known
+        # here (with_server_aliases): it is left without, as when it does not.
+        run.certificate_hosts = ingress_tls.certificate_hosts(selected, annotations_of, run.refs,
+                                                              self.options) - run.alias_hosts
 
     def _collect(self, run, selected, annotations_of, ages, services_index, tls_servers, policies, result):
         """({host: {key: Route}}, (the catch-all default, {Ingress: its default route}), canary Ingresses)."""

@@ -98,7 +98,9 @@ DECISIONS = {
     "ssl-passthrough": _translated("a TLS server in PASSTHROUGH mode routed on SNI", ISTIOD),
     "default-backend": _tuning("the Service that answers when the backend has no endpoints, or for "
                                "custom-http-errors: the gateway answers 503 itself instead"),
-    "server-alias": _refused(SERVING, "the extra host names it serves would no longer be served"),
+    "server-alias": _translated("the alias names get every route of the host (of every Ingress on it), as the "
+                                "host's nginx server answers them; a name an Ingress serves is dropped, as "
+                                "ingress-nginx drops it; a server_name pattern is an error", _ROUTING),
     # --- backend and request
     "upstream-vhost": _translated("the Host header set for the backend", ISTIOD),
     "x-forwarded-prefix": _translated("the X-Forwarded-Prefix header set for the backend", ISTIOD),

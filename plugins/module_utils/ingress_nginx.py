@@ -352,3 +352,83 @@ def hosts_without_certificate(run, routes):
 # each step takes the run's context and the routes by host, and adds, replaces or refuses routes.
 # A feature of this kind is one function here and its place in this list.
 SERVER_PASSES = (app_root_redirects, www_redirects, slash_redirects, duplicate_locations, hosts_without_certificate)
+
+
+def _aliases(value):
+    """The names of a server-alias value, as ingress-nginx's alias parser reads them."""
+    return sorted(set(part.strip() for part in str(value).split(",") if part.strip()))
+
+
+def with_server_aliases(run, selected, findings):
+    """server-alias: the host's nginx server also answers the alias names, with every location of
+    that server (of every Ingress on the host). Returned as copies of those Ingresses with a rule
+    for each alias beside the host's (the objects given are not changed); run.alias_hosts names them.
+
+    As createServers does: the oldest non-canary Ingress with aliases on a host sets them; a name an
+    Ingress rule serves, or the host itself, is dropped. The alias gets no certificate here (a tls
+    entry names the hosts a Secret is for): HTTPS for it is reported as served by ingress-nginx's
+    default certificate, as it is when the host's certificate does not cover the alias.
+    """
+    classless = run.options.classless_controller
+    nginx_ingresses = [i for i in selected if (ingress_class(i) or classless) != "istio"]
+    rule_hosts, chosen = set(), {}
+    for ingress in nginx_ingresses:
+        annotations = as_dict(as_dict(ingress["metadata"]).get("annotations"))
+        rules = [as_dict(rule) for rule in as_list(as_dict(ingress.get("spec")).get("rules"))]
+        if _truthy(annotations.get(NGINX + "canary")):
+            continue
+        hosts = [rule.get("host") for rule in rules if isinstance(rule.get("host"), str) and rule.get("host")]
+        rule_hosts.update(hosts)
+        value = annotations.get(NGINX + "server-alias")
+        if value is None or not _aliases(value):
+            continue
+        ref = run.refs[id(ingress)]
+        for host in hosts:
+            if host in chosen:
+                if chosen[host][1] != _aliases(value):
+                    findings.append(Finding("ingress", ref, INFO, "server-alias-skipped",
+                                            "{0}server-alias on {1} is not used: the older {2} already sets the "
+                                            "host's aliases, as ingress-nginx does".format(NGINX, host,
+                                                                                           chosen[host][0])))
+                continue
+            chosen[host] = (ref, _aliases(value))
+    aliases_of, taken = {}, {}
+    for host in sorted(chosen):
+        ref, names = chosen[host]
+        for alias in names:
+            if alias == host:
+                continue
+            if alias in rule_hosts:
+                findings.append(Finding("ingress", ref, INFO, "server-alias-ignored",
+                                        "{0}server-alias {1} of {2} is dropped: an Ingress serves {1} itself, as "
+                                        "ingress-nginx drops it".format(NGINX, alias, host), host=alias))
+            elif "*" in alias or not valid_host(alias):
+                findings.append(Finding("ingress", ref, ERROR, "serving-would-change",
+                                        "{0}server-alias {1!r} of {2} is not a host name (nginx reads it as a "
+                                        "server_name pattern); the gateway cannot serve it, so requests for it "
+                                        "would not be served".format(NGINX, alias[:80], host)))
+            elif alias in taken:
+                findings.append(Finding("ingress", ref, WARNING, "server-alias-conflict",
+                                        "{0}server-alias {1} of {2} is also an alias of {3}; nginx serves it from "
+                                        "the first server, {3}, and so does the translation".format(
+                                            NGINX, alias, host, taken[alias]), host=alias))
+            else:
+                taken[alias] = host
+                aliases_of.setdefault(host, []).append(alias)
+    if not aliases_of:
+        return selected
+    run.alias_hosts = set(taken)
+    expanded = []
+    for ingress in selected:
+        spec = as_dict(ingress.get("spec"))
+        rules = as_list(spec.get("rules"))
+        extra = [dict(as_dict(rule), host=alias) for rule in rules if isinstance(rule, dict)
+                 for alias in aliases_of.get(rule.get("host"), ())]
+        if not extra or ingress not in nginx_ingresses or _truthy(
+                as_dict(as_dict(ingress["metadata"]).get("annotations")).get(NGINX + "canary")):
+            expanded.append(ingress)
+            continue
+        copy = dict(ingress, spec=dict(spec, rules=list(rules) + extra))
+        run.refs[id(copy)] = run.refs[id(ingress)]
+        expanded.append(copy)
+    return expanded

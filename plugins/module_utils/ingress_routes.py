@@ -170,8 +170,9 @@ class RouteReader:
                 and _as_list(made.spec.get("tls")):
             # ingress-nginx gives every host of an Ingress with a tls section a certificate, its
             # self-signed default one when no entry names a Secret for it (createServers), and so
-            # redirects all of them to HTTPS.
-            uncovered = sorted(h for h in set(made.rule_hosts) - has_tls if h != "*")
+            # redirects all of them to HTTPS. Not a server-alias name: Lua has no certificate for it
+            # unless the host's covers it (configureCertificates).
+            uncovered = sorted(h for h in set(made.rule_hosts) - has_tls - run.alias_hosts if h != "*")
             if uncovered:
                 findings.append(Finding("ingress", made.ref, ERROR, "default-certificate-only",
                                         "ingress-nginx redirected {0} to HTTPS and served it with its self-signed "
@@ -243,7 +244,9 @@ class RouteReader:
         if app_root:
             for entry in made.backends:
                 entry["app_root"] = True
+        # A server-alias name shares its host's locations, not the host's passthrough or www redirect.
+        own_hosts = [host for host in made.rule_hosts if host not in run.alias_hosts]
         if _truthy(annotations.get(NGINX + "ssl-passthrough")):
-            ingress_nginx.passthrough_hosts(run, made.routes, made.rule_hosts, ref, findings)
+            ingress_nginx.passthrough_hosts(run, made.routes, own_hosts, ref, findings)
         if _truthy(annotations.get(NGINX + "from-to-www-redirect")):
-            run.www_hosts.extend((host, ref, made.age) for host in sorted(rule_hosts) if not host.startswith("*"))
+            run.www_hosts.extend((host, ref, made.age) for host in sorted(set(own_hosts)) if not host.startswith("*"))

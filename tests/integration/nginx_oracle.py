@@ -221,6 +221,8 @@ def requests_for(ingresses):
             variants += [{header: v} for v in values]
             if "_" in header:  # balancer.lua reads X_Beta as the header X-Beta
                 variants += [{header.replace("_", "-"): v} for v in values]
+        # The names a server-alias asks for, whether ingress-nginx keeps them or not.
+        hosts.update(part.strip() for part in str(annotations.get(N + "server-alias") or "").split(",") if part.strip())
         cookie = annotations.get(N + "canary-by-cookie")
         if cookie:
             # How nginx finds $cookie_<name>: the first item of that name (ASCII case-insensitive,

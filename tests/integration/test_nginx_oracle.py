@@ -121,6 +121,16 @@ def annotation_sets():
                              _ingress("k", "a.example.com", [("/", "Prefix", "web-v2")],
                                       {"canary": "true", "canary-by-header": "X-Beta", "canary-by-header-value": "yes"},
                                       created="2024-02-01T00:00:00Z")],
+        "server-alias": [
+            _ingress("s", "a.example.com", web, {"server-alias": "alias.example.com, second.example.org"}),
+            # Another Ingress's paths on the host are the alias's too; b.example.com is an Ingress
+            # host, so not an alias; c's own aliases are dropped (s is older on a.example.com).
+            _ingress("o", "a.example.com", [("/other", "Prefix", "other")], {"server-alias": "third.example.org"},
+                     created="2024-02-01T00:00:00Z"),
+            _ingress("b", "b.example.com", [("/", "Prefix", "api")], {"server-alias": "a.example.com,b2.example.com"},
+                     tls=True),
+            _ingress("k", "b.example.com", [("/", "Prefix", "api-v2")], {"canary": "true", "canary-weight": "100"},
+                     created="2024-02-01T00:00:00Z")],
         "canary-by-header-pattern": [
             _ingress("s", "a.example.com", web), _ingress("s2", "b.example.com", [("/", "Prefix", "api")]),
             _ingress("k", "a.example.com", [("/", "Prefix", "web-v2")],

@@ -1217,3 +1217,29 @@ def test_two_auth_services_are_an_error_naming_every_ingress_one_is_not():
     conflicts = [f for f in result.findings if f.code == "auth-providers-conflict"]
     assert sorted(f.ref for f in conflicts) == ["shop/a", "shop/b"] and result.has_errors
     assert all("sso.auth" in f.message and "other.auth" in f.message for f in conflicts)
+
+
+def test_server_alias_names_get_every_route_of_the_host():
+    original = ingress("a", rule("a.com", path("/", "web")), annotations={N + "server-alias": "www.a.org, a.net"})
+    kept = copy.deepcopy(original)
+    result = translate([original, ingress("b", rule("a.com", path("/api", "api")), created="2024-02-01T00:00:00Z")])
+    for host in ("a.com", "www.a.org", "a.net"):
+        assert where(result, host, "/api/x") == "api.shop:80" and where(result, host, "/") == "web.shop:80"
+    assert original == kept  # the Ingress given is not changed
+    assert not [f for f in result.findings if f.severity == "error"]
+
+
+def test_server_alias_as_ingress_nginx_drops_or_refuses_it():
+    result = translate([
+        ingress("a", rule("a.com", path("/", "web")), annotations={N + "server-alias": "b.com,a.com,~^x$,*.a.org,c.com"}),
+        ingress("b", rule("b.com", path("/", "other"))),
+        ingress("z", rule("z.com", path("/", "zed")), annotations={N + "server-alias": "c.com"}),
+        ingress("late", rule("a.com", path("/late", "late")), annotations={N + "server-alias": "d.com"},
+                created="2024-02-01T00:00:00Z")])
+    assert where(result, "b.com", "/") == "other.shop:80"  # an Ingress host is not an alias
+    assert where(result, "c.com", "/") == "web.shop:80"  # the first server (a.com) keeps a shared alias
+    assert where(result, "d.com", "/late") is None  # a.com's aliases are the older Ingress's
+    found = codes(result)
+    assert ("shop/a", "info", "server-alias-ignored") in found and ("shop/late", "info", "server-alias-skipped") in found
+    assert ("shop/z", "warning", "server-alias-conflict") in found
+    assert [c for c in found if c[1] == "error"] == [("shop/a", "error", "serving-would-change")] * 2
