@@ -59,7 +59,8 @@ HOSTILE = ["", " ", "\n", "a\n", "\u00b2", "\uff11\uff12", "1" * 400, "-1", "0",
            # configuration-snippet and the hash and retry annotations
            "more_set_headers 'A: b';", "deny all;", "if ($x) { return 403; }", "'", "{", "}", "a {", "add_header A $b;",
            "access_by_lua_block { '}' }", "$remote_addr", "$http_x_a", "$cookie_", "ewma", "round_robin",
-           "error http_502 non_idempotent", "off", "http_999", "None", "Strict", "http://auth.sso.svc/x"]
+           "error http_502 non_idempotent", "off", "http_999", "None", "Strict", "http://auth.sso.svc/x",
+           "shop.example.com, a.b.com", "~^x$", "*.example.com,,", "example.com"]
 hostile_text = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=12))
 names = st.one_of(st.sampled_from(["web", "api", "a.b", "A", "ns\n", "x" * 70, "-a", "shop"]), hostile_text)
 hosts = st.one_of(st.sampled_from(["shop.example.com", "*.example.com", "example.com", "a-b.com", "a.b.com",
@@ -74,7 +75,7 @@ ANNOTATIONS = [N + key for key in (
     "configuration-snippet", "canary-by-cookie", "canary-by-header-pattern", "session-cookie-name",
     "session-cookie-expires", "session-cookie-samesite", "session-cookie-secure", "session-cookie-domain",
     "upstream-hash-by", "load-balance", "proxy-next-upstream", "proxy-next-upstream-tries", "auth-url",
-    "auth-tls-secret", "no-such-annotation")] + ["kubernetes.io/ingress.class", "nginx.org/rewrites"]
+    "auth-tls-secret", "no-such-annotation", "server-alias")] + ["kubernetes.io/ingress.class", "nginx.org/rewrites"]
 
 
 def nested(depth):
