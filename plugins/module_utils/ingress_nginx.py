@@ -406,7 +406,7 @@ def with_server_aliases(run, selected, findings):
                 findings.append(Finding("ingress", ref, ERROR, "serving-would-change",
                                         "{0}server-alias {1!r} of {2} is not a host name (nginx reads it as a "
                                         "server_name pattern); the gateway cannot serve it, so requests for it "
-                                        "would not be served".format(NGINX, alias[:80], host)))
+                                        "would not be served".format(NGINX, alias[:80], host), host=alias[:253]))
             elif alias in taken:
                 findings.append(Finding("ingress", ref, WARNING, "server-alias-conflict",
                                         "{0}server-alias {1} of {2} is also an alias of {3}; nginx serves it from "

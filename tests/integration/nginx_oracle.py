@@ -221,8 +221,13 @@ def requests_for(ingresses):
             variants += [{header: v} for v in values]
             if "_" in header:  # balancer.lua reads X_Beta as the header X-Beta
                 variants += [{header.replace("_", "-"): v} for v in values]
-        # The names a server-alias asks for, whether ingress-nginx keeps them or not.
-        hosts.update(part.strip() for part in str(annotations.get(N + "server-alias") or "").split(",") if part.strip())
+        # The names a server-alias asks for, whether ingress-nginx keeps them or not (a wildcard:
+        # a name it covers; a regex server_name: not probed).
+        for alias in (part.strip() for part in str(annotations.get(N + "server-alias") or "").split(",")):
+            if alias.startswith("*."):
+                hosts.add("one." + alias[2:])
+            elif re.match(r"[a-z0-9.-]+\Z", alias):
+                hosts.add(alias)
         cookie = annotations.get(N + "canary-by-cookie")
         if cookie:
             # How nginx finds $cookie_<name>: the first item of that name (ASCII case-insensitive,
