@@ -41,6 +41,10 @@ ACCESS_DIRECTIVES = frozenset((
 ))
 
 
+# Blocks nested deeper than this are refused: no snippet needs them, and reading them costs stack.
+MAX_DEPTH = 32
+
+
 class SnippetError(ValueError):
     pass
 
@@ -50,7 +54,9 @@ def parse(text):
     tokens = list(_scan(text))
     position = [0]
 
-    def block(top):
+    def block(top, depth=0):
+        if depth > MAX_DEPTH:
+            raise SnippetError("blocks are nested more than {0} deep".format(MAX_DEPTH))
         directives = []
         while position[0] < len(tokens):
             kind, value = tokens[position[0]]
@@ -74,7 +80,7 @@ def parse(text):
                     directives.append(Directive(name, args, None))
                     break
                 elif kind == "{":
-                    directives.append(Directive(name, args, block(False)))
+                    directives.append(Directive(name, args, block(False, depth + 1)))
                     break
                 else:
                     raise SnippetError("unexpected closing brace in directive {0!r}".format(name))

@@ -440,3 +440,21 @@ def test_a_snippet_is_read_or_refused_with_a_reason_never_a_traceback(text):
     else:
         assert all(severity in ("error", "warning", "info") and directive for severity, directive, _why in snippet.lost)
         assert all(isinstance(value, str) for value in snippet.response_set.values())
+
+
+def test_a_deeply_nested_snippet_is_refused_with_a_reason():
+    for text in ("a {" * 5000 + "}" * 5000, "a { " * 40 + "b;" + " }" * 40):
+        try:
+            nginx_snippet.read(text)
+        except nginx_snippet.SnippetError as error:
+            assert "nested" in str(error)
+        else:
+            raise AssertionError("read a snippet nested {0} deep".format(text.count("{")))
+    # The handler turns it into an error finding on the Ingress, never a traceback.
+    result = translate([{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                         "metadata": {"name": "deep", "namespace": "shop", "annotations": {
+                             N + "configuration-snippet": "if (x) {" * 3000}},
+                         "spec": {"ingressClassName": "nginx", "rules": [{"host": "a.com", "http": {"paths": [
+                             {"path": "/", "pathType": "Prefix",
+                              "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}], None)
+    assert [f.code for f in result.findings if f.severity == "error"] == ["access-control-lost"]
