@@ -21,7 +21,9 @@ admission webhooks) and stores nothing.
 Fail closed: a request that fails for any reason but NotFound raises a ClusterError naming the
 cluster, the resource and the API server's reason; it never turns into an empty answer. Every
 request carries the client's per-request timeout (`request_timeout`). Every write that went
-through is kept in `written`, so a module that fails half way can say what it changed.
+through is kept in `written`, so a module that fails half way can say what it changed. A LIST
+that answers 404 asks discovery again once (`rediscover`): the client's discovery cache may name a
+kind the API server no longer serves.
 
 No Ansible imports: the client is a kubernetes.dynamic.DynamicClient (kubernetes.core's
 get_api_client(module).client, opened by connection.open_cluster).
@@ -157,6 +159,22 @@ class Cluster:
                 raise self.error("discover", "{0} {1}".format(api_version, kind), error)
         return self._resources[key]
 
+    def rediscover(self, api_version, kind):
+        """Forget what discovery said of a kind, here and in the client's cache, and ask again.
+
+        kubernetes.core keeps the discovery of each server and user in a file that never expires:
+        a kind removed since (Istio's CRDs after an uninstall, or another server on the same
+        address) still reads as served, and its requests answer 404."""
+        self._resources.pop((api_version, kind), None)
+        invalidate = getattr(getattr(self.client, "resources", None), "invalidate_cache", None)
+        if invalidate is not None:
+            self.requests += 1
+            try:
+                invalidate()
+            except Exception as error:
+                raise self.error("discover", "the kinds the API server serves", error)
+        return self.resource(api_version, kind)
+
     def list(self, api_version, kind, namespaces=None, label_selectors=None, missing_ok=False, metadata_only=False,
              managed_fields=False):
         """Objects of one kind in the given namespaces (all when empty), matching any selector.
@@ -167,10 +185,22 @@ class Cluster:
         unless asked for (who wrote an object is what a rollback needs to know)."""
         try:
             resource = self.resource(api_version, kind)
+            try:
+                return self._list(resource, api_version, kind, namespaces, label_selectors, metadata_only,
+                                  managed_fields)
+            except ClusterError as error:
+                # A LIST answers 404 only when the kind is not served (a namespace that does not
+                # exist lists as empty): the discovery that named it is stale. Ask again, once.
+                if not error.not_found:
+                    raise
+                resource = self.rediscover(api_version, kind)
+            return self._list(resource, api_version, kind, namespaces, label_selectors, metadata_only, managed_fields)
         except ClusterError as error:
             if missing_ok and error.not_found:
                 return []
             raise
+
+    def _list(self, resource, api_version, kind, namespaces, label_selectors, metadata_only, managed_fields):
         scopes = list(namespaces or [None]) if resource.namespaced else [None]
         selectors = list(label_selectors or [None])
         seen, items = set(), []

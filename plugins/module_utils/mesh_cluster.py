@@ -34,13 +34,18 @@ _REWRITE_OFF = re.compile(r"sidecar\.istio\.io/rewriteAppHTTPProbers\"?\s*:\s*\"
 def istio_served(cluster):
     """Whether the API server serves Istio's PeerAuthentication (Istio's CRDs are installed);
     any failure other than "not served" raises."""
+    return read_peer_authentications(cluster) is not None
+
+
+def read_peer_authentications(cluster):
+    """Every PeerAuthentication, or None when Istio's CRDs are not installed. Asked of the API
+    server with a LIST, not of discovery alone: a cached discovery may name a kind removed since."""
     try:
-        cluster.resource(*PEER_AUTHENTICATION)
+        return cluster.list(*PEER_AUTHENTICATION)
     except ClusterError as error:
         if error.not_found:
-            return False
+            return None
         raise
-    return True
 
 
 def read_status(cluster, names, root_namespace):
@@ -55,8 +60,9 @@ def read_status_and_pods(cluster, names, root_namespace):
                   if (n["metadata"]["name"] in wanted if wanted else n["metadata"]["name"] not in SYSTEM_NAMESPACES)]
     # One cluster-wide LIST beats one per namespace once there are more than a handful.
     pods = cluster.list("v1", "Pod") if namespaces else []
-    istio_crds = istio_served(cluster)
-    peer_authentications = cluster.list(*PEER_AUTHENTICATION) if istio_crds else []
+    peer_authentications = read_peer_authentications(cluster)
+    istio_crds = peer_authentications is not None
+    peer_authentications = peer_authentications or []
     report = coverage(namespaces, pods)
     modes = peer_authentication_modes(peer_authentications, root_namespace)
     for name, entry in report.items():

@@ -38,6 +38,46 @@ def test_a_failed_list_is_an_error_never_an_empty_list_even_with_missing_ok(erro
     assert ("forbidden" in message) or ("timed out" in message)
 
 
+class StaleDiscoveryClient(Client):
+    """Discovery cached while a kind was served; the API server has removed it since."""
+
+    def __init__(self, kinds, removed):
+        super(StaleDiscoveryClient, self).__init__(dict(kinds, **dict((k, ApiError(404, "404 page not found"))
+                                                                      for k in removed)))
+        self.removed = removed
+        self.invalidated = 0
+
+    def invalidate_cache(self):
+        self.invalidated += 1
+        for kind in self.removed:
+            self.kinds.pop(kind, None)
+
+
+def test_a_kind_removed_since_discovery_was_cached_is_asked_again_and_reads_as_not_served():
+    client = StaleDiscoveryClient({}, ["PeerAuthentication"])
+    cluster = Cluster(client, name="prod-eu-1")
+    assert cluster.list("security.istio.io/v1", "PeerAuthentication", missing_ok=True) == []
+    assert client.invalidated == 1
+    with pytest.raises(ClusterError, match="cluster prod-eu-1: the API server does not serve security.istio.io/v1 "
+                       "PeerAuthentication") as caught:
+        Cluster(StaleDiscoveryClient({}, ["PeerAuthentication"]), name="prod-eu-1").list(
+            "security.istio.io/v1", "PeerAuthentication")
+    assert caught.value.not_found
+
+
+def test_a_kind_that_still_answers_404_after_discovery_is_asked_again_is_not_asked_a_third_time():
+    client = Client({"PeerAuthentication": ApiError(404, "404 page not found")})
+    client.invalidated = 0
+
+    def invalidate_cache():
+        client.invalidated += 1
+    client.invalidate_cache = invalidate_cache
+    with pytest.raises(ClusterError, match="cannot list security.istio.io/v1 PeerAuthentication in the cluster: "
+                       "404 page not found"):
+        Cluster(client, name="c").list("security.istio.io/v1", "PeerAuthentication")
+    assert client.invalidated == 1
+
+
 def test_get_is_none_only_for_not_found():
     cluster = Cluster(Client({"ConfigMap": {}}), name="c")
     assert cluster.get("v1", "ConfigMap", "x", "ns") is None
