@@ -27,6 +27,8 @@ from .ingress_model import MANAGED_BY, OWNER_LABEL
 
 COPIED_FROM = "adoptmesh.istio/copied-from"
 SECRET_FIELDS = ("tls.crt", "tls.key", "ca.crt")
+CA_FIELDS = ("ca.crt", "ca.crl")  # of an auth-tls Secret, as ingress-nginx reads it
+CA_COPIED_FROM = "adoptmesh.istio/ca-copied-from"
 
 
 def credentials_of(resources):
@@ -173,18 +175,48 @@ def redacted(secret):
     return shown
 
 
-def copied_secret(source, target_namespace, target_name, owner):
+def copied_secret(source, target_namespace, target_name, owner, ca_source=None):
     """The gateway namespace's copy of an Ingress's TLS Secret: its TLS fields only, labelled
-    as ours and naming its source, so that re-runs keep it in sync and pruning can find it."""
+    as ours and naming its source, so that re-runs keep it in sync and pruning can find it.
+
+    With `ca_source` (an auth-tls-secret), the copy's CA is that Secret's `ca.crt` and `ca.crl`
+    instead of the certificate's own: Istio verifies the client certificates of a MUTUAL server
+    against the credential's ca.crt (and its ca.crl), as nginx does against the auth-tls Secret."""
     metadata = source.get("metadata") or {}
     labels = dict(MANAGED_BY)
     labels[OWNER_LABEL] = owner
     data = dict((k, v) for k, v in (source.get("data") or {}).items() if k in SECRET_FIELDS)
+    annotations = {COPIED_FROM: "{0}/{1}".format(metadata.get("namespace"), metadata.get("name"))}
+    if ca_source is not None:
+        ca_metadata = ca_source.get("metadata") or {}
+        data.pop("ca.crt", None)
+        data.update((k, v) for k, v in (ca_source.get("data") or {}).items() if k in CA_FIELDS)
+        annotations[CA_COPIED_FROM] = "{0}/{1}".format(ca_metadata.get("namespace"), ca_metadata.get("name"))
     return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
             "metadata": {"name": target_name, "namespace": target_namespace, "labels": labels,
-                         "annotations": {COPIED_FROM: "{0}/{1}".format(metadata.get("namespace"),
-                                                                       metadata.get("name"))}},
+                         "annotations": annotations},
             "data": data}
+
+
+def ca_problem(secret):
+    """Why an auth-tls Secret cannot verify client certificates (ca.crt missing, or not PEM
+    certificates), or None. ingress-nginx turns client certificates off for a Secret without ca.crt."""
+    data = secret.get("data") or {}
+    raw = _decode(data.get("ca.crt"))
+    if not raw:
+        return "has no ca.crt (ingress-nginx then asks for no client certificate)"
+    try:
+        certificates = x509.load_pem_x509_certificates(raw)
+    except ValueError:
+        return "ca.crt is not PEM certificates"
+    if not certificates:
+        return "ca.crt holds no certificate"
+    if "ca.crl" in data:
+        try:
+            x509.load_pem_x509_crl(_decode(data["ca.crl"]) or b"")
+        except ValueError:
+            return "ca.crl is not a PEM certificate revocation list"
+    return None
 
 
 def static_secret(name, namespace, certificate_pem, key_pem, owner, ca_pem=None):

@@ -157,6 +157,9 @@ class Run:
         self.ages = {}  # Ingress -> its place, oldest first
         self.findings = []
         self.tls_servers = {}
+        self.selected = []  # the Ingresses translated, oldest first
+        self.annotations_of = {}  # ref -> the annotations its source reads
+        self.result = None  # the Translation being made
 
     def age_order(self, ingress):
         metadata = _as_dict(ingress["metadata"])
@@ -210,6 +213,7 @@ class Translator:
         self._place_defaults(run, routes, defaults, ages)
         ingress_canary.apply_canary_plans(run, routes, plans, result.findings)
         run.ages, run.findings, run.tls_servers = ages, result.findings, tls_servers
+        run.selected, run.annotations_of, run.result = selected, annotations_of, result
         for source in sources():
             for server_pass in source.SERVER_PASSES:
                 server_pass(run, routes)

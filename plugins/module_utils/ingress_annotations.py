@@ -170,12 +170,12 @@ def unhandled(context):
                 context.finding(WARNING, "unknown-annotation",
                                 "{0}: ingress-nginx reads no annotation of this name, so it had no effect there "
                                 "either (a typo?)".format(key))
-            elif decision.istio == TRANSLATED or (short == "auth-url" and context.auth is False):
-                continue  # its handler keeps it, or reports why not (auth-url)
             elif decision.needs and context.get(decision.needs) is None:
                 context.finding(WARNING, "annotation-without-effect",
                                 "{0} is not translated: ingress-nginx ignores it without {1}{2}, and so does this "
                                 "translation".format(key, NGINX, decision.needs))
+            elif decision.istio == TRANSLATED or (short == "auth-url" and context.auth is False):
+                continue  # its handler keeps it, or reports why not (auth-url)
             elif decision.istio == REFUSED:
                 context.finding(ERROR, decision.code, "{0} is not translated: {1}".format(key, decision.why))
             else:

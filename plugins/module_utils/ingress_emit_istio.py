@@ -71,7 +71,8 @@ def resources(gateway, namespace, options, hosts, routes, tls_servers, passthrou
             if tls_hosts:
                 servers.append({"port": {"number": HTTPS_PORT, "name": "https-" + short_hash(credential),
                                          "protocol": "HTTPS"},
-                                "hosts": tls_hosts, "tls": {"mode": "SIMPLE", "credentialName": credential}})
+                                "hosts": tls_hosts, "tls": {"mode": tls_servers[credential].get("mode", "SIMPLE"),
+                                                            "credentialName": credential}})
         servers += [_passthrough_server(host) for host in sorted(passthrough) if gateway_of.get(host, gateway) == name]
         group_routes = [route for host in members for route in routes[host].values()]
         resources.append({"apiVersion": ISTIO_NETWORKING, "kind": "Gateway",
@@ -188,8 +189,35 @@ def _istio_http_routes(route, cluster_domain):
             entry.setdefault("headers", {})["response"] = response
     if route.cors:
         entry["corsPolicy"] = _istio_cors(route.cors)
+    if route.client_headers and "route" in entry:
+        entries.extend(_with_client_headers(entry, route))
+        return entries
     entries.append(entry)
     return entries
+
+
+def _with_client_headers(entry, route):
+    """The entry with the client-certificate headers: those of HTTPS on an entry of port 443 first,
+    unless only HTTPS reaches the route (its plain HTTP is redirected), then those of plain HTTP.
+    Envoy removes a route's headers before it adds its own, so a client's copy never passes; a value
+    of Envoy's peer-certificate variables that is empty (no certificate) adds no header, as nginx's
+    empty proxy_set_header adds none."""
+    headers = route.client_headers
+
+    def with_request_headers(base, values):
+        result = copy.deepcopy(base)
+        request = result.setdefault("headers", {}).setdefault("request", {})
+        request["set"] = dict(request.get("set") or {}, **values)
+        request["remove"] = list(headers["remove"])
+        return result
+
+    if headers["tls"] is None:
+        return [with_request_headers(entry, headers["plain"])]
+    if route.https_redirect:
+        return [with_request_headers(entry, headers["tls"])]
+    over_tls = with_request_headers(entry, headers["tls"])
+    over_tls["match"] = [dict(match, port=HTTPS_PORT) for match in entry.get("match") or [{}]]
+    return [over_tls, with_request_headers(entry, headers["plain"])]
 
 
 def _passthrough_server(host):

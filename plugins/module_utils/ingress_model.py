@@ -120,6 +120,9 @@ class Route:
         self.cors = None  # Cors
         self.request_headers = None  # {lower-case name: value} set on the way to the backend
         self.response_headers = None  # {"set": {lower-case name: value}, "remove": [name]} on the answer
+        # The client-certificate headers (ingress_client_auth): {"plain": {name: value} on plain HTTP,
+        # "tls": {name: value} over HTTPS (None: as on plain HTTP), "remove": [names a client may not send]}
+        self.client_headers = None
         self.extra_sources = []
         self.rank = None  # the length routes are ordered by, when it is not the path's (class istio)
         # A defaultBackend (host None): whether its Ingress has rules, and per host it is the oldest

@@ -19,6 +19,7 @@ import re
 from . import nginx_paths
 from .findings import ERROR, WARNING, INFO, Finding
 from .ingress_annotations import NGINX, truthy as _truthy
+from .ingress_client_auth import client_certificates
 from .ingress_input import as_dict, as_list, descending, ingress_class, re2_problem, valid_host
 from .ingress_model import (CATCH_ALL, EVERY_PATH, EXACT, EXACT_PATH, LITERAL, PREFIX, PREFIX_PATH, REGEX, REGEX_PATH,
                             FullPathRewrite, PathMatch, RegexRewrite, Route, redirect)
@@ -351,7 +352,8 @@ def hosts_without_certificate(run, routes):
 # What ingress-nginx adds to its servers once every Ingress is read, in the order it applies:
 # each step takes the run's context and the routes by host, and adds, replaces or refuses routes.
 # A feature of this kind is one function here and its place in this list.
-SERVER_PASSES = (app_root_redirects, www_redirects, slash_redirects, duplicate_locations, hosts_without_certificate)
+SERVER_PASSES = (app_root_redirects, www_redirects, slash_redirects, duplicate_locations, hosts_without_certificate,
+                 client_certificates)
 
 
 def _aliases(value):

@@ -20,7 +20,10 @@ description:
   - C(copy) copies the Ingresses' own TLS Secrets (the C(secrets_to_copy) that
     M(adoptmesh.istio.ingress_to_gateway) returns). Every run compares the copy with its source and
     updates it when the source changed (a renewed certificate), and only the Secret, as Istio's
-    gateways load certificates through SDS and nothing restarts.
+    gateways load certificates through SDS and nothing restarts. A copy that names a client CA
+    (C(ca_source_name), for C(nginx.ingress.kubernetes.io/auth-tls-secret)) holds that Secret's
+    C(ca.crt) and C(ca.crl) instead of the source's own CA; a CA Secret that is missing or holds no
+    PEM certificates fails the module, and nothing is served without the client certificates.
   - C(static) writes Secrets from PEM text held on the controller (files, Ansible Vault). Every
     entry is checked before anything is written. The certificate must load, match its key and be
     valid now (an expired or not yet valid one is refused with its dates); a private key given
@@ -336,9 +339,25 @@ class Run:
                 self.module.fail_json(msg="Secret {0}: {1}; not copied".format(ref, problem),
                                       changed=bool(self.written), written=self.written)
             desired.append(certs.copied_secret(source, self.params["namespace"], entry["target_name"],
-                                               self.params["owner"]))
+                                               self.params["owner"], self._ca_source(entry)))
             sources[entry["target_name"]] = ref
         self.secrets(desired, sources)
+
+    def _ca_source(self, entry):
+        """The auth-tls Secret whose CA the copy verifies client certificates with, checked; None
+        for a copy without one."""
+        if not entry.get("ca_source_name"):
+            return None
+        ref = "{0}/{1}".format(entry.get("ca_source_namespace") or entry["source_namespace"], entry["ca_source_name"])
+        ca_source = self.cluster.get("v1", "Secret", entry["ca_source_name"],
+                                     entry.get("ca_source_namespace") or entry["source_namespace"])
+        problem = "does not exist" if ca_source is None else certs.ca_problem(ca_source)
+        if problem:
+            self.module.fail_json(msg="Secret {0} (the client CA of {1}/{2}): {3}; not copied, so the gateway does "
+                                  "not serve those hosts without the client certificates ingress-nginx asked "
+                                  "for".format(ref, self.params["namespace"], entry["target_name"], problem),
+                                  changed=bool(self.written), written=self.written)
+        return ca_source
 
     def static(self):
         desired = []

@@ -252,10 +252,19 @@ annotations:
     rewrite-target: {ingresses: 12, translated: 12, warning: 0, error: 0, decision: translated}
     configuration-snippet: {ingresses: 2, translated: 0, warning: 0, error: 2, decision: error}
 secrets_to_copy:
-  description: TLS Secrets to copy into the gateway namespace, with their new names.
+  description:
+    - TLS Secrets to copy into the gateway namespace, with their new names.
+    - An entry with C(ca_source_namespace) and C(ca_source_name) is the credential of a host with
+      client certificates (C(nginx.ingress.kubernetes.io/auth-tls-secret)); its copy holds the
+      certificate and key of the source and the C(ca.crt) (and C(ca.crl)) of that auth-tls Secret.
   returned: always
   type: list
   elements: dict
+  sample:
+    - {source_namespace: shop, source_name: storefront-tls, target_namespace: istio-ingress,
+       target_name: shop-storefront-tls-c5e68de2}
+    - {source_namespace: shop, source_name: partner-tls, target_namespace: istio-ingress,
+       target_name: shop-partner-tls-client-ca-6b91cc19, ca_source_namespace: shop, ca_source_name: partner-ca}
 credentials:
   description:
     - The TLS credentials the generated Gateways name, each with the hosts served with it (what

@@ -1026,7 +1026,7 @@ def test_generated_corpus_every_path_is_routed_or_has_an_error():
 
 
 @pytest.mark.parametrize("annotation,value", [
-    ("auth-type", "basic"), ("auth-tls-secret", "shop/ca"), ("auth-url", "https://$host/oauth2/auth"),
+    ("auth-type", "basic"), ("auth-tls-secret", "other/ca"), ("auth-url", "https://$host/oauth2/auth"),
     ("auth-url", "https://auth.example.org/verify"), ("configuration-snippet", "deny all;"),
     ("limit-connections", "5"), ("limit-rps", "10"), ("enable-modsecurity", "true"), ("satisfy", "any")])
 def test_annotations_whose_loss_opens_or_drops_traffic_are_errors(annotation, value):

@@ -156,7 +156,7 @@ def test_every_translated_annotation_has_code_that_reads_it():
     # The translation's own modules read the annotations that add routes (canary, app-root...).
     ingress_source = "".join(inspect.getsource(__import__(
         "ansible_collections.adoptmesh.istio.plugins.module_utils." + name, fromlist=["x"]))
-        for name in ("ingress", "ingress_routes", "ingress_nginx", "ingress_canary", "ingress_tls"))
+        for name in ("ingress", "ingress_routes", "ingress_nginx", "ingress_canary", "ingress_tls", "ingress_client_auth"))
     translated = [name for name, decision in decisions.DECISIONS.items()
                   if decision.istio == decisions.TRANSLATED and name not in decisions.ALIASES]
     # service-upstream needs no code: Envoy balances over the Service's endpoints either way.
