@@ -16,8 +16,8 @@ __metaclass__ = type
 
 from .findings import ERROR, INFO, WARNING, Finding
 from .ingress_model import ANY_PATH, CATCH_ALL, EXACT, EXACT_PATH, PREFIX_PATH, REGEX, FullPathRewrite
-from .ingress_objects import (GATEWAY_API, GATEWAY_API_BETA, GATEWAY_API_GROUP, HTTP_PORT, HTTPS_PORT, covers, metadata,
-                              note, sorted_routes, sources_of, wildcard_certificates)
+from .ingress_objects import (GATEWAY_API, GATEWAY_API_BETA, GATEWAY_API_GROUP, HTTP_PORT, HTTPS_PORT, covers, envoy_literal,
+                              metadata, note, sorted_routes, sources_of, wildcard_certificates)
 from .names import host_name_part, short_hash, stable_name
 
 API = "gateway-api"
@@ -323,12 +323,12 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
         if route.request_headers:
             names = {"host": "Host", "x-forwarded-prefix": "X-Forwarded-Prefix"}
             filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": {
-                "set": [{"name": names.get(name, name), "value": value}
+                "set": [{"name": names.get(name, name), "value": envoy_literal(name, value)}
                         for name, value in sorted(route.request_headers.items())]}})
         if route.response_headers:
             modifier = {}
             if route.response_headers["set"]:
-                modifier["set"] = [{"name": name, "value": value}
+                modifier["set"] = [{"name": name, "value": envoy_literal(name, value)}
                                    for name, value in sorted(route.response_headers["set"].items())]
             if route.response_headers["remove"]:
                 modifier["remove"] = list(route.response_headers["remove"])

@@ -17,8 +17,8 @@ import copy
 import re
 
 from .ingress_model import ANY_PATH, FullPathRewrite
-from .ingress_objects import (HTTP_PORT, HTTPS_PORT, ISTIO_NETWORKING, covers, metadata, sorted_routes, sources_of,
-                              wildcard_certificates)
+from .ingress_objects import (HTTP_PORT, HTTPS_PORT, ISTIO_NETWORKING, covers, envoy_literal, metadata, sorted_routes,
+                              sources_of, wildcard_certificates)
 from .names import host_name_part, short_hash, stable_name
 
 API = "istio"
@@ -182,9 +182,11 @@ def _istio_http_routes(route, cluster_domain):
         if route.retries is not None:
             entry["retries"] = _istio_retries(route.retries)
         if route.request_headers:
-            entry["headers"] = {"request": {"set": dict(route.request_headers)}}
+            entry["headers"] = {"request": {"set": dict((name, envoy_literal(name, value))
+                                                        for name, value in route.request_headers.items())}}
         if route.response_headers:
-            response = dict((k, v) for k, v in (("set", dict(route.response_headers["set"])),
+            response = dict((k, v) for k, v in (("set", dict((name, envoy_literal(name, value))
+                                                             for name, value in route.response_headers["set"].items())),
                                                 ("remove", list(route.response_headers["remove"]))) if v)
             entry.setdefault("headers", {})["response"] = response
     if route.cors:

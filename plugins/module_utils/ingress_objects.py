@@ -20,6 +20,16 @@ GATEWAY_API_GROUP = "gateway.networking.k8s.io/"
 HTTP_PORT, HTTPS_PORT = 80, 443
 
 
+def envoy_literal(name, value):
+    """A header value as Envoy must receive it to send it as written: istiod passes route header
+    values to Envoy unchanged, and Envoy reads `%...%` in them as a variable (an unknown one makes
+    it refuse the gateway's whole route configuration), so a literal `%` is written `%%`. The Host
+    header is the exception: istiod turns it into a host rewrite, which Envoy does not format."""
+    if name.lower() in ("host", ":authority"):
+        return value
+    return value.replace("%", "%%")
+
+
 def metadata(name, namespace, sources):
     return {"name": name, "namespace": namespace, "labels": dict(MANAGED_BY),
             "annotations": {SOURCE_ANNOTATION: ",".join(sorted(sources))}}

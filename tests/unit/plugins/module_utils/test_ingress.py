@@ -1243,3 +1243,15 @@ def test_server_alias_as_ingress_nginx_drops_or_refuses_it():
     assert ("shop/a", "info", "server-alias-ignored") in found and ("shop/late", "info", "server-alias-skipped") in found
     assert ("shop/z", "warning", "server-alias-conflict") in found
     assert [c for c in found if c[1] == "error"] == [("shop/a", "error", "serving-would-change")] * 2
+
+
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_a_literal_percent_in_a_header_reaches_envoy_escaped_and_the_host_rewrite_does_not(output_api):
+    """istiod passes header values to Envoy as they are, and Envoy reads `%...%` as its variables:
+    `10% off` must arrive as `10%% off` (an unknown variable makes Envoy refuse every route of the
+    gateway). The Host header becomes a host rewrite, which Envoy does not format."""
+    snippet = "more_set_headers 'X-Offer: 10% off';\nproxy_set_header X-Quota 5%;"
+    result = translate([ingress("a", rule("a.org", path("/", "web")), annotations={
+        N + "configuration-snippet": snippet, N + "upstream-vhost": "odd%host.internal"})], output_api=output_api)
+    text = str([r for r in result.resources if r["kind"] in ("VirtualService", "HTTPRoute")])
+    assert "'10%% off'" in text and "'5%%'" in text and "'odd%host.internal'" in text
