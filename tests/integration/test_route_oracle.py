@@ -242,7 +242,8 @@ def test_affinity_and_hash_keys_become_envoy_hash_policies(output_api):
 @pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
 def test_a_configuration_snippet_of_headers_becomes_envoy_route_headers(output_api):
     ingresses = [nginx_ingress("web", "shop.com", {N + "configuration-snippet": (
-        "more_set_headers 'X-Frame-Options: DENY';\nmore_clear_headers Server;\nproxy_set_header X-Tenant shop;")})]
+        "more_set_headers 'X-Frame-Options: DENY' 'X-Offer: 10% off';\nmore_clear_headers Server;\n"
+        "proxy_set_header X-Tenant shop;")})]
     result = translator.translate(ingresses, None, output_api=output_api)
     assert not [f for f in result.findings if f.severity == "error"]
     answer = route_oracle.run([route_oracle.case("snippet", result.resources, [Request("shop.com", "/")])])[0]
@@ -252,7 +253,8 @@ def test_a_configuration_snippet_of_headers_becomes_envoy_route_headers(output_a
     assert routes
     for route in routes:
         added = dict((h["header"]["key"], h["header"]["value"]) for h in route.get("responseHeadersToAdd") or [])
-        assert added.get("x-frame-options") == "DENY"
+        # A literal % reaches Envoy as %%, which Envoy sends as % (it reads %...% as its variables).
+        assert added.get("x-frame-options") == "DENY" and added.get("x-offer") == "10%% off"
         assert [name.lower() for name in route.get("responseHeadersToRemove") or []] == ["server"]
         requested = dict((h["header"]["key"].lower(), h["header"]["value"]) for h in route.get("requestHeadersToAdd") or [])
         assert requested.get("x-tenant") == "shop"
@@ -345,3 +347,77 @@ def test_gateway_api_policies_reach_the_pods_of_every_gateway_of_a_split_estate(
                                                  gateway=second)])[0]
     assert oracle_verdict(answer, 0) == Verdict("route", (("web.istio-ingress:80", 100),))
     assert '"10.0.0.0"' in _rbac_text(answer), "the second Gateway's pods have no source-range policy"
+
+
+def _tls_chain(answer, host):
+    """The DownstreamTlsContext of the one filter chain that ends TLS for SNI `host`."""
+    chains = [chain["context"] for chain in answer.tls.values() if host in (chain.get("server_names") or [])]
+    assert len(chains) == 1, (host, sorted(answer.tls))
+    return chains[0]
+
+
+def _route_headers(answer, port, host):
+    """[(requestHeadersToAdd as {name: value}, requestHeadersToRemove)] of the routes istiod serves
+    `host` with on the gateway port's route configurations, in order."""
+    found = []
+    for name, configuration in sorted(answer.route_configurations.items()):
+        if not (name.startswith("http.{0}".format(port)) or name.startswith("https.{0}.".format(port))):
+            continue
+        for virtual_host in configuration.get("virtualHosts") or []:
+            if not any(domain.split(":")[0] == host for domain in virtual_host.get("domains") or []):
+                continue
+            for route in virtual_host.get("routes") or []:
+                if (route.get("route") or {}).get("cluster"):
+                    found.append((dict((h["header"]["key"], h["header"]["value"]) for h in route.get("requestHeadersToAdd") or []),
+                                  sorted(route.get("requestHeadersToRemove") or [])))
+    return found
+
+
+def test_client_certificates_become_mutual_tls_servers_and_the_headers_nginx_sends():
+    """auth-tls-* through istiod: the TLS context of each host's filter chain (client certificate
+    required, optional, or not asked for; the CA read from the credential), and the ssl-client-*
+    headers of each route on each port, a client's own removed first."""
+    tls = [{"hosts": ["a.shop.com"], "secretName": "web-tls"}]
+    ingresses = [
+        nginx_ingress("strict", "a.shop.com", {N + "auth-tls-secret": "shop/partner-ca",
+                                               N + "auth-tls-pass-certificate-to-upstream": "true"}, tls=tls),
+        nginx_ingress("optional", "b.shop.com", {N + "auth-tls-secret": "shop/partner-ca", N + "ssl-redirect": "false",
+                                                 N + "auth-tls-verify-client": "optional"},
+                      tls=[{"hosts": ["b.shop.com"], "secretName": "web-tls"}]),
+        nginx_ingress("open", "c.shop.com", {}, tls=[{"hosts": ["c.shop.com"], "secretName": "web-tls"}])]
+    result = translator.translate(ingresses, None)
+    assert not [f for f in result.findings if f.severity == "error"], result.findings
+    requests = [Request("a.shop.com", "/", "https"), Request("b.shop.com", "/", "https"), Request("b.shop.com", "/"),
+                Request("c.shop.com", "/", "https"), Request("a.shop.com", "/", "https")]
+    case = route_oracle.case("client-certificates", result.resources, requests)
+    # A connection made for c.shop.com (SNI) that asks for a.shop.com (HTTP/2 coalescing).
+    case["calls"][4]["sni"] = "c.shop.com"
+    answer = route_oracle.run([case])[0]
+
+    credentials = dict((hosts[0], tls_["credentialName"]) for hosts, tls_ in (
+        (s["hosts"], s["tls"]) for g in result.resources if g["kind"] == "Gateway" for s in g["spec"]["servers"]
+        if s.get("tls")))
+    strict, optional, open_ = _tls_chain(answer, "a.shop.com"), _tls_chain(answer, "b.shop.com"), _tls_chain(answer, "c.shop.com")
+    assert strict.get("requireClientCertificate") is True
+    assert not optional.get("requireClientCertificate") and not open_.get("requireClientCertificate")
+    for context, host in ((strict, "a.shop.com"), (optional, "b.shop.com")):
+        common = context["commonTlsContext"]
+        assert [c["name"] for c in common["tlsCertificateSdsSecretConfigs"]] == ["kubernetes://" + credentials[host]]
+        validation = common["combinedValidationContext"]["validationContextSdsSecretConfig"]["name"]
+        assert validation == "kubernetes://{0}-cacert".format(credentials[host])
+    assert "combinedValidationContext" not in open_["commonTlsContext"]
+    assert len({credentials["a.shop.com"], credentials["b.shop.com"], credentials["c.shop.com"]}) == 3
+
+    removed = sorted(["ssl-client-cert", "ssl-client-verify", "ssl-client-subject-dn", "ssl-client-issuer-dn"])
+    # Envoy's variables pass through istiod as they are (Envoy fills them from the peer certificate).
+    assert _route_headers(answer, 443, "a.shop.com") == [({
+        "ssl-client-subject-dn": "%DOWNSTREAM_PEER_SUBJECT%", "ssl-client-issuer-dn": "%DOWNSTREAM_PEER_ISSUER%",
+        "ssl-client-cert": "%DOWNSTREAM_PEER_CERT%", "ssl-client-verify": "SUCCESS"}, removed)]
+    assert _route_headers(answer, 443, "b.shop.com") == [({
+        "ssl-client-subject-dn": "%DOWNSTREAM_PEER_SUBJECT%", "ssl-client-issuer-dn": "%DOWNSTREAM_PEER_ISSUER%"}, removed)]
+    assert _route_headers(answer, 80, "b.shop.com") == [({"ssl-client-verify": "NONE"}, removed)]
+    assert _route_headers(answer, 443, "c.shop.com") == [({}, [])]
+    for index in range(4):
+        assert route_oracle.cluster_target(answer.envoy(index).cluster) == "web.shop:80", index
+    # The coalesced request reaches no route of a.shop.com: each HTTPS server has routes of its own.
+    assert answer.envoy(4).kind == "none"

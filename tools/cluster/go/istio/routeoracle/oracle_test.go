@@ -12,7 +12,8 @@
 //	          "calls": [{"host", "port", "path", "tls", "sni", "mode", "address"}], "mesh_config"}]
 //	output: [{"id", "error", "routes": [<RouteConfiguration as proto JSON>],
 //	          "calls": [{"listener", "filter_chain", "route_config", "virtual_host", "route", "cluster",
-//	                     "error"}]}]
+//	                     "error"}], "http_filters", "typed_filters",
+//	          "tls": {"<listener>/<filter chain>": {"server_names", "context": <DownstreamTlsContext>}}}]
 package routeoracle
 
 import (
@@ -115,6 +116,14 @@ type caseResult struct {
 	// holds the configuration of the ext_authz and RBAC filters among them.
 	HTTPFilters  map[string][]string          `json:"http_filters"`
 	TypedFilters map[string][]json.RawMessage `json:"typed_filters"`
+	// TLS holds, per listener and filter chain that ends TLS, the server names it matches and
+	// its DownstreamTlsContext (the credential's SDS names, requireClientCertificate...).
+	TLS map[string]tlsChain `json:"tls"`
+}
+
+type tlsChain struct {
+	ServerNames []string        `json:"server_names"`
+	Context     json.RawMessage `json:"context"`
 }
 
 func TestOracle(t *testing.T) {
@@ -152,7 +161,7 @@ func TestOracle(t *testing.T) {
 func runCase(t *testing.T, c oracleCase) caseResult {
 	result := caseResult{
 		ID: c.ID, Routes: []json.RawMessage{}, Calls: []callResult{},
-		HTTPFilters: map[string][]string{}, TypedFilters: map[string][]json.RawMessage{},
+		HTTPFilters: map[string][]string{}, TypedFilters: map[string][]json.RawMessage{}, TLS: map[string]tlsChain{},
 	}
 	passed := t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(c.ID), func(t *testing.T) {
 		options := xds.FakeOptions{ConfigString: c.Config, KubernetesObjectString: c.Kube}
@@ -191,6 +200,13 @@ func runCase(t *testing.T, c oracleCase) caseResult {
 		}
 		for _, l := range sim.Listeners {
 			for _, fc := range l.FilterChains {
+				if socket := fc.GetTransportSocket(); socket != nil {
+					encoded, err := protojson.Marshal(socket.GetTypedConfig())
+					if err != nil {
+						t.Fatal(err)
+					}
+					result.TLS[l.Name+"/"+fc.Name] = tlsChain{ServerNames: fc.GetFilterChainMatch().GetServerNames(), Context: encoded}
+				}
 				manager := xdstest.ExtractHTTPConnectionManager(t, fc)
 				if manager == nil {
 					continue
