@@ -249,9 +249,12 @@ DECISIONS = {
     # --- raw nginx configuration
     "configuration-snippet": _translated("its header directives with literal values (more_set_headers, "
                                          "more_clear_headers, add_header, proxy_set_header, more_set_input_headers) "
-                                         "become route headers; a directive that can refuse, allow, redirect or "
-                                         "answer requests (deny, return, rewrite, if, auth_*...) is an error, any "
-                                         "other a warning naming it", ISTIOD),
+                                         "become route headers; `return` becomes a direct response or a redirect, "
+                                         "`rewrite ... break` a whole-path regex rewrite, `rewrite` to a redirect "
+                                         "a redirect when its regex takes every URI; another directive that can "
+                                         "refuse, allow, redirect or answer requests (deny, if, set, a rewrite's "
+                                         "last, auth_*...) is an error, any other a warning naming it",
+                                         _ROUTING),
     "server-snippet": _refused(ACCESS, "raw nginx directives for the server are not read: any of them may refuse, "
                                        "allow or redirect requests"),
     "stream-snippet": _refused(SERVING, "the TCP/UDP servers it configures would not be served"),

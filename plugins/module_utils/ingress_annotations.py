@@ -18,9 +18,10 @@ import re
 
 from .findings import ERROR, INFO, WARNING, Finding
 from .names import is_dns1123_label, short_hash
-from .ingress_model import Cors, Redirect, Retries
+from .ingress_input import re2_problem
+from .ingress_model import Cors, Redirect, RegexRewrite, Retries
 from .ingress_annotation_decisions import ERROR as REFUSED, TRANSLATED, decision_of
-from .nginx_snippet import SnippetError, read as read_snippet
+from .nginx_snippet import SnippetError, every_uri, read as read_snippet
 
 NGINX = "nginx.ingress.kubernetes.io/"
 
@@ -334,9 +335,80 @@ def configuration_snippet(context):
         context.options["request_headers"] = headers
     if snippet.response_set or snippet.response_remove:
         context.options["response_headers"] = {"set": dict(snippet.response_set), "remove": list(snippet.response_remove)}
+    if snippet.answer is not None:
+        _snippet_answer(context, key, snippet.answer)
     context.finding(INFO, "snippet-translated",
-                    "{0}: its header directives are kept as if the controller allowed snippet annotations "
+                    "{0}: its headers, returns and rewrites are kept as if the controller allowed snippet annotations "
                     "(allow-snippet-annotations: true); where it did not, nginx never applied them".format(key))
+
+
+# Annotations whose checks run in nginx's access phase, after a location's `return`.
+_ACCESS_PHASE = ("whitelist-source-range", "allowlist-source-range", "denylist-source-range", "auth-url", "auth-type")
+# Annotations the template renders as rewrite directives after the snippet: they still run for the
+# URIs a snippet's rewrite does not find.
+_TEMPLATE_REWRITES = ("rewrite-target", "permanent-redirect", "temporal-redirect")
+
+
+def _snippet_answer(context, key, answer):
+    """What a configuration-snippet's `return` or `rewrite` makes of the location's requests
+    (options["snippet_answer"]), or an error naming why it is not kept."""
+    directive = "rewrite" if answer.pattern is not None else "return"
+    if answer.kind != "rewrite":
+        refused = [NGINX + name for name in _ACCESS_PHASE if context.get(name) is not None]
+        if refused:
+            context.finding(ERROR, "serving-would-change",
+                            "{0}: its {1} answers before nginx's access checks ({2}), which the gateway applies "
+                            "first: requests nginx answered would be refused".format(key, directive, ", ".join(refused)))
+            return
+    if answer.kind == "direct":
+        context.options["snippet_answer"] = ("direct", answer.status, answer.body)
+        if answer.body is None and answer.status >= 400:
+            context.finding(INFO, "snippet-approximated",
+                            "{0}: return {1}: the gateway answers {1} without nginx's error page".format(key, answer.status))
+    elif answer.kind == "redirect":
+        redirect = parse_redirect(answer.target, answer.status, answer.status)
+        if redirect is None:
+            context.finding(ERROR, "access-control-lost", "{0}: {1} to {2!r}: not an absolute URL or path".format(
+                key, directive, answer.target[:60]))
+        elif answer.pattern is not None and not every_uri(answer.pattern):
+            context.finding(ERROR, "serving-would-change",
+                            "{0}: rewrite {1!r} redirects only the URIs its regex finds, which a route of the "
+                            "location cannot tell apart".format(key, answer.pattern[:60]))
+        else:
+            context.options["snippet_answer"] = ("redirect", redirect)
+    else:
+        problem = re2_problem(answer.pattern)
+        later = [NGINX + name for name in _TEMPLATE_REWRITES if context.get(name) is not None]
+        if later and not every_uri(answer.pattern):
+            context.finding(ERROR, "serving-would-change",
+                            "{0}: rewrite {1!r} ends nginx's rewrite directives only for the URIs it finds; for the "
+                            "others {2} still applies, which a route cannot tell apart".format(
+                                key, answer.pattern[:60], ", ".join(later)))
+        elif problem:
+            context.finding(ERROR, "serving-would-change", "{0}: rewrite {1!r}: {2}".format(
+                key, answer.pattern[:60], problem))
+        else:
+            context.options["snippet_answer"] = ("rewrite", searched_rewrite(answer.pattern, answer.replacement))
+
+
+def searched_rewrite(pattern, replacement):
+    """nginx's `rewrite regex replacement break` as a whole-path RegexRewrite: nginx replaces the
+    whole URI when the regex is found anywhere in it, Envoy substitutes what its regex matches, so
+    the regex is widened to the whole path with non-capturing groups (the captures keep their
+    numbers); a capture the regex lacks is empty, as in nginx."""
+    flags = "(?i)" if pattern.startswith("(?i)") else ""
+    body = pattern[len(flags):]
+    widened = flags + "^(?:.*?)(?:" + body + ")(?:.*)$"
+    try:
+        groups = re.compile(widened).groups
+    except re.error:
+        groups = 9  # RE2 syntax Python lacks; re2_problem accepted it
+
+    def capture(match):
+        number = int(match.group(1))
+        return "\\" + str(number) if number <= groups else ""
+
+    return RegexRewrite(widened, re.sub(r"\$(\d)", capture, replacement))
 
 
 def redirects(context):

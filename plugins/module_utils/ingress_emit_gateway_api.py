@@ -295,6 +295,10 @@ def _gateway_match(route, regex_host, pad=0):
 def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_host, pad=0):
     rule = {"matches": [_gateway_match(route, regex_host, pad)]}
     filters = []
+    if route.direct_response:
+        note(result, route, ERROR, "serving-would-change",
+             "{0}{1}: a configuration-snippet's return {2} has no Gateway API equivalent (HTTPRoute cannot answer "
+             "by itself); use output_api istio".format(route.host, route.path, route.direct_response[0]))
     if route.https_redirect and not secure:
         # 308, as ingress-nginx answers; HTTPRoute v1 accepts 301, 302, 303, 307 and 308.
         filters.append({"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 308}})

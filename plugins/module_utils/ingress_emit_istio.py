@@ -162,13 +162,16 @@ def _istio_http_routes(route, cluster_domain):
     if route.https_redirect:
         # Only plain HTTP is redirected; the same VirtualService also serves the HTTPS server.
         entries.append({"match": _matches(route, HTTP_PORT), "redirect": {"scheme": "https", "redirectCode": 308}})
-        if not route.destinations and not route.redirect:
+        if not route.destinations and not route.redirect and not route.direct_response:
             return entries  # nothing is served over HTTPS: the gateway answers 404 there
     entry = {}
     match = _matches(route)
     if match:
         entry["match"] = match
-    if route.redirect:
+    if route.direct_response:
+        status, body = route.direct_response
+        entry["directResponse"] = dict({"status": status}, **({"body": {"string": body}} if body else {}))
+    elif route.redirect:
         entry["redirect"] = _istio_redirect(route.redirect)
     else:
         weighted = any(destination.weight is not None for destination in route.destinations)

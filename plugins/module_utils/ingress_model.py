@@ -114,6 +114,7 @@ class Route:
         self.steer = 0  # the order of a canary's steering routes on one stable route
         self.rewrite = None  # FullPathRewrite or RegexRewrite
         self.redirect = None  # Redirect
+        self.direct_response = None  # (status, body or None): nginx answers itself (a snippet's `return`)
         self.https_redirect = False
         self.timeout = None
         self.retries = None  # Retries; None keeps the gateway's default

@@ -217,6 +217,7 @@ class RouteReader:
             rewrite = options.get("rewrite")
             if rewrite:
                 route.rewrite = ingress_nginx.rewrite(rewrite, route)
+            _snippet_answer(route, options.get("snippet_answer"))
         for entry in made.backends:
             # What ingress-nginx answers itself on this path: the replay tells redirects apart by them.
             entry["https_redirect"] = bool(options["force_https"] or (options["ssl_redirect"] and entry["host"] in has_tls))
@@ -250,3 +251,19 @@ class RouteReader:
             ingress_nginx.passthrough_hosts(run, made.routes, own_hosts, ref, findings)
         if _truthy(annotations.get(NGINX + "from-to-www-redirect")):
             run.www_hosts.extend((host, ref, made.age) for host in sorted(set(own_hosts)) if not host.startswith("*"))
+
+
+def _snippet_answer(route, answer):
+    """A configuration-snippet's `return` or `rewrite`, in the order nginx.tmpl renders them: the
+    snippet comes first among the location's rewrite directives, so its `return` (or a rewrite's
+    redirect) answers before the HTTPS redirect of ngx_rewrite.lua, and its `rewrite ... break`
+    ends them before the template's own rewrite-target and permanent-redirect `return`."""
+    if answer is None:
+        return
+    if answer[0] == "direct":
+        route.direct_response = (answer[1], answer[2])
+        route.redirect, route.rewrite, route.https_redirect = None, None, False
+    elif answer[0] == "redirect":
+        route.redirect, route.rewrite, route.https_redirect = answer[1], None, False
+    else:
+        route.rewrite, route.redirect = answer[1], None

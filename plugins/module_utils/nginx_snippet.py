@@ -21,18 +21,29 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 from collections import namedtuple
 
 Directive = namedtuple("Directive", "name args block")
-# What a snippet becomes: request headers to set, response headers to set and to remove, and the
+# What a snippet becomes: request headers to set, response headers to set and to remove, what its
+# `return` or `rewrite` makes of every request of the location (an Answer, or None), and the
 # directives not kept as (severity, directive, why).
-Snippet = namedtuple("Snippet", "request_set response_set response_remove lost")
+Snippet = namedtuple("Snippet", "request_set response_set response_remove answer lost")
+# kind "direct": nginx answers `status` itself (with `body`, or its error page when None);
+# kind "redirect": it answers `status` with Location `target` (a URL or a path);
+# kind "rewrite": the URI that matches `pattern` (PCRE, searched) becomes `replacement` ($1..$9),
+# and the request goes on to the backend (`break`).
+Answer = namedtuple("Answer", "kind status target body pattern replacement")
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# The directives of ngx_http_rewrite_module: a `return`, or a rewrite's flag, ends them for the
+# location, the template's own (rewrite-target, the permanent-redirect `return`) included.
+REWRITE_MODULE = frozenset(("return", "rewrite", "set", "if", "break"))
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
 # Directives whose loss would let through, refuse, redirect or answer requests differently.
 ACCESS_DIRECTIVES = frozenset((
-    "allow", "deny", "return", "rewrite", "if", "satisfy", "auth_basic", "auth_basic_user_file", "auth_request",
+    "allow", "deny", "if", "satisfy", "auth_basic", "auth_basic_user_file", "auth_request",
     "auth_request_set", "auth_jwt", "limit_req", "limit_conn", "limit_except", "error_page", "proxy_pass", "internal",
     "try_files", "access_by_lua_block", "access_by_lua", "access_by_lua_file", "rewrite_by_lua_block",
     "rewrite_by_lua", "rewrite_by_lua_file", "content_by_lua_block", "content_by_lua", "content_by_lua_file",
@@ -172,12 +183,82 @@ def _variable(value):
     return "$" in value
 
 
+def _return(args):
+    """(Answer, None) of a `return`, or (None, why it is not kept)."""
+    if not args or len(args) > 2:
+        return None, "arguments {0!r} are not `code [text]`, `code URL` or `URL`".format(" ".join(args)[:60])
+    if len(args) == 1 and not args[0].isdigit():
+        args = ["302"] + args  # `return URL`: a 302, when the URL starts with http://, https:// or $scheme
+        if not args[1].startswith(("http://", "https://", "$scheme")):
+            return None, "{0!r} is not a status code or an absolute URL".format(args[1][:60])
+    if not args[0].isdigit() or not 200 <= int(args[0]) <= 599:
+        return None, "status {0!r} is not one the gateway can answer".format(args[0][:10])
+    status, rest = int(args[0]), args[1] if len(args) == 2 else None
+    if status == 444:
+        return None, "444 closes the connection without an answer, which the gateway cannot do"
+    if rest is not None and _variable(rest):
+        return None, "{0!r} uses an nginx variable, which Envoy does not know".format(rest[:60])
+    if status in REDIRECT_STATUSES:
+        if not rest:
+            return Answer("direct", status, None, None, None, None), None
+        return Answer("redirect", status, rest, None, None, None), None
+    return Answer("direct", status, None, rest, None, None), None
+
+
+def _rewrite(args):
+    """(Answer, None) of a `rewrite`, or (None, why it is not kept)."""
+    if len(args) not in (2, 3):
+        return None, "arguments {0!r} are not `regex replacement [flag]`".format(" ".join(args)[:60])
+    pattern, replacement, flag = args[0], args[1], args[2] if len(args) == 3 else None
+    if flag not in ("break", "redirect", "permanent"):
+        return None, ("{0}: nginx searches the locations again with the new URI, which can reach another "
+                      "Ingress's backend".format("flag last" if flag == "last" else "without a flag"
+                                                 if flag is None else "flag {0!r}".format(flag)))
+    if "$" in re.sub(r"\$[1-9]", "", replacement):
+        return None, "{0!r} uses an nginx variable, which Envoy does not know".format(replacement[:60])
+    if "?" in replacement:
+        return None, "{0!r} sets query arguments, which Envoy's path rewrite cannot".format(replacement[:60])
+    absolute = replacement.startswith(("http://", "https://"))
+    if flag == "break" and not absolute:
+        return Answer("rewrite", None, None, None, pattern, replacement), None
+    if "$" in replacement:
+        return None, "a redirect to {0!r} takes parts of the path, which Istio's redirects cannot".format(
+            replacement[:60])
+    status = 301 if flag == "permanent" else 302
+    return Answer("redirect", status, replacement, None, pattern, None), None
+
+
+# Regexes every URI matches (a URI starts with /).
+_EVERY_URI = re.compile(r"\^?/?(\(\.\*\)|\.\*)?\$?\Z")
+
+
+def every_uri(pattern):
+    """Whether nginx's regex finds a match in every URI (`^`, `/`, `^(.*)$`, `.*`...)."""
+    return bool(_EVERY_URI.match(pattern)) and not (pattern.endswith("$") and ".*" not in pattern)
+
+
 def read(text):
     """The Snippet a configuration-snippet becomes; SnippetError when nginx would refuse it."""
     request_set, response_set, response_remove, lost = {}, {}, [], []
+    answer, ended, conditional = None, None, None
     for directive in parse(text):
         name, args = directive.name, directive.args
-        if name in ACCESS_DIRECTIVES or name.startswith("auth_") or directive.block is not None:
+        if ended and name in REWRITE_MODULE:
+            lost.append((INFO, name, "never runs: {0} ends nginx's rewrite directives before it".format(ended)))
+        elif conditional and name in REWRITE_MODULE:
+            lost.append((ERROR, name, "it runs only for the URIs {0} does not find, which a route cannot tell "
+                                      "apart".format(conditional)))
+            ended = "the untranslated " + name
+        elif name in ("return", "rewrite") and directive.block is None:
+            found, why = (_return if name == "return" else _rewrite)(args)
+            if found is None:
+                lost.append((ERROR, name, why))
+                ended = "the untranslated " + name
+            elif found.pattern is not None and not every_uri(found.pattern):
+                answer, conditional = found, "rewrite {0!r}".format(found.pattern[:60])
+            else:
+                answer, ended = found, "this " + name
+        elif name in ACCESS_DIRECTIVES or name.startswith("auth_") or directive.block is not None:
             lost.append((ERROR, name, "it can refuse, allow, redirect or answer requests, which the translation "
                                       "cannot keep"))
         elif name in ("more_set_headers", "more_clear_headers", "more_set_input_headers"):
@@ -219,6 +300,10 @@ def read(text):
                 if len(args) == 2:
                     lost.append((INFO, name, "{0}: nginx adds it to 2xx and 3xx answers only (no `always`); the "
                                              "gateway adds it to every answer".format(args[0])))
+        elif name in ("set", "break"):
+            lost.append((ERROR, name, "it changes what nginx's rewrite directives do, which the translation cannot "
+                                      "keep"))
+            ended = ended if name == "set" else "the untranslated break"
         else:
             lost.append((WARNING, name, "not translated"))
-    return Snippet(request_set, response_set, sorted(set(response_remove)), lost)
+    return Snippet(request_set, response_set, sorted(set(response_remove)), answer, lost)

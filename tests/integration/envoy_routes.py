@@ -24,8 +24,10 @@ REDIRECT_CODES = {"MOVED_PERMANENTLY": 301, "FOUND": 302, "SEE_OTHER": 303, "TEM
 
 
 class EnvoyOutcome:
-    def __init__(self, kind, clusters=None, location=None, code=None, route=None, virtual_host=None, headers=None):
+    def __init__(self, kind, clusters=None, location=None, code=None, route=None, virtual_host=None, headers=None,
+                 path=None):
         self.kind = kind  # route | redirect | direct | none
+        self.path = path  # a route's path and query as the backend gets them (after its rewrite)
         self.headers = headers or {}  # request headers set on the way to the backend (lower-case names)
         self.clusters = clusters or []  # [(cluster, weight)]
         self.location = location
@@ -182,6 +184,18 @@ def _redirect(redirect, scheme, host, full_path, match):
     return location, REDIRECT_CODES.get(redirect.get("responseCode", "MOVED_PERMANENTLY"), 301)
 
 
+def _rewritten(action, full_path, match):
+    """The path and query the backend gets: Envoy rewrites the path only and keeps the query."""
+    path, mark, query = full_path.partition("?")
+    if "regexRewrite" in action:
+        rewrite = action["regexRewrite"]
+        path = _re2(rewrite["pattern"]["regex"]).sub(rewrite["substitution"], path)
+    elif "prefixRewrite" in action:
+        prefix = match.get("prefix") or match.get("pathSeparatedPrefix") or ""
+        path = action["prefixRewrite"] + path[len(prefix):]
+    return path + mark + query
+
+
 def evaluate(route_configuration, host, full_path, headers=None, scheme="http", tls=False):
     headers = dict((k.lower(), v) for k, v in (headers or {}).items())
     headers.setdefault(":authority", host)  # the Host header, as Envoy's header matchers see it
@@ -211,7 +225,7 @@ def evaluate(route_configuration, host, full_path, headers=None, scheme="http", 
             if "hostRewriteLiteral" in action:
                 headers["host"] = action["hostRewriteLiteral"]
             return EnvoyOutcome("route", clusters=clusters, route=route.get("name"), virtual_host=vh["name"],
-                                headers=headers)
+                                headers=headers, path=_rewritten(action, full_path, match))
         if "redirect" in route:
             location, code = _redirect(route["redirect"], scheme, host, full_path, match)
             return EnvoyOutcome("redirect", location=location, code=code, route=route.get("name"),

@@ -48,19 +48,24 @@ class Request:
 class Verdict:
     """Where one request goes, in terms both evaluators and the source controller share."""
 
-    def __init__(self, kind, target=None, code=None):
+    def __init__(self, kind, target=None, code=None, path=None):
         self.kind = kind  # route | redirect | none
         self.target = target  # "svc.ns:port" for a route, the Location for a redirect
         self.code = code
+        # A route's path and query as the backend gets them; compared when both sides know it.
+        self.path = path
 
     def __eq__(self, other):
+        if self.path is not None and other.path is not None and self.path != other.path:
+            return False
         return (self.kind, self.target, self.code) == (other.kind, other.target, other.code)
 
     def __hash__(self):
         return hash((self.kind, self.target, self.code))
 
     def __repr__(self):
-        return "{0} {1}{2}".format(self.kind, self.target or "", " " + str(self.code) if self.code else "")
+        return "{0} {1}{2}{3}".format(self.kind, self.target or "", " " + str(self.code) if self.code else "",
+                                      " as " + self.path if self.path is not None else "")
 
 
 def cluster_target(cluster):

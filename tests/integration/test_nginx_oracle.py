@@ -39,14 +39,16 @@ def nginx_verdict(config, reply):
             return Verdict("none")
         decision = reply.fields.get("decision") or "primary"
         primary = config.target(upstream)
+        # The path and query the backend got (the echo server's $request_uri).
+        path = reply.fields.get("uri")
         if decision == "canary":
-            return Verdict("route", ((config.target(reply.fields["alternative"]), 100),))
+            return Verdict("route", ((config.target(reply.fields["alternative"]), 100),), path=path)
         if decision == "weight":
             weight, total = (int(n) for n in reply.fields["weight"].split("/"))
             share = round(100.0 * weight / total)
             destinations = [(primary, 100 - share), (config.target(reply.fields["alternative"]), share)]
-            return Verdict("route", tuple(sorted(d for d in destinations if d[1] > 0)))
-        return Verdict("route", ((primary, 100),))
+            return Verdict("route", tuple(sorted(d for d in destinations if d[1] > 0)), path=path)
+        return Verdict("route", ((primary, 100),), path=path)
     if reply.status in (301, 302, 303, 307, 308):
         return Verdict("redirect", same_url(reply.location), reply.status)
     if reply.status == 404:
@@ -63,7 +65,8 @@ def same_url(location):
 def istio_verdict(answer, index):
     outcome = answer.envoy(index)
     if outcome.kind == "route":
-        return Verdict("route", tuple(sorted((route_oracle.cluster_target(c), w) for c, w in outcome.clusters)))
+        return Verdict("route", tuple(sorted((route_oracle.cluster_target(c), w) for c, w in outcome.clusters)),
+                       path=outcome.path)
     if outcome.kind == "redirect":
         return Verdict("redirect", same_url(outcome.location), outcome.code)
     if outcome.kind == "direct":
@@ -153,7 +156,22 @@ def annotation_sets():
                      {"canary": "true", "canary-by-cookie": "c", "canary-by-header": "X_C",
                       "canary-by-header-value": "on", "canary-weight": "0"}, created="2024-02-01T00:00:00Z")],
     }
-    return [({"ingresses": ingresses, "services": None, "options": {}}, [], name) for name, ingresses in sets.items()]
+    estates = [({"ingresses": ingresses, "services": None, "options": {}}, [], name) for name, ingresses in sets.items()]
+    # Snippets run only where the controller allows them, at the Critical risk level.
+    snippet = lambda text: {"configuration-snippet": text}  # noqa: E731
+    estates.append(({"ingresses": [
+        _ingress("d", "a.example.com", web, snippet("return 403;")),
+        _ingress("t", "t.example.com", web, snippet("return 403;"), tls=True),
+        _ingress("r", "b.example.com", web, snippet("rewrite ^/old/(.*)$ /new/$1 break;")),
+        _ingress("i", "i.example.com", web, snippet("rewrite (?i)/Legacy/ /current/ break;")),
+        _ingress("m", "c.example.com", web, snippet("return 301 https://elsewhere.org/x;")),
+        _ingress("o", "d.example.com", web, snippet('return 200 "ok";')),
+        _ingress("p", "e.example.com", web, snippet("rewrite ^ https://new.example.org/ permanent;"))],
+        "services": None, "options": {},
+        "configmap": {"allow-snippet-annotations": "true", "annotations-risk-level": "Critical"}},
+        [("b.example.com", "/old/x/y?q=1"), ("b.example.com", "/older"), ("i.example.com", "/app/legacy/a"),
+         ("i.example.com", "/app/LEGACY/a"), ("i.example.com", "/other")], "configuration-snippet"))
+    return estates
 
 
 def groups_of(recorded):
@@ -169,7 +187,7 @@ def groups_of(recorded):
 def nginx_answers(groups):
     """[[Verdict per request] per group] from ingress-nginx's controller and a real nginx."""
     configs = nginx_oracle.controller([nginx_oracle.case("group-{0}".format(number), inputs["ingresses"],
-                                                         inputs["services"] or ())
+                                                         inputs["services"] or (), configmap=inputs.get("configmap"))
                                        for number, (inputs, _requests) in enumerate(groups)])
     answers = []
     for config, (_inputs, requests) in zip(configs, groups):
@@ -311,8 +329,9 @@ def annotations_in(groups):
 
 def test_every_translation_test_routes_as_ingress_nginx_does(recorded):
     # The estates of the annotation table get every probing request.
-    annotation_groups = [(inputs, [Request(*probe) for probe in nginx_oracle.requests_for(inputs["ingresses"])])
-                         for inputs, _requests, _name in annotation_sets()]
+    annotation_groups = [(inputs, [Request(*probe) for probe in nginx_oracle.requests_for(inputs["ingresses"])]
+                          + [Request(*probe) for probe in extra])
+                         for inputs, extra, _name in annotation_sets()]
     groups = with_generated_requests(groups_of(recorded)) + annotation_groups
     assert len(groups) > 200
     known = {}

@@ -245,8 +245,10 @@ def test_a_snippet_of_headers_becomes_route_headers():
 
 
 @pytest.mark.parametrize("text,directive", [
-    ("deny all;", "deny"), ("return 403;", "return"), ("if ($http_x_debug) { return 404; }", "if"),
-    ("rewrite ^/old /new permanent;", "rewrite"), ("auth_request /auth;", "auth_request"),
+    ("deny all;", "deny"), ("return 444;", "return"), ("if ($http_x_debug) { return 404; }", "if"),
+    ("rewrite ^/old /new last;", "rewrite"), ("rewrite ^/old /new;", "rewrite"), ("set $x 1;", "set"),
+    ("return 302 https://$host/;", "return"), ("rewrite ^/(.*) /a?b=$1 break;", "rewrite"),
+    ("auth_request /auth;", "auth_request"),
     ("access_by_lua_block { ngx.exit(403) }", "access_by_lua_block"), ("limit_req zone=one;", "limit_req")])
 def test_a_snippet_directive_that_can_refuse_or_redirect_is_an_error(text, directive):
     ctx = snippet("more_set_headers 'A: b'; " + text)
@@ -280,3 +282,44 @@ def test_a_snippet_header_set_by_another_annotation_keeps_the_annotation():
     ctx = snippet("proxy_set_header Host other.example.com;", request_headers={"host": "internal.example.com"})
     assert ctx.options["request_headers"] == {"host": "internal.example.com"}
     assert ("warning", "snippet-directive-not-translated") in codes(ctx)
+
+
+@pytest.mark.parametrize("text,answer", [
+    ("return 403;", ("direct", 403, None)),
+    ('return 200 "ok";', ("direct", 200, "ok")),
+    ("return 301 https://elsewhere.org/x;", ("redirect", redirect(301, "https", "elsewhere.org", "/x"))),
+    ("return https://elsewhere.org;", ("redirect", redirect(302, "https", "elsewhere.org", "/"))),
+    ("return 308 /moved;", ("redirect", redirect(308, None, None, "/moved"))),
+    ("rewrite ^ https://new.org/ permanent;", ("redirect", redirect(301, "https", "new.org", "/"))),
+    ("rewrite ^(.*)$ /maintenance.html redirect;", ("redirect", redirect(302, None, None, "/maintenance.html"))),
+    # The first return, or rewrite of every URI, ends nginx's rewrite directives: the rest never runs.
+    ("return 403;\nreturn 200;", ("direct", 403, None)),
+])
+def test_a_snippet_return_or_rewrite_of_every_uri_answers_the_whole_location(text, answer):
+    ctx = snippet(text)
+    assert ctx.options["snippet_answer"] == answer
+    assert not [f for f in ctx.findings if f.severity == "error"]
+
+
+def test_a_snippet_rewrite_break_becomes_a_whole_path_rewrite_with_nginx_captures():
+    ctx = snippet("rewrite ^/old/(.*)/(x)?$ /new/$1$2$3 break;")
+    kind, rewrite = ctx.options["snippet_answer"]
+    assert kind == "rewrite" and rewrite.pattern == "^(?:.*?)(?:^/old/(.*)/(x)?$)(?:.*)$"
+    assert rewrite.replacement == "/new/\\1\\2"  # $3: a group the regex lacks is empty, as in nginx
+    flagged = snippet("rewrite (?i)/legacy/ /current/ break;")
+    assert flagged.options["snippet_answer"][1].pattern == "(?i)^(?:.*?)(?:/legacy/)(?:.*)$"
+
+
+@pytest.mark.parametrize("annotations,why", [
+    ({"configuration-snippet": "return 403;", "whitelist-source-range": "10.0.0.0/8"}, "access checks"),
+    ({"configuration-snippet": "rewrite ^/a /b permanent;"}, "only the URIs its regex finds"),
+    ({"configuration-snippet": "rewrite ^/a /b break;", "rewrite-target": "/x"}, "still applies"),
+    ({"configuration-snippet": "rewrite ^/a /b break;\nreturn 410;"}, "does not find"),
+    ({"configuration-snippet": "rewrite ^/a(.*) https://x.org/$1 permanent;"}, "parts of the path"),
+])
+def test_a_snippet_answer_a_route_cannot_keep_is_an_error(annotations, why):
+    ctx = context(annotations)
+    handlers.configuration_snippet(ctx)
+    errors = [f.message for f in ctx.findings if f.severity == "error"]
+    assert len(errors) == 1 and why in errors[0], ctx.findings
+
