@@ -255,8 +255,9 @@ DECISIONS = {
                                          "refuse, allow, redirect or answer requests (deny, if, set, a rewrite's "
                                          "last, auth_*...) is an error, any other a warning naming it",
                                          _ROUTING),
-    "server-snippet": _refused(ACCESS, "raw nginx directives for the server are not read: any of them may refuse, "
-                                       "allow or redirect requests"),
+    "server-snippet": _refused(ACCESS, "read as nginx reads it, and not kept: a directive that can refuse, allow, "
+                                       "redirect or answer requests (return, rewrite, if, location, deny, auth_*...) "
+                                       "is an error naming it, any other a warning naming it"),
     "stream-snippet": _refused(SERVING, "the TCP/UDP servers it configures would not be served"),
     # --- observability
     "enable-access-log": _tuning("access logs are Envoy's (meshConfig.accessLogFile)"),

@@ -21,7 +21,7 @@ from .names import is_dns1123_label, short_hash
 from .ingress_input import re2_problem
 from .ingress_model import Cors, Redirect, RegexRewrite, Retries
 from .ingress_annotation_decisions import ERROR as REFUSED, TRANSLATED, decision_of
-from .nginx_snippet import SnippetError, every_uri, read as read_snippet
+from .nginx_snippet import SnippetError, every_uri, read as read_snippet, server_directives
 
 NGINX = "nginx.ingress.kubernetes.io/"
 
@@ -175,8 +175,9 @@ def unhandled(context):
                 context.finding(WARNING, "annotation-without-effect",
                                 "{0} is not translated: ingress-nginx ignores it without {1}{2}, and so does this "
                                 "translation".format(key, NGINX, decision.needs))
-            elif decision.istio == TRANSLATED or (short == "auth-url" and context.auth is False):
-                continue  # its handler keeps it, or reports why not (auth-url)
+            elif decision.istio == TRANSLATED or (short == "auth-url" and context.auth is False) \
+                    or short == "server-snippet":
+                continue  # its handler keeps it, or reports why not (auth-url, server-snippet)
             elif decision.istio == REFUSED:
                 context.finding(ERROR, decision.code, "{0} is not translated: {1}".format(key, decision.why))
             else:
@@ -411,6 +412,28 @@ def searched_rewrite(pattern, replacement):
     return RegexRewrite(widened, re.sub(r"\$(\d)", capture, replacement))
 
 
+def server_snippet(context):
+    """server-snippet: each directive named, an error where it can refuse, allow, redirect or
+    answer requests (nginx_snippet.server_directives); nothing of it is kept."""
+    text = context.get("server-snippet")
+    if text is None:
+        return
+    key = NGINX + "server-snippet"
+    try:
+        found = server_directives(str(text))
+    except SnippetError as error:
+        context.finding(ERROR, "access-control-lost", "{0} cannot be read as nginx configuration ({1}); ingress-nginx "
+                        "would not load it either".format(key, error))
+        return
+    for severity, directive, why in found:
+        if severity == ERROR:
+            context.finding(ERROR, "access-control-lost", "{0}: directive {1} is not translated: {2}".format(
+                key, directive, why))
+        else:
+            context.finding(WARNING, "snippet-directive-not-translated", "{0}: directive {1} is {2}".format(
+                key, directive, why))
+
+
 def redirects(context):
     """permanent-redirect and temporal-redirect, with their -code."""
     for key, code_key, default_code in (("permanent-redirect", "permanent-redirect-code", 301),
@@ -558,7 +581,7 @@ def source_range_policy(context):
 
 # external_auth first: unhandled reads what it decided about auth-url.
 HANDLERS = (external_auth, unhandled, https_redirect, rewrite, timeouts, retries, cors, request_headers,
-            configuration_snippet, redirects,
+            configuration_snippet, server_snippet, redirects,
             backend_policy, source_range_policy)
 
 

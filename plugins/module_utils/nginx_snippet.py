@@ -307,3 +307,19 @@ def read(text):
         else:
             lost.append((WARNING, name, "not translated"))
     return Snippet(request_set, response_set, sorted(set(response_remove)), answer, lost)
+
+
+def server_directives(text):
+    """[(severity, directive, why)] for a server-snippet, none of which is kept: its directives run
+    for every location of the host (a `return` or `rewrite` before any location is chosen), which
+    the gateway's routes cannot say. SnippetError when nginx would refuse it."""
+    found = []
+    for directive in parse(text):
+        name = directive.name
+        if name in ACCESS_DIRECTIVES or name in REWRITE_MODULE or name.startswith("auth_") \
+                or directive.block is not None:
+            found.append((ERROR, name, "it can refuse, allow, redirect or answer every request of the host"))
+        else:
+            found.append((WARNING, name, "not translated (server-level)"))
+    return found
+

@@ -323,3 +323,20 @@ def test_a_snippet_answer_a_route_cannot_keep_is_an_error(annotations, why):
     errors = [f.message for f in ctx.findings if f.severity == "error"]
     assert len(errors) == 1 and why in errors[0], ctx.findings
 
+
+def test_a_server_snippet_is_read_and_each_directive_named_an_error_where_it_can_refuse_or_answer():
+    ctx = context({"server-snippet": "gzip on;\nclient_max_body_size 1m;\nif ($http_x) { return 403; }\n"
+                                     "location /x { deny all; }"})
+    handlers.server_snippet(ctx)
+    handlers.unhandled(ctx)
+    assert codes(ctx) == [("error", "access-control-lost")] * 2 + [("warning", "snippet-directive-not-translated")] * 2
+    assert sorted(f.message.split("directive ")[1].split(" ")[0] for f in ctx.findings) == [
+        "client_max_body_size", "gzip", "if", "location"]
+    harmless = context({"server-snippet": "more_set_headers 'X-Served-By: edge';"})
+    handlers.server_snippet(harmless)
+    handlers.unhandled(harmless)
+    assert codes(harmless) == [("warning", "snippet-directive-not-translated")]
+    broken = context({"server-snippet": "return 403"})
+    handlers.server_snippet(broken)
+    assert codes(broken) == [("error", "access-control-lost")]
+
