@@ -238,7 +238,7 @@ class Answer:
         self.http_filters = raw.get("http_filters") or {}
         self.typed_filters = dict((k, [json.loads(v) if isinstance(v, str) else v for v in values])
                                   for k, values in (raw.get("typed_filters") or {}).items())
-        # {"<listener>/<filter chain>": {"server_names": [...], "context": DownstreamTlsContext}}
+        # {"<listener>/<index>:<filter chain>": {"server_names": [...], "context": DownstreamTlsContext}}
         self.tls = raw.get("tls") or {}
 
     def envoy(self, index):

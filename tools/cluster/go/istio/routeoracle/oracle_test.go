@@ -13,7 +13,7 @@
 //	output: [{"id", "error", "routes": [<RouteConfiguration as proto JSON>],
 //	          "calls": [{"listener", "filter_chain", "route_config", "virtual_host", "route", "cluster",
 //	                     "error"}], "http_filters", "typed_filters",
-//	          "tls": {"<listener>/<filter chain>": {"server_names", "context": <DownstreamTlsContext>}}}]
+//	          "tls": {"<listener>/<index>:<filter chain>": {"server_names", "context": <DownstreamTlsContext>}}}]
 package routeoracle
 
 import (
@@ -199,13 +199,15 @@ func runCase(t *testing.T, c oracleCase) caseResult {
 			result.Routes = append(result.Routes, encoded)
 		}
 		for _, l := range sim.Listeners {
-			for _, fc := range l.FilterChains {
+			for index, fc := range l.FilterChains {
 				if socket := fc.GetTransportSocket(); socket != nil {
 					encoded, err := protojson.Marshal(socket.GetTypedConfig())
 					if err != nil {
 						t.Fatal(err)
 					}
-					result.TLS[l.Name+"/"+fc.Name] = tlsChain{ServerNames: fc.GetFilterChainMatch().GetServerNames(), Context: encoded}
+					// A gateway's filter chains have no names: each is known by its place.
+					key := fmt.Sprintf("%s/%d:%s", l.Name, index, fc.Name)
+					result.TLS[key] = tlsChain{ServerNames: fc.GetFilterChainMatch().GetServerNames(), Context: encoded}
 				}
 				manager := xdstest.ExtractHTTPConnectionManager(t, fc)
 				if manager == nil {
