@@ -291,6 +291,8 @@ def duplicate_locations(run, routes):
 
 def rewrite(rewrite, route):
     mode, target = rewrite
+    if target == route.path:
+        return None  # buildProxyPass: a target equal to the location's path renders no rewrite
     if mode == "regex" and route.category == REGEX:
         pattern = route.matches[0].value
         flags = "(?i)" if pattern.startswith("(?i)") else ""

@@ -1255,3 +1255,13 @@ def test_a_literal_percent_in_a_header_reaches_envoy_escaped_and_the_host_rewrit
         N + "configuration-snippet": snippet, N + "upstream-vhost": "odd%host.internal"})], output_api=output_api)
     text = str([r for r in result.resources if r["kind"] in ("VirtualService", "HTTPRoute")])
     assert "'10%% off'" in text and "'5%%'" in text and "'odd%host.internal'" in text
+
+
+def test_a_rewrite_target_equal_to_the_path_rewrites_nothing_as_ingress_nginx_renders_none():
+    """buildProxyPass renders no rewrite when the target is the location's path: /X reaches the
+    backend as /X, not / (found by the nginx differential once it compared the backend's path)."""
+    result = translate([ingress("same", rule("d.com", path("/", "root")), annotations={N + "rewrite-target": "/"}),
+                        ingress("other", rule("e.com", path("/a", "web")), annotations={N + "rewrite-target": "/"})])
+    routes = dict((r["spec"]["hosts"][0], r["spec"]["http"]) for r in result.resources if r["kind"] == "VirtualService")
+    assert not [entry for entry in routes["d.com"] if "rewrite" in entry]
+    assert [entry for entry in routes["e.com"] if "rewrite" in entry]
