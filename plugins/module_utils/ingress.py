@@ -334,12 +334,14 @@ class Translator:
     def _place_defaults(run, routes, defaults, ages):
         """The default location `/` of each host, which any Ingress's path `/` replaces."""
         default_route, owned_defaults = defaults
-        placements = [("*", default_route, default_route.https_redirect if default_route else False)]
+        placements = [("*", default_route, default_route.https_redirect if default_route else False, None)]
         for host, owner in sorted(run.host_owners.items()):
             default = owned_defaults.get(owner)
             if default is not None:
-                placements.append((host, default, default.owned_hosts.get(host, False)))
-        for host, default, https_redirect in placements:
+                # The host's `/` location has the annotations of its oldest Ingress, its rewrite-target
+                # too (the catch-all server's has none).
+                placements.append((host, default, default.owned_hosts.get(host, False), default.rewrite))
+        for host, default, https_redirect, rewrite in placements:
             if default is None:
                 continue
             bucket = routes.setdefault(host, {})
@@ -347,6 +349,7 @@ class Translator:
                 route = Route(host, CATCH_ALL, PREFIX, "/", [EVERY_PATH], default.destinations, default.source,
                               default.age + len(ages))
                 route.https_redirect = https_redirect
+                route.rewrite = rewrite
                 bucket[route.key()] = route
         for host, owner in sorted(run.host_owners.items()):
             if run.owner_https.get((owner, host)) and (CATCH_ALL, PREFIX, "/", None, None) not in routes.get(host, {}):

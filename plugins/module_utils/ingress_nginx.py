@@ -308,8 +308,9 @@ def rewrite(rewrite, route):
             return "\\" + str(number) if number <= groups else ""
 
         return RegexRewrite(anchored, re.sub(r"\$(\d)", capture, target))
-    # nginx replaces the whole path when the location matches.
-    return FullPathRewrite(target)
+    # nginx replaces the whole path when the location matches; its regex `(?i)<path>` has no
+    # groups here, so $1..$9 are empty.
+    return FullPathRewrite(re.sub(r"\$\d", "", target))
 
 
 def has_certificate(run, host):
