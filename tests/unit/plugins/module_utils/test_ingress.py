@@ -1265,3 +1265,15 @@ def test_a_rewrite_target_equal_to_the_path_rewrites_nothing_as_ingress_nginx_re
     routes = dict((r["spec"]["hosts"][0], r["spec"]["http"]) for r in result.resources if r["kind"] == "VirtualService")
     assert not [entry for entry in routes["d.com"] if "rewrite" in entry]
     assert [entry for entry in routes["e.com"] if "rewrite" in entry]
+
+
+@pytest.mark.parametrize("target,sent", [("/new", "/new"), ("/$2", "/")])
+def test_the_default_location_of_a_host_takes_its_oldest_ingress_rewrite_target(target, sent):
+    """The host's `/` location, served by the defaultBackend, is rendered with the annotations of the
+    host's oldest Ingress: its `rewrite "(?i)/" <target> break` sends the backend the target, whose
+    $N are empty (the regex has no groups). Found by the nginx differential's path comparison."""
+    result = translate([ingress("i0", rule("a.example.com", path("/a/b", "web")), annotations={N + "rewrite-target": target},
+                                default_backend=backend("fallback"))])
+    http = [r for r in result.resources if r["kind"] == "VirtualService" and r["spec"]["hosts"] == ["a.example.com"]][0]
+    catch_all = [e for e in http["spec"]["http"] if e.get("route") and e["route"][0]["destination"]["host"].startswith("fallback")]
+    assert [e.get("rewrite") for e in catch_all] == [{"uriRegexRewrite": {"match": "^.*$", "rewrite": sent}}]
