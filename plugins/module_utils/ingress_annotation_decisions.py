@@ -61,8 +61,6 @@ def _tuning(why, needs=None):
 _ROUTING = NGINX_DIFFERENTIAL
 _AUTH = "authentication would be lost: requests it refused would reach the backend"
 _BASIC = "basic or digest authentication would be lost: requests it refused would reach the backend"
-_CLIENT_GATEWAY_API = ("Gateway API's frontend TLS validation is not in its standard channel: clients without a valid "
-                       "certificate would get through")
 # Why the per-client limits are not translated: their meaning is not one Istio can keep.
 _PER_CLIENT = ("ingress-nginx counts {0} per client address ($binary_remote_addr) in each controller replica; Istio has "
                "no rate-limit API (only EnvoyFilter patches, which this collection does not write), and a "
@@ -213,21 +211,21 @@ DECISIONS = {
     "auth-secret": _refused(ACCESS, _BASIC, needs="auth-type"),
     "auth-secret-type": _refused(ACCESS, _BASIC, needs="auth-type"),
     "auth-realm": _refused(ACCESS, _BASIC, needs="auth-type"),
-    "auth-tls-secret": _translated("an HTTPS server per certificate, CA and mode (tls.mode MUTUAL), its credential "
-                                   "a copy of the certificate with the CA's ca.crt; the ssl-client-* request headers "
-                                   "from Envoy's view of the peer certificate", ISTIOD, ERROR, _CLIENT_GATEWAY_API),
+    "auth-tls-secret": _translated("an HTTPS server per certificate, CA and mode (tls.mode MUTUAL; Gateway API: a "
+                                   "listener with istiod's gateway.istio.io/tls-terminate-mode option), its "
+                                   "credential a copy of the certificate with the CA's ca.crt; the ssl-client-* "
+                                   "request headers from Envoy's view of the peer certificate", ISTIOD),
     "auth-tls-verify-client": _translated("on: MUTUAL; optional: OPTIONAL_MUTUAL (without ssl-client-verify, a "
                                           "warning); off: no certificate asked; optional_no_ca: an error (Istio "
-                                          "verifies every certificate it asks for)", ISTIOD, ERROR, _CLIENT_GATEWAY_API,
-                                          needs="auth-tls-secret"),
+                                          "verifies every certificate it asks for)", ISTIOD, needs="auth-tls-secret"),
     "auth-tls-verify-depth": _tuning("Istio's gateway sets no verification depth: certificates of intermediate CAs "
                                      "under the CA are accepted too (a certificate must still chain to that CA)",
                                      needs="auth-tls-secret"),
     "auth-tls-error-page": _tuning("clients without a valid certificate get a TLS alert from the gateway, not a "
                                    "redirect to the page; they are refused either way", needs="auth-tls-secret"),
     "auth-tls-pass-certificate-to-upstream": _translated("ssl-client-cert from Envoy's %DOWNSTREAM_PEER_CERT% (the "
-                                                         "URL-encoded PEM, as $ssl_client_escaped_cert)", ISTIOD, ERROR,
-                                                         _CLIENT_GATEWAY_API, needs="auth-tls-secret"),
+                                                         "URL-encoded PEM, as $ssl_client_escaped_cert)", ISTIOD,
+                                                         needs="auth-tls-secret"),
     "auth-tls-match-cn": _refused(ACCESS, "the check of the certificate's subject would be lost: any certificate of "
                                   "the CA would get through", needs="auth-tls-secret"),
     "satisfy": _refused(ACCESS, "whether authentication or the source allow-list suffices would be lost"),

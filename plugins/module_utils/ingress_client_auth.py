@@ -11,8 +11,9 @@ every request with 403. Every location of the host then sends the backend `ssl-c
 what the client sent.
 
 The gateway keeps it with an HTTPS server of its own per certificate, CA and mode (`MUTUAL` for
-`on`, `OPTIONAL_MUTUAL` for `optional`) whose credential holds the CA, and route headers from
-Envoy's own view of the peer certificate. What cannot be kept is an error or a warning naming
+`on`, `OPTIONAL_MUTUAL` for `optional`; on the Gateway API, a listener with istiod's
+`gateway.istio.io/tls-terminate-mode` option) whose credential holds the CA, and route headers
+from Envoy's own view of the peer certificate. What cannot be kept is an error or a warning naming
 the annotation. No Ansible imports.
 """
 
@@ -169,14 +170,6 @@ def client_certificates(run, routes):
 
 
 def _one_host(run, host, auth, ref, host_routes, findings):
-    if run.options.output_api != "istio":
-        # The annotations translated for Istio; the others have their own findings (the decision table).
-        named = ", ".join(k for k in (SECRET, VERIFY, PASS_CERTIFICATE) if k in run.annotations_of[ref])
-        findings.append(Finding("ingress", ref, ERROR, "access-control-lost",
-                                "{0}: client certificates for {1} are translated for the Istio output only (Gateway "
-                                "API's frontend TLS validation is not in its standard channel): clients without a "
-                                "valid certificate would get through".format(named, host), host=host))
-        return
     if auth.verify == "optional_no_ca":
         findings.append(Finding("ingress", ref, ERROR, "access-control-lost",
                                 "{0}: optional_no_ca asks for a certificate and passes it on unverified; Istio's "
@@ -190,17 +183,17 @@ def _one_host(run, host, auth, ref, host_routes, findings):
                                 "{0} is off: {1} asks for no client certificate, and its backends get "
                                 "ssl-client-verify: NONE, as from ingress-nginx".format(VERIFY, host), host=host))
         return
-    if server is None:
-        # No HTTPS server for the host here (no tls entry: ingress-nginx's default certificate,
-        # already reported); plain HTTP carries no certificate on either side.
-        _set_headers(host_routes, {CLIENT_VERIFY: "NONE"}, None)
-        return
     if run.options.certificates != "ingress-secrets":
         findings.append(Finding("ingress", ref, ERROR, "access-control-lost",
                                 "{0}: client certificates for {1} are translated with certificates: ingress-secrets "
                                 "only (the gateway credential must hold the CA beside the copied certificate); with "
                                 "certificates: {2}, clients without a valid certificate would get through".format(
                                     SECRET, host, run.options.certificates), host=host))
+        return
+    if server is None:
+        # No HTTPS server for the host here (no tls entry: ingress-nginx's default certificate,
+        # already reported); plain HTTP carries no certificate on either side.
+        _set_headers(host_routes, {CLIENT_VERIFY: "NONE"}, None)
         return
     _move_to_client_auth_server(run, host, auth, server, ref)
     tls = {CLIENT_SUBJECT: "%DOWNSTREAM_PEER_SUBJECT%", CLIENT_ISSUER: "%DOWNSTREAM_PEER_ISSUER%"}

@@ -23,6 +23,8 @@ from .names import host_name_part, short_hash, stable_name
 API = "gateway-api"
 # The Gateway API allows at most 64 listeners per Gateway.
 MAX_LISTENERS = 64
+# istiod's listener option for client certificates (pilot/pkg/config/kube/gatewaycommon).
+TLS_TERMINATE_MODE = "gateway.istio.io/tls-terminate-mode"
 
 
 def policy_target(options, gateways):
@@ -87,6 +89,11 @@ def _listeners(hosts, tls_servers, passthrough):
             listener = {"name": "https-" + short_hash(credential + "|" + host), "port": HTTPS_PORT, "protocol": "HTTPS",
                         "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": credential}]},
                         "allowedRoutes": {"namespaces": {"from": "Same"}}}
+            mode = tls_servers[credential].get("mode")
+            if mode:
+                # Client certificates per listener are Istio's option (the standard's frontend
+                # validation is per port); istiod reads the CA from the credential, as for its own API.
+                listener["tls"]["options"] = {TLS_TERMINATE_MODE: mode}
             if host != "*":
                 listener["hostname"] = host
             https.append((host, listener))
@@ -175,7 +182,8 @@ def _host_routes(host, namespace, routes, result, backend_namespaces, parents):
              for route in ordered]
     serving = [route for route in ordered if route.destinations or route.redirect]
     secure_pads = _regex_padding(serving, regex_host)
-    secure = plain if not any(route.https_redirect for route in ordered) else [
+    secure = plain if not any(route.https_redirect or (route.client_headers and route.client_headers["tls"] is not None)
+                              for route in ordered) else [
         _gateway_rule(route, True, result, backend_namespaces, namespace, regex_host, secure_pads.get(id(route), 0))
         for route in serving]
     sources = sources_of(routes[host].values())
@@ -324,11 +332,19 @@ def _gateway_rule(route, secure, result, backend_namespaces, namespace, regex_ho
                 note(result, route, ERROR, "rewrite-not-expressible",
                      "rewrite with regex captures on {0}{1} has no Gateway API equivalent; use output_api istio".format(
                          route.host, route.path))
-        if route.request_headers:
+        if route.request_headers or route.client_headers:
             names = {"host": "Host", "x-forwarded-prefix": "X-Forwarded-Prefix"}
-            filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": {
-                "set": [{"name": names.get(name, name), "value": envoy_literal(name, value)}
-                        for name, value in sorted(route.request_headers.items())]}})
+            values = [{"name": names.get(name, name), "value": envoy_literal(name, value)}
+                      for name, value in sorted((route.request_headers or {}).items())]
+            modifier = {"set": values}
+            if route.client_headers:
+                # Envoy's peer-certificate variables, as written (ingress_client_auth); a client's own
+                # headers of those names are removed first (Envoy removes before it adds).
+                chosen = route.client_headers["tls"] if secure and route.client_headers["tls"] is not None \
+                    else route.client_headers["plain"]
+                modifier["set"] = values + [{"name": name, "value": value} for name, value in sorted(chosen.items())]
+                modifier["remove"] = list(route.client_headers["remove"])
+            filters.append({"type": "RequestHeaderModifier", "requestHeaderModifier": modifier})
         if route.response_headers:
             modifier = {}
             if route.response_headers["set"]:

@@ -133,3 +133,38 @@ def test_static_certificates_out_of_their_validity_are_refused_before_any_write(
     _results, output = playbook.run([static_credentials(namespace, pair)], expect_failure=True)
     assert "static[0] (shop-tls): " + message in output and "nothing was written" in output
     assert kubectl.json("-n", namespace, "get", "secrets")["items"] == []
+
+
+def _secret(namespace, name, data, kind="Opaque"):
+    return {"apiVersion": "v1", "kind": "Secret", "type": kind, "metadata": {"name": name, "namespace": namespace},
+            "data": dict((k, base64.b64encode(v.encode()).decode()) for k, v in data.items())}
+
+
+def test_a_copy_with_a_client_ca_holds_the_auth_tls_ca_and_a_ca_secret_without_one_is_refused(
+        kubectl, namespace, playbook):
+    """The credential of a host with auth-tls-secret: the certificate and key of the tls entry's
+    Secret, the ca.crt of the auth-tls Secret (istiod reads the CA of a MUTUAL server there), no key
+    shown at -vvv, a re-run without change; a CA Secret without ca.crt writes nothing."""
+    pair, ca = pem_pair(["partner.example.test"]), pem_pair(["Partner CA"])
+    kubectl.run("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        _secret(namespace, "web-tls", {"tls.crt": pair[0], "tls.key": pair[1], "ca.crt": pair[0]}, "kubernetes.io/tls"),
+        _secret(namespace, "partner-ca", {"ca.crt": ca[0]}), _secret(namespace, "no-ca", {"tls.crt": ca[0]})]}))
+    copy = {"source_namespace": namespace, "source_name": "web-tls", "target_name": "web-tls-client-ca",
+            "ca_source_namespace": namespace, "ca_source_name": "partner-ca"}
+    task = {"name": "Copy with the client CA", "register": "credentials", "adoptmesh.istio.gateway_credentials": {
+        "namespace": namespace, "owner": "gw", "mode": "copy", "copies": [copy]}}
+    results, output = playbook.run([task], extra_args=["-vvv"])
+    assert results["credentials"]["changed"] and key_leaks(output, pair) == [], output[-3000:]
+    copied = kubectl.json("-n", namespace, "get", "secret", "web-tls-client-ca")
+    data = dict((k, base64.b64decode(v).decode()) for k, v in copied["data"].items())
+    assert data == {"tls.crt": pair[0], "tls.key": pair[1], "ca.crt": ca[0]}
+    assert copied["metadata"]["annotations"]["adoptmesh.istio/ca-copied-from"] == namespace + "/partner-ca"
+    results, _output = playbook.run([task])
+    assert results["credentials"]["changed"] is False
+
+    refused = dict(task, **{"adoptmesh.istio.gateway_credentials": dict(task["adoptmesh.istio.gateway_credentials"], copies=[
+        dict(copy, target_name="web-tls-no-ca", ca_source_name="no-ca")])})
+    refused.pop("register")
+    _results, output = playbook.run([refused], expect_failure=True)
+    assert "Secret {0}/no-ca (the client CA of {0}/web-tls-no-ca): has no ca.crt".format(namespace) in output, output[-2000:]
+    assert kubectl.run("-n", namespace, "get", "secret", "web-tls-no-ca", check=False).returncode != 0

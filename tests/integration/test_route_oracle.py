@@ -373,7 +373,8 @@ def _route_headers(answer, port, host):
     return found
 
 
-def test_client_certificates_become_mutual_tls_servers_and_the_headers_nginx_sends():
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_client_certificates_become_mutual_tls_servers_and_the_headers_nginx_sends(output_api):
     """auth-tls-* through istiod: the TLS context of each host's filter chain (client certificate
     required, optional, or not asked for; the CA read from the credential), and the ssl-client-*
     headers of each route on each port, a client's own removed first."""
@@ -385,7 +386,7 @@ def test_client_certificates_become_mutual_tls_servers_and_the_headers_nginx_sen
                                                  N + "auth-tls-verify-client": "optional"},
                       tls=[{"hosts": ["b.shop.com"], "secretName": "web-tls"}]),
         nginx_ingress("open", "c.shop.com", {}, tls=[{"hosts": ["c.shop.com"], "secretName": "web-tls"}])]
-    result = translator.translate(ingresses, None)
+    result = translator.translate(ingresses, None, output_api=output_api)
     assert not [f for f in result.findings if f.severity == "error"], result.findings
     requests = [Request("a.shop.com", "/", "https"), Request("b.shop.com", "/", "https"), Request("b.shop.com", "/"),
                 Request("c.shop.com", "/", "https"), Request("a.shop.com", "/", "https")]
@@ -394,17 +395,22 @@ def test_client_certificates_become_mutual_tls_servers_and_the_headers_nginx_sen
     case["calls"][4]["sni"] = "c.shop.com"
     answer = route_oracle.run([case])[0]
 
-    credentials = dict((hosts[0], tls_["credentialName"]) for hosts, tls_ in (
-        (s["hosts"], s["tls"]) for g in result.resources if g["kind"] == "Gateway" for s in g["spec"]["servers"]
-        if s.get("tls")))
+    gateways = [g for g in result.resources if g["kind"] == "Gateway"]
+    credentials = dict((s["hosts"][0], s["tls"]["credentialName"]) for g in gateways
+                       for s in g["spec"].get("servers") or [] if s.get("tls"))
+    credentials.update((l["hostname"], l["tls"]["certificateRefs"][0]["name"]) for g in gateways
+                       for l in g["spec"].get("listeners") or [] if l.get("tls") and l.get("hostname"))
     strict, optional, open_ = _tls_chain(answer, "a.shop.com"), _tls_chain(answer, "b.shop.com"), _tls_chain(answer, "c.shop.com")
     assert strict.get("requireClientCertificate") is True
     assert not optional.get("requireClientCertificate") and not open_.get("requireClientCertificate")
     for context, host in ((strict, "a.shop.com"), (optional, "b.shop.com")):
         common = context["commonTlsContext"]
-        assert [c["name"] for c in common["tlsCertificateSdsSecretConfigs"]] == ["kubernetes://" + credentials[host]]
+        # kubernetes://<name> for Istio's API, kubernetes-gateway://<namespace>/<name> for the Gateway API.
+        [certificate] = [c["name"] for c in common["tlsCertificateSdsSecretConfigs"]]
+        assert certificate in ("kubernetes://" + credentials[host],
+                               "kubernetes-gateway://istio-ingress/" + credentials[host]), certificate
         validation = common["combinedValidationContext"]["validationContextSdsSecretConfig"]["name"]
-        assert validation == "kubernetes://{0}-cacert".format(credentials[host])
+        assert validation == certificate + "-cacert"
     assert "combinedValidationContext" not in open_["commonTlsContext"]
     assert len({credentials["a.shop.com"], credentials["b.shop.com"], credentials["c.shop.com"]}) == 3
 

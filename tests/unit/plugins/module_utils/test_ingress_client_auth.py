@@ -148,11 +148,34 @@ def test_optional_no_ca_and_match_cn_are_errors_and_off_asks_for_nothing():
     assert served[0]["headers"]["request"] == {"set": {"ssl-client-verify": "NONE"}, "remove": REMOVED}
 
 
-def test_gateway_api_output_and_other_certificate_sources_refuse_rather_than_drop_the_check():
-    gateway_api = translator.translate([annotated("a", "a.org", {"auth-tls-secret": "shop/ca"})], output_api="gateway-api")
-    assert ("shop/a", "error", "access-control-lost") in codes(gateway_api)
+def test_other_certificate_sources_refuse_rather_than_drop_the_check():
     issued = translator.translate([annotated("a", "a.org", {"auth-tls-secret": "shop/ca"})], certificates="issued")
     assert ("shop/a", "error", "access-control-lost") in codes(issued)
+    external = translator.translate([annotated("a", "a.org", {"auth-tls-secret": "shop/ca"})], certificates="external")
+    assert ("shop/a", "error", "access-control-lost") in codes(external)
+
+
+def test_the_gateway_api_output_asks_for_client_certificates_with_istiods_listener_option():
+    result = translator.translate([annotated("a", "a.org", {"auth-tls-secret": "shop/ca", "ssl-redirect": "false"}),
+                                   annotated("b", "b.org", {})], output_api="gateway-api")
+    assert not [c for c in codes(result) if c[1] == "error"]
+    gateway = [r for r in result.resources if r["kind"] == "Gateway"][0]
+    listeners = dict((l.get("hostname"), l) for l in gateway["spec"]["listeners"] if l["protocol"] == "HTTPS")
+    assert listeners["a.org"]["tls"]["options"] == {"gateway.istio.io/tls-terminate-mode": "MUTUAL"}
+    assert "options" not in listeners["b.org"]["tls"]
+    routes = [r for r in result.resources if r["kind"] == "HTTPRoute" and r["spec"]["hostnames"] == ["a.org"]]
+    modifiers = sorted(json_of(f["requestHeaderModifier"]) for r in routes for rule in r["spec"]["rules"]
+                       for f in rule.get("filters", []) if f["type"] == "RequestHeaderModifier")
+    # Plain HTTP and HTTPS get HTTPRoutes of their own: NONE on one, the certificate's on the other.
+    assert len(routes) == 2 and len(modifiers) == 2
+    assert any('"ssl-client-verify", "value": "SUCCESS"' in m for m in modifiers)
+    assert any('"ssl-client-verify", "value": "NONE"' in m for m in modifiers)
+    assert all('"remove": ["ssl-client-cert", "ssl-client-verify"' in m for m in modifiers)
+
+
+def json_of(value):
+    import json
+    return json.dumps(value)
 
 
 def test_two_hosts_on_one_certificate_with_different_cas_get_credentials_of_their_own():
