@@ -322,4 +322,3 @@ def server_directives(text):
         else:
             found.append((WARNING, name, "not translated (server-level)"))
     return found
-

@@ -95,6 +95,10 @@ def _ingress(name, host, paths, annotations=None, tls=False, created="2024-01-01
                          "annotations": dict((N + k, v) for k, v in (annotations or {}).items())}, "spec": spec}
 
 
+def _snippet(text):
+    return {"configuration-snippet": text}
+
+
 def annotation_sets():
     """One small estate per annotation whose routing the translation keeps, beside what the
     recorded tests and the corpus use: the docs' annotation table points here."""
@@ -158,15 +162,14 @@ def annotation_sets():
     }
     estates = [({"ingresses": ingresses, "services": None, "options": {}}, [], name) for name, ingresses in sets.items()]
     # Snippets run only where the controller allows them, at the Critical risk level.
-    snippet = lambda text: {"configuration-snippet": text}  # noqa: E731
     estates.append(({"ingresses": [
-        _ingress("d", "a.example.com", web, snippet("return 403;")),
-        _ingress("t", "t.example.com", web, snippet("return 403;"), tls=True),
-        _ingress("r", "b.example.com", web, snippet("rewrite ^/old/(.*)$ /new/$1 break;")),
-        _ingress("i", "i.example.com", web, snippet("rewrite (?i)/Legacy/ /current/ break;")),
-        _ingress("m", "c.example.com", web, snippet("return 301 https://elsewhere.org/x;")),
-        _ingress("o", "d.example.com", web, snippet('return 200 "ok";')),
-        _ingress("p", "e.example.com", web, snippet("rewrite ^ https://new.example.org/ permanent;"))],
+        _ingress("d", "a.example.com", web, _snippet("return 403;")),
+        _ingress("t", "t.example.com", web, _snippet("return 403;"), tls=True),
+        _ingress("r", "b.example.com", web, _snippet("rewrite ^/old/(.*)$ /new/$1 break;")),
+        _ingress("i", "i.example.com", web, _snippet("rewrite (?i)/Legacy/ /current/ break;")),
+        _ingress("m", "c.example.com", web, _snippet("return 301 https://elsewhere.org/x;")),
+        _ingress("o", "d.example.com", web, _snippet('return 200 "ok";')),
+        _ingress("p", "e.example.com", web, _snippet("rewrite ^ https://new.example.org/ permanent;"))],
         "services": None, "options": {},
         "configmap": {"allow-snippet-annotations": "true", "annotations-risk-level": "Critical"}},
         [("b.example.com", "/old/x/y?q=1"), ("b.example.com", "/older"), ("i.example.com", "/app/legacy/a"),

@@ -339,4 +339,3 @@ def test_a_server_snippet_is_read_and_each_directive_named_an_error_where_it_can
     broken = context({"server-snippet": "return 403"})
     handlers.server_snippet(broken)
     assert codes(broken) == [("error", "access-control-lost")]
-

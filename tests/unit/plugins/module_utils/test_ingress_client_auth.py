@@ -192,7 +192,7 @@ def test_a_host_two_secrets_name_keeps_one_server_only_the_one_with_the_ca():
     second = annotated("b", "a.org", {}, secret="b-tls")
     result = translator.translate([first, second])
     assert [tls["mode"] for hosts, tls in servers(result).items() if "a.org" in hosts] == ["MUTUAL"]
-    assert any(code == "tls-host-conflict" for _, _, code in codes(result))
+    assert any(found[2] == "tls-host-conflict" for found in codes(result))
 
 
 def test_the_copy_holds_the_certificate_of_the_source_and_the_ca_of_the_auth_tls_secret():
