@@ -255,7 +255,8 @@ def known_difference(inputs, request, expected, got, result):
             return finding.code
     if expected.kind == got.kind == "route" and expected.target == got.target and expected.path != got.path:
         # A regex rewrite the Gateway API cannot express: an error naming the host, the path kept.
-        names = (host, "*." + host.split(".", 1)[1] if "." in host else host)
+        names = (host, "*." + host.split(".", 1)[1] if "." in host else host,
+                 "*" if not _nginx_names(host, inputs["ingresses"]) else host)  # "*": the catch-all server
         for finding in result.findings:
             if finding.code == "rewrite-not-expressible" and finding.details.get("host") in names:
                 return finding.code
