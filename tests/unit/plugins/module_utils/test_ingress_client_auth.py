@@ -209,3 +209,20 @@ def test_the_copy_holds_the_certificate_of_the_source_and_the_ca_of_the_auth_tls
                                           ({"ca.crt": "!!"}, "has no ca.crt")])
 def test_a_ca_secret_that_cannot_verify_certificates_is_named(data, problem):
     assert problem in certificates.ca_problem({"data": data})
+
+
+MUTATED = [None, 7, 3.5, float("nan"), 10 ** 30, [], ["shop/ca"], {"a": "b"}, True, "", "shop/" + "c" * 5000,
+           "((((" * 50, "$host", "\u00e9/\u00e9"]
+
+
+@pytest.mark.parametrize("value", MUTATED)
+@pytest.mark.parametrize("name", ["auth-tls-secret", "auth-tls-verify-client", "auth-tls-verify-depth",
+                                  "auth-tls-error-page", "auth-tls-pass-certificate-to-upstream", "auth-tls-match-cn",
+                                  "configuration-snippet", "server-snippet"])
+@pytest.mark.parametrize("output_api", ["istio", "gateway-api"])
+def test_mutated_values_of_the_new_annotations_give_findings_never_a_traceback(name, value, output_api):
+    annotations = {"auth-tls-secret": "shop/ca", name: value}
+    ingress_object = annotated("a", "a.org", {})
+    ingress_object["metadata"]["annotations"] = dict((N + k, v) for k, v in annotations.items())
+    result = translator.translate([ingress_object], output_api=output_api)
+    assert result.resources or result.findings
