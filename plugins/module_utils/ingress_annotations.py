@@ -21,6 +21,7 @@ from .names import is_dns1123_label, short_hash
 from .ingress_input import re2_problem
 from .ingress_model import Cors, Redirect, RegexRewrite, Retries
 from .ingress_annotation_decisions import ERROR as REFUSED, TRANSLATED, decision_of
+from .nginx_paths import nginx_substitution
 from .nginx_snippet import SnippetError, every_uri, read as read_snippet, server_directives
 
 NGINX = "nginx.ingress.kubernetes.io/"
@@ -400,16 +401,7 @@ def searched_rewrite(pattern, replacement):
     flags = "(?i)" if pattern.startswith("(?i)") else ""
     body = pattern[len(flags):]
     widened = flags + "^(?:.*?)(?:" + body + ")(?:.*)$"
-    try:
-        groups = re.compile(widened).groups
-    except re.error:
-        groups = 9  # RE2 syntax Python lacks; re2_problem accepted it
-
-    def capture(match):
-        number = int(match.group(1))
-        return "\\" + str(number) if number <= groups else ""
-
-    return RegexRewrite(widened, re.sub(r"\$(\d)", capture, replacement))
+    return RegexRewrite(widened, nginx_substitution(widened, replacement))
 
 
 def server_snippet(context):

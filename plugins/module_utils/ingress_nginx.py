@@ -297,17 +297,7 @@ def rewrite(rewrite, route):
         pattern = route.matches[0].value
         flags = "(?i)" if pattern.startswith("(?i)") else ""
         anchored = flags + "^" + pattern[len(flags):] + "$"
-        try:
-            groups = re.compile(anchored).groups
-        except re.error:
-            groups = 9  # RE2 syntax Python lacks; the pattern was checked by re2_problem already
-
-        def capture(match):
-            # nginx substitutes an empty string for a group the regex does not have.
-            number = int(match.group(1))
-            return "\\" + str(number) if number <= groups else ""
-
-        return RegexRewrite(anchored, re.sub(r"\$(\d)", capture, target))
+        return RegexRewrite(anchored, nginx_paths.nginx_substitution(anchored, target))
     # nginx replaces the whole path when the location matches; its regex `(?i)<path>` has no
     # groups here, so $1..$9 are empty.
     return FullPathRewrite(re.sub(r"\$\d", "", target))

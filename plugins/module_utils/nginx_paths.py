@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from .regex import compile_re2
 
 EXACT = "="  # `location = /a`
@@ -98,3 +100,18 @@ def choose(locations, request_path):
     if not prefixes:
         return None
     return max(prefixes, key=lambda location: len(location.path.rstrip("/")))
+
+
+def nginx_substitution(pattern, replacement):
+    """A rewrite's replacement with nginx's `$1`..`$9` as RE2's `\\1`..`\\9`: a group `pattern`
+    lacks is empty, as nginx substitutes it."""
+    try:
+        groups = re.compile(pattern).groups
+    except re.error:
+        groups = 9  # RE2 syntax Python lacks; the caller checked the pattern with RE2
+
+    def capture(match):
+        number = int(match.group(1))
+        return "\\" + str(number) if number <= groups else ""
+
+    return re.sub(r"\$(\d)", capture, replacement)
